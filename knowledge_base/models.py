@@ -1,0 +1,65 @@
+"""FAQ tables: the entries (source of truth for the index) and their version history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.database import Base, UtcDateTime, utcnow
+
+
+class EntryStatus(StrEnum):
+    PUBLISHED = "published"
+    DRAFT = "draft"
+
+
+class FaqEntry(Base):
+    """One FAQ entry: a question, its alternative phrasings and the answer the bot gives."""
+
+    __tablename__ = "faq_entries"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True, index=True)
+    question: Mapped[str] = mapped_column(Text)
+    alt_questions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    answer: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(16), default=EntryStatus.PUBLISHED)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+    versions: Mapped[list[FaqVersion]] = relationship(
+        back_populates="entry", order_by="FaqVersion.version", cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == EntryStatus.PUBLISHED
+
+    @property
+    def phrasings(self) -> list[str]:
+        """The main question first, then the alternative phrasings."""
+        return [self.question, *self.alt_questions]
+
+
+class FaqVersion(Base):
+    """A snapshot of an entry after each change: who changed it, when and how."""
+
+    __tablename__ = "faq_versions"
+    __table_args__ = (UniqueConstraint("entry_id", "version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("faq_entries.id", ondelete="CASCADE"), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    author: Mapped[str] = mapped_column(String(200))
+    change: Mapped[str] = mapped_column(String(32))
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+    entry: Mapped[FaqEntry] = relationship(back_populates="versions")
