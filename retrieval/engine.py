@@ -1,0 +1,273 @@
+"""The answer engine: the FAQ's vector and lexical indexes, and the decision for one message."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from core.settings import DecisionThresholds
+from knowledge_base.language import SUPPORTED_LANGUAGES, detect_language
+from retrieval.decision import Candidate, Decision, Outcome, Reason, Turn
+from retrieval.embedder import Embedder, Vectors
+from retrieval.errors import IndexMismatchError
+from retrieval.index import IndexMeta, PhrasingIndex
+from retrieval.intents import Conversational, asks_for_human, conversational_intent, says_not_helped
+from retrieval.lexical import Analyzer, LexicalIndex
+from retrieval.policy import Evidence, Policy, Signals
+
+logger = logging.getLogger(__name__)
+
+OFF_TOPIC_PATH = Path(__file__).parent / "reference" / "off_topic.json"
+SEARCH_DEPTH = 10
+MAX_TEXT_CHARS = 4000
+# A question repeated this closely after the bot already tried means the bot is failing them.
+REPEAT_SIMILARITY = 0.95
+_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
+_CONVERSATIONAL_REASONS = {
+    Conversational.GREETING: Reason.GREETING,
+    Conversational.THANKS: Reason.THANKS,
+    Conversational.SMALLTALK: Reason.SMALLTALK,
+}
+
+
+_SETTLED_OUTCOMES = {
+    Reason.EMPTY: Outcome.CLARIFY,
+    Reason.NOT_TEXT: Outcome.CLARIFY,
+    Reason.GREETING: Outcome.CLARIFY,
+    Reason.THANKS: Outcome.CLARIFY,
+    Reason.SMALLTALK: Outcome.CLARIFY,
+    Reason.CUSTOMER_REQUEST: Outcome.HANDOFF,
+    Reason.REPEATED_FAILURE: Outcome.HANDOFF,
+}
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A message made ready for the thresholds: settled already, or the evidence to weigh."""
+
+    language: str | None
+    settled: Reason | None
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class IndexedEntry:
+    """What the engine keeps of a published FAQ entry."""
+
+    id: int
+    key: str
+    question: str
+    answer: str
+    language: str
+    alt_questions: tuple[str, ...] = ()
+
+    @property
+    def phrasings(self) -> list[str]:
+        return [self.question, *self.alt_questions]
+
+
+def load_off_topic_references() -> dict[str, list[str]]:
+    document = json.loads(OFF_TOPIC_PATH.read_text(encoding="utf-8"))
+    return {language: document[language] for language in SUPPORTED_LANGUAGES}
+
+
+def fingerprint(entries: Iterable[IndexedEntry]) -> str:
+    """Identifies what the vector index holds: every entry's id and phrasings."""
+    digest = hashlib.sha256()
+    for entry in sorted(entries, key=lambda item: item.id):
+        digest.update(json.dumps([entry.id, entry.phrasings], ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+class AnswerEngine:
+    """Decides, for one customer message, whether to answer, clarify or hand off."""
+
+    def __init__(
+        self,
+        embedder: Embedder,
+        *,
+        thresholds: DecisionThresholds,
+        analyzer: Analyzer | None = None,
+        off_topic: dict[str, list[str]] | None = None,
+    ) -> None:
+        self.embedder = embedder
+        self.policy = Policy(thresholds)
+        self._entries: dict[int, IndexedEntry] = {}
+        self._directory: Path | None = None
+        self._vectors = PhrasingIndex(embedder.dimension)
+        self._lexical = LexicalIndex(analyzer or Analyzer())
+        references = off_topic if off_topic is not None else load_off_topic_references()
+        self._references = {
+            language: embedder.encode(texts) for language, texts in references.items() if texts
+        }
+
+    # --- the knowledge base it reads -------------------------------------------------------
+
+    @property
+    def entries(self) -> dict[int, IndexedEntry]:
+        return dict(self._entries)
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self._entries.values())
+
+    def _meta(self, entries: Iterable[IndexedEntry]) -> IndexMeta:
+        return IndexMeta(self.embedder.name, self.embedder.dimension, fingerprint(entries))
+
+    def rebuild(self, entries: Sequence[IndexedEntry]) -> None:
+        """Index a whole knowledge base from scratch."""
+        self._entries = {}
+        self._vectors = PhrasingIndex(self.embedder.dimension)
+        self._lexical = LexicalIndex(self._lexical.analyzer)
+        texts = [phrasing for entry in entries for phrasing in entry.phrasings]
+        vectors = self.embedder.encode(texts)
+        start = 0
+        for entry in entries:
+            count = len(entry.phrasings)
+            self._add(entry, vectors[start : start + count])
+            start += count
+        self.policy.fit_background(self._background_scores())
+
+    def open(self, directory: Path, entries: Sequence[IndexedEntry]) -> None:
+        """Load the persisted index if it fits these entries and this model, else rebuild it."""
+        self._directory = directory
+        try:
+            self._vectors = PhrasingIndex.load(directory, self._meta(entries))
+        except IndexMismatchError as mismatch:
+            logger.warning("rebuilding the FAQ index (%d entries): %s", len(entries), mismatch)
+            self.rebuild(entries)
+            self.persist()
+            return
+        self._entries = {entry.id: entry for entry in entries}
+        for entry in entries:
+            self._lexical.upsert(entry.id, self._lexical_texts(entry))
+        self.policy.fit_background(self._background_scores())
+
+    def persist(self) -> None:
+        """Write the index where :meth:`open` found it (nothing to do for an in-memory engine)."""
+        if self._directory is not None:
+            self._vectors.save(self._directory, self._meta(self._entries.values()))
+
+    def upsert(self, entry: IndexedEntry) -> None:
+        """Add or replace one entry without rebuilding the rest."""
+        self._add(entry, self.embedder.encode(entry.phrasings))
+        self.policy.fit_background(self._background_scores())
+
+    def remove(self, entry_id: int) -> None:
+        self._entries.pop(entry_id, None)
+        self._vectors.remove(entry_id)
+        self._lexical.remove(entry_id)
+        self.policy.fit_background(self._background_scores())
+
+    def _add(self, entry: IndexedEntry, vectors: Vectors) -> None:
+        self._entries[entry.id] = entry
+        self._vectors.upsert(entry.id, vectors)
+        self._lexical.upsert(entry.id, self._lexical_texts(entry))
+
+    @staticmethod
+    def _lexical_texts(entry: IndexedEntry) -> list[tuple[str, str | None]]:
+        return [(phrasing, detect_language(phrasing)) for phrasing in entry.phrasings]
+
+    def _background_scores(self) -> dict[str, list[float]]:
+        """How close generic off-topic messages come to this knowledge base, per language."""
+        background: dict[str, list[float]] = {}
+        for language, vectors in self._references.items():
+            hits = self._vectors.search(vectors, 1)
+            background[language] = [row[0].score for row in hits if row]
+        return background
+
+    # --- the decision ------------------------------------------------------------------------
+
+    def decide(
+        self, text: str, language: str | None = None, history: Sequence[Turn] = ()
+    ) -> Decision:
+        """Answer, clarify or hand off one customer message; never raises on odd input."""
+        return self.conclude(self.prepare(text, language, history))
+
+    def prepare(
+        self, text: str, language: str | None = None, history: Sequence[Turn] = ()
+    ) -> Prepared:
+        """Everything about a message that does not depend on the thresholds."""
+        text = text[:MAX_TEXT_CHARS] if isinstance(text, str) else ""
+        stripped = text.strip()
+        if not stripped:
+            return Prepared(language, Reason.EMPTY)
+        if _CONTROL.search(stripped) or not _LETTER.search(stripped):
+            return Prepared(language, Reason.NOT_TEXT)
+        language = detect_language(stripped) or language
+        if asks_for_human(stripped):
+            return Prepared(language, Reason.CUSTOMER_REQUEST)
+        if says_not_helped(stripped) and _bot_tried(history):
+            return Prepared(language, Reason.REPEATED_FAILURE)
+        intent = conversational_intent(stripped)
+        if intent is not None:
+            return Prepared(language, _CONVERSATIONAL_REASONS[intent])
+        query = self.embedder.encode([stripped])
+        if self._repeats_earlier_question(query, history):
+            return Prepared(language, Reason.REPEATED_FAILURE)
+        return Prepared(language, None, self.gather_evidence(stripped, query, language))
+
+    def gather_evidence(self, text: str, query: Vectors, language: str | None) -> list[Evidence]:
+        """The top entries with every signal the policy weighs, best first."""
+        hits = self._vectors.search(query, SEARCH_DEPTH)[0]
+        lexical = self._lexical.match(text, language)
+        signals = [
+            Signals(
+                entry_id=hit.entry_id,
+                dense=hit.score,
+                coverage=lexical[hit.entry_id].coverage if hit.entry_id in lexical else 0.0,
+            )
+            for hit in hits
+        ]
+        return self.policy.score(signals, language)
+
+    def conclude(self, prepared: Prepared, thresholds: DecisionThresholds | None = None) -> Decision:
+        """The decision for a prepared message under the given (default: configured) thresholds."""
+        language = prepared.language
+        if prepared.settled is not None:
+            return Decision(_SETTLED_OUTCOMES[prepared.settled], prepared.settled, language=language)
+        evidence = prepared.evidence
+        verdict = self.policy.choose(evidence, thresholds or self.policy.thresholds)
+        candidates = [self._candidate(item) for item in verdict.options]
+        top = evidence[0] if evidence else None
+        score = round(top.confidence, 4) if top else None
+        if verdict.outcome is Outcome.ANSWER and top is not None:
+            entry = self._entries[top.entry_id]
+            return Decision(
+                Outcome.ANSWER,
+                verdict.reason,
+                language=language,
+                faq_id=entry.id,
+                faq_key=entry.key,
+                answer=entry.answer,
+                score=score,
+                candidates=candidates,
+            )
+        return Decision(verdict.outcome, verdict.reason, language, score=score, candidates=candidates)
+
+    def _candidate(self, evidence: Evidence) -> Candidate:
+        entry = self._entries[evidence.entry_id]
+        return Candidate(entry.id, entry.key, entry.question, round(evidence.confidence, 4))
+
+    def _repeats_earlier_question(self, query: Vectors, history: Sequence[Turn]) -> bool:
+        earlier = [turn.text for turn in history if turn.from_customer and turn.text.strip()]
+        if not earlier or not _bot_tried(history):
+            return False
+        similarities = self.embedder.encode(earlier[-3:]) @ query[0]
+        return bool(np.max(similarities) >= REPEAT_SIMILARITY)
+
+
+def _bot_tried(history: Sequence[Turn]) -> bool:
+    """Whether the bot already answered or offered options in this conversation."""
+    return any(
+        not turn.from_customer and turn.outcome in (Outcome.ANSWER, Outcome.CLARIFY)
+        for turn in history
+    )

@@ -1,0 +1,118 @@
+"""The vector index: faiss inner product over normalised phrasing vectors, grouped by FAQ entry."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from retrieval.embedder import Vectors
+from retrieval.errors import IndexMismatchError
+
+logger = logging.getLogger(__name__)
+
+# Each entry owns a block of ids, so one entry's vectors are removed by range without a lookup.
+MAX_PHRASINGS_PER_ENTRY = 1024
+INDEX_FORMAT = 1
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """What an index was built from; a mismatch with the running system means rebuild."""
+
+    model: str
+    dimension: int
+    fingerprint: str
+    format: int = INDEX_FORMAT
+
+
+@dataclass(frozen=True)
+class EntryHit:
+    entry_id: int
+    score: float
+    phrasing: int  # which of the entry's phrasings matched best (0 = the main question)
+
+
+class PhrasingIndex:
+    """Exact cosine search over every phrasing; results aggregated to the best phrasing per entry."""
+
+    def __init__(self, dimension: int) -> None:
+        if dimension <= 0:
+            raise ValueError("dimension must be positive")
+        self.dimension = dimension
+        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+    @property
+    def size(self) -> int:
+        return int(self._index.ntotal)
+
+    def upsert(self, entry_id: int, vectors: Vectors) -> None:
+        """Replace an entry's phrasing vectors (row 0 is its main question)."""
+        if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
+            raise ValueError(f"expected vectors of shape (n, {self.dimension}), got {vectors.shape}")
+        if len(vectors) > MAX_PHRASINGS_PER_ENTRY:
+            raise ValueError(f"an entry may have at most {MAX_PHRASINGS_PER_ENTRY} phrasings")
+        self.remove(entry_id)
+        base = entry_id * MAX_PHRASINGS_PER_ENTRY
+        ids = np.arange(base, base + len(vectors), dtype=np.int64)
+        self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+
+    def remove(self, entry_id: int) -> None:
+        base = entry_id * MAX_PHRASINGS_PER_ENTRY
+        self._index.remove_ids(faiss.IDSelectorRange(base, base + MAX_PHRASINGS_PER_ENTRY))
+
+    def search(self, query: Vectors, entries: int) -> list[list[EntryHit]]:
+        """For each query row, the best-scoring ``entries`` entries, best first."""
+        if self.size == 0:
+            return [[] for _ in range(len(query))]
+        # Several phrasings of one entry crowd the top, so fetch generously, then group.
+        depth = min(self.size, max(entries * 8, 32))
+        scores, ids = self._index.search(np.ascontiguousarray(query, dtype=np.float32), depth)
+        results: list[list[EntryHit]] = []
+        for row_scores, row_ids in zip(scores, ids, strict=True):
+            best: dict[int, EntryHit] = {}
+            for score, vector_id in zip(row_scores, row_ids, strict=True):
+                if vector_id < 0:
+                    continue
+                entry_id, phrasing = divmod(int(vector_id), MAX_PHRASINGS_PER_ENTRY)
+                if entry_id not in best:
+                    best[entry_id] = EntryHit(entry_id, float(score), phrasing)
+            results.append(sorted(best.values(), key=lambda hit: -hit.score)[:entries])
+        return results
+
+    def save(self, directory: Path, meta: IndexMeta) -> None:
+        """Write the index and its meta atomically (a crash leaves the previous pair intact)."""
+        directory.mkdir(parents=True, exist_ok=True)
+        index_tmp = directory / "phrasings.faiss.tmp"
+        meta_tmp = directory / "meta.json.tmp"
+        faiss.write_index(self._index, str(index_tmp))
+        meta_tmp.write_text(json.dumps(meta.__dict__), encoding="utf-8")
+        index_tmp.replace(directory / "phrasings.faiss")
+        meta_tmp.replace(directory / "meta.json")
+
+    @classmethod
+    def load(cls, directory: Path, expected: IndexMeta) -> PhrasingIndex:
+        """Load a persisted index; raises IndexMismatchError saying what differs."""
+        meta_path, index_path = directory / "meta.json", directory / "phrasings.faiss"
+        if not meta_path.exists() or not index_path.exists():
+            raise IndexMismatchError(f"no index in {directory}")
+        try:
+            found = IndexMeta(**json.loads(meta_path.read_text(encoding="utf-8")))
+        except (ValueError, TypeError) as error:
+            raise IndexMismatchError(f"unreadable index meta in {meta_path}: {error}") from error
+        differences = [
+            f"{name} {getattr(found, name)!r} != {getattr(expected, name)!r}"
+            for name in ("format", "model", "dimension", "fingerprint")
+            if getattr(found, name) != getattr(expected, name)
+        ]
+        if differences:
+            raise IndexMismatchError("index out of date: " + ", ".join(differences))
+        index = cls(expected.dimension)
+        index._index = faiss.read_index(str(index_path))
+        if index._index.d != expected.dimension:
+            raise IndexMismatchError(f"index file has dimension {index._index.d}")
+        return index

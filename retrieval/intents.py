@@ -1,0 +1,126 @@
+"""Conversational intents that are not FAQ questions: asking for a person, greetings, thanks,
+small talk, and "that's not what I asked". Russian, Ukrainian and English, in their many forms.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+
+
+class Conversational(StrEnum):
+    GREETING = "greeting"
+    THANKS = "thanks"
+    SMALLTALK = "smalltalk"
+
+
+def _pattern(*alternatives: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{alternative})" for alternative in alternatives), re.IGNORECASE)
+
+
+_PERSON_RU = r"(?:человек\w*|оператор\w*|менеджер\w*|специалист\w*|сотрудник\w*|консультант\w*|агент\w*|админ\w*)"
+_PERSON_UK = r"(?:людин\w*|люди\b|оператор\w*|менеджер\w*|спеціаліст\w*|співробітник\w*|консультант\w*|працівник\w*)"
+_HUMAN_REQUEST = _pattern(
+    # Russian
+    r"\bоператор\w*",
+    r"\bжив\w*\s+(?:\w+\s+)?" + _PERSON_RU,
+    r"\b(?:реальн|настоящ|нормальн)\w*\s+" + _PERSON_RU,
+    r"\b(?:позов|позв|соедин|переключ|свяж|дайте|дай|нуж|хочу|хотел\w*|можно|давай\w*)\w*\s+(?:\w+\s+){0,3}?"
+    + _PERSON_RU,
+    r"\bс\s+(?:живым\s+)?(?:человеком|менеджером|специалистом|сотрудником|консультантом)",
+    r"\b(?:поговорить|пообщаться|общаться)\s+с\s+(?!ботом)\w+",
+    r"\bне\s+(?:с\s+)?бот(?:ом)?\b",
+    r"\bжив\w*\s+поддержк\w*",
+    r"\bподдержк\w*\s+жив\w*",
+    r"\b(?:бот|робот)\w*\s+(?:\w+\s+)?не\s+помога\w*",
+    # Ukrainian
+    r"\bз\s+(?:живою\s+)?(?:людиною|менеджером|спеціалістом|оператором|консультантом|працівником)",
+    r"\bжив\w*\s+(?:\w+\s+)?" + _PERSON_UK,
+    r"\b(?:поклич|з['’]єдна|переключ|дайте|дай|потріб|треба|хочу|можна)\w*\s+(?:\w+\s+){0,3}?" + _PERSON_UK,
+    r"\b(?:поговорити|поспілкуватися|спілкуватися)\s+з\s+(?!ботом)\w+",
+    r"\bне\s+з\s+ботом\b",
+    # English
+    r"\b(?:human|humans|operator|representative|rep)\b",
+    r"\b(?:real|live|actual)\s+(?:person|human|agent|people|support)\b",
+    r"\b(?:talk|speak|chat|connect)\w*\s+(?:me\s+)?(?:to|with)\s+(?:a\s+|an\s+|some\s+|your\s+)?"
+    r"(?:person|someone|somebody|agent|manager|support|staff|people|specialist)\b",
+    r"^\W*(?:an?\s+)?agent\W*(?:please|pls|now)?\W*$",
+    r"\b(?:need|want|get|give)\s+(?:me\s+)?(?:an?\s+)?agent\b",
+    r"\bagent\s+(?:please|pls|now)\b",
+    r"\bnot\s+(?:a\s+)?(?:bot|robot)\b",
+)
+
+_NEGATIVE_FEEDBACK = _pattern(
+    r"\bне\s+(?:то|тот|та|об\s+этом|про\s+это)\b",
+    r"\bя\s+(?:не\s+)?(?:об\s+этом|про\s+это)\s+не\s+спрашива\w*",
+    r"\bне\s+это\s+(?:спрашива|имел|хотел)\w*",
+    r"\bне\s+(?:те|той|про\s+те)\b",
+    r"\bне\s+про\s+це\b",
+    r"\bя\s+не\s+(?:про\s+це|це)\s+питав\w*",
+    r"\bце\s+не\s+те\b",
+    r"\bне\s+те\b",
+    r"\b(?:that'?s|that\s+is|this\s+is)\s+not\s+(?:what|it|right)\b",
+    r"\bnot\s+what\s+i\s+(?:asked|meant|need|wanted)\b",
+    r"\bwrong\s+answer\b",
+    r"\byou\s+(?:don'?t|do\s+not)\s+understand\b",
+    r"\bне\s+помогл\w*|\bне\s+допомогл\w*|\bdidn'?t\s+help\b|\bdoes\s*n'?t\s+help\b",
+)
+
+# Whole-message conversational phrases; a message is conversational when nothing else remains.
+_CONVERSATIONAL: dict[Conversational, tuple[str, ...]] = {
+    Conversational.THANKS: (
+        r"спасибо", r"спасиб\w*", r"спс", r"благодарю", r"большое", r"огромное", r"дякую", r"дякс",
+        r"дуже", r"щиро", r"thanks?", r"thank\s+you", r"thx", r"ty", r"cheers", r"much", r"a\s+lot",
+        r"so", r"very", r"вы\s+лучшие", r"супер", r"класс", r"круто", r"отлично", r"чудово",
+        r"great", r"awesome", r"perfect", r"помогло", r"допомогло", r"it\s+helped", r"that\s+helped",
+    ),
+    Conversational.GREETING: (
+        r"здравствуй\w*", r"здрасьте", r"здрасте", r"здрастуйте", r"привет\w*", r"хай",
+        r"добр\w+\s+(?:день|дня|вечер|вечора|вечера|утро|утра|ранку|ночи|ніч)", r"доброе\s+утро",
+        r"доброго\s+времени\s+суток", r"приветствую", r"салют", r"вітаю", r"привіт\w*",
+        r"доброго\s+\w+", r"hi", r"hello", r"hey", r"hiya", r"good\s+(?:morning|afternoon|evening|day)",
+        r"greetings", r"алло", r"ало", r"ау", r"есть\s+кто", r"є\s+хто", r"there",
+    ),
+    Conversational.SMALLTALK: (
+        r"как\s+дела", r"как\s+ты", r"як\s+справи", r"як\s+ти", r"how\s+are\s+you",
+        r"how\s+is\s+it\s+going", r"ты\s+(?:тут|здесь|бот|робот|человек)",
+        r"вы\s+(?:тут|здесь|бот|робот)", r"ти\s+(?:тут|бот|людина)",
+        r"are\s+you\s+(?:a\s+)?(?:bot|robot|human|there)", r"кто\s+ты", r"хто\s+ти", r"who\s+are\s+you",
+        r"ок", r"окей", r"ok", r"okay", r"понятно", r"ясно", r"хорошо", r"ладно", r"зрозуміло",
+        r"добре", r"гаразд", r"ага", r"угу", r"да", r"так", r"нет", r"ні", r"yes", r"no", r"yep",
+        r"nope", r"got\s+it", r"cool", r"fine", r"пока", r"до\s+свидания", r"бувай", r"до\s+побачення",
+        r"bye", r"goodbye", r"see\s+you", r"всё", r"все", r"усе", r"that'?s\s+all", r"nothing",
+        r"ничего", r"нічого", r"тест", r"test", r"and\s+you", r"а\s+ты", r"а\s+ти",
+    ),
+}
+
+
+def _phrases(alternatives: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+
+
+_INTENT_PHRASES = {intent: _phrases(alternatives) for intent, alternatives in _CONVERSATIONAL.items()}
+_ANY_PHRASE = _phrases(tuple(a for alternatives in _CONVERSATIONAL.values() for a in alternatives))
+_WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
+MAX_CONVERSATIONAL_WORDS = 8
+
+
+def asks_for_human(text: str) -> bool:
+    """True when the customer asks to talk to a person ("оператор", "з людиною", "agent please")."""
+    return _HUMAN_REQUEST.search(text) is not None
+
+
+def says_not_helped(text: str) -> bool:
+    """True when the customer says the bot's last answer missed ("не то", "not what I asked")."""
+    return _NEGATIVE_FEEDBACK.search(text) is not None
+
+
+def conversational_intent(text: str) -> Conversational | None:
+    """The intent of a message made only of greetings, thanks or small talk; None if it asks more."""
+    words = _WORDS.findall(text.lower())
+    if not words or len(words) > MAX_CONVERSATIONAL_WORDS:
+        return None
+    joined = " ".join(words)
+    if _ANY_PHRASE.sub(" ", joined).strip():
+        return None
+    return next(intent for intent, phrases in _INTENT_PHRASES.items() if phrases.search(joined))

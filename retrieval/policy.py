@@ -1,0 +1,108 @@
+"""The decision policy: from raw similarity signals to a calibrated confidence and a verdict.
+
+This model's cosine scores crowd into 0.75-0.96 for everything, so a raw cosine means little.
+Each knowledge base is measured against generic off-topic messages in each language (the
+background); a candidate's confidence grows with how far it stands above that background and
+with how much of the question's informative vocabulary the entry shares.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import dataclass, field
+
+from core.settings import DecisionThresholds
+from retrieval.decision import Outcome, Reason
+
+# Weights of the confidence model, fitted once on the demo dev set (evals/dev.json) with
+# `benchmarks/fit_policy.py`; thresholds on top of them are settings.
+DENSE_WEIGHT = 1.0
+COVERAGE_WEIGHT = 2.0
+BIAS = -2.0
+MIN_BACKGROUND_SPREAD = 0.01
+
+
+@dataclass(frozen=True)
+class Signals:
+    entry_id: int
+    dense: float  # best cosine between the message and one of the entry's phrasings
+    coverage: float  # share of the message's informative words the entry contains (0..1)
+
+
+@dataclass(frozen=True)
+class Evidence:
+    entry_id: int
+    dense: float
+    coverage: float
+    lift: float  # the dense score in background standard deviations
+    confidence: float  # 0..1
+
+
+@dataclass(frozen=True)
+class Verdict:
+    outcome: Outcome
+    reason: Reason
+    options: list[Evidence] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Background:
+    mean: float
+    spread: float
+
+
+class Policy:
+    """Scores candidates against the knowledge base's background and decides."""
+
+    def __init__(self, thresholds: DecisionThresholds) -> None:
+        self.thresholds = thresholds
+        self._background: dict[str | None, Background] = {}
+
+    def fit_background(self, scores_by_language: dict[str, list[float]]) -> None:
+        """Learn how close off-topic messages come to this knowledge base, per language."""
+        fitted: dict[str | None, Background] = {}
+        pooled: list[float] = []
+        for language, scores in scores_by_language.items():
+            if len(scores) >= 2:
+                fitted[language] = _background(scores)
+                pooled.extend(scores)
+        if len(pooled) >= 2:
+            fitted[None] = _background(pooled)
+        self._background = fitted
+
+    def score(self, signals: list[Signals], language: str | None) -> list[Evidence]:
+        background = self._background.get(language) or self._background.get(None)
+        evidence = []
+        for signal in signals:
+            lift = (
+                (signal.dense - background.mean) / background.spread if background else 0.0
+            )
+            raw = DENSE_WEIGHT * lift + COVERAGE_WEIGHT * signal.coverage + BIAS
+            evidence.append(
+                Evidence(signal.entry_id, signal.dense, signal.coverage, lift, _logistic(raw))
+            )
+        return sorted(evidence, key=lambda item: -item.confidence)
+
+    def choose(self, evidence: list[Evidence], limits: DecisionThresholds) -> Verdict:
+        if not evidence or evidence[0].confidence < limits.clarify_min:
+            return Verdict(Outcome.HANDOFF, Reason.LOW_CONFIDENCE)
+        top = evidence[0]
+        runner_up = evidence[1].confidence if len(evidence) > 1 else 0.0
+        margin = top.confidence - runner_up
+        options = [item for item in evidence[: limits.clarify_options] if item.confidence >= limits.clarify_min]
+        if top.confidence >= limits.answer_min and margin >= limits.answer_margin:
+            return Verdict(Outcome.ANSWER, Reason.CONFIDENT, options)
+        reason = Reason.AMBIGUOUS if margin < limits.answer_margin else Reason.UNSURE
+        return Verdict(Outcome.CLARIFY, reason, options)
+
+
+def _background(scores: list[float]) -> Background:
+    return Background(
+        mean=statistics.fmean(scores),
+        spread=max(statistics.pstdev(scores), MIN_BACKGROUND_SPREAD),
+    )
+
+
+def _logistic(value: float) -> float:
+    return 1.0 / (1.0 + math.exp(-max(min(value, 50.0), -50.0)))
