@@ -103,7 +103,9 @@ async def evaluate(settings: Settings, path: Path, as_json: bool) -> int:
     with tempfile.TemporaryDirectory(prefix="firstline-eval-") as workdir:
         services = await _eval_services(settings, eval_file, Path(workdir))
         try:
-            decisions = [services.answers.decide(query.text) for query in eval_file.queries]
+            answers = services.answers
+            prepared = answers.prepare_batch([query.text for query in eval_file.queries])
+            decisions = [answers.conclude(item) for item in prepared]
         finally:
             await services.close()
     metrics = measure([query.expected for query in eval_file.queries], decisions)
@@ -136,6 +138,26 @@ async def calibrate_command(settings: Settings, path: Path, max_wrong: float) ->
     return 0
 
 
+async def run(settings: Settings) -> int:
+    import uvicorn
+
+    from admin_api.app import create_app
+
+    services = await _with_services(settings, load_demo=True)
+    if settings.telegram_token is None:
+        logger.warning("FIRSTLINE_TELEGRAM_TOKEN is not set: the Telegram bot is off, the admin API runs")
+    else:
+        logger.warning("the Telegram bot is not in this build yet: only the admin API runs")
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(services), host=settings.api_host, port=settings.api_port, log_config=None)
+    )
+    try:
+        await server.serve()
+    finally:
+        await services.close()
+    return 0
+
+
 def model_prepare(settings: Settings) -> int:
     path = prepare_default_model(settings.models_dir / "multilingual-e5-small", progress=print)
     print(f"the default embedding model is ready in {path}")
@@ -152,6 +174,7 @@ def _read(path: Path) -> bytes:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="firstline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="run the admin API (and the bot, when a token is set)")
     kb = commands.add_parser("kb", help="the knowledge base").add_subparsers(dest="kb_command", required=True)
     kb_import_parser = kb.add_parser("import", help="upsert FAQ entries from a JSON, CSV or Markdown file")
     kb_import_parser.add_argument("path", type=Path)
@@ -173,6 +196,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run_command(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "run":
+        return asyncio.run(run(settings))
     if args.command == "kb" and args.kb_command == "import":
         return asyncio.run(kb_import(settings, args.path, args.author))
     if args.command == "kb":

@@ -52,7 +52,7 @@ def calibrate(
     """The thresholds that answer the most covered questions right with at most ``max_wrong``
     wrong answers, ties broken by helping more customers (assisted), then by declining more."""
     base = engine.policy.thresholds
-    prepared = [engine.prepare(query.text) for query in queries]
+    prepared = engine.prepare_batch([query.text for query in queries])
     expectations = [query.expected for query in queries]
     best: tuple[tuple[float, float, float], Calibration] | None = None
     for answer_min, margin, clarify_min in itertools.product(_GRID, _MARGINS, _GRID):

@@ -196,24 +196,44 @@ class AnswerEngine:
         self, text: str, language: str | None = None, history: Sequence[Turn] = ()
     ) -> Prepared:
         """Everything about a message that does not depend on the thresholds."""
-        text = text[:MAX_TEXT_CHARS] if isinstance(text, str) else ""
-        stripped = text.strip()
-        if not stripped:
-            return Prepared(language, Reason.EMPTY)
-        if _CONTROL.search(stripped) or not _LETTER.search(stripped):
-            return Prepared(language, Reason.NOT_TEXT)
-        language = detect_language(stripped) or language
-        if asks_for_human(stripped):
-            return Prepared(language, Reason.CUSTOMER_REQUEST)
-        if says_not_helped(stripped) and _bot_tried(history):
-            return Prepared(language, Reason.REPEATED_FAILURE)
-        intent = conversational_intent(stripped)
-        if intent is not None:
-            return Prepared(language, _CONVERSATIONAL_REASONS[intent])
+        stripped, language, settled = self._settle(text, language, history)
+        if settled is not None:
+            return Prepared(language, settled)
         query = self.embedder.encode([stripped])
         if self._repeats_earlier_question(query, history):
             return Prepared(language, Reason.REPEATED_FAILURE)
         return Prepared(language, None, self.gather_evidence(stripped, query, language))
+
+    def prepare_batch(self, texts: Sequence[str]) -> list[Prepared]:
+        """:meth:`prepare` for many first messages at once (one batched embedding call)."""
+        settled = [self._settle(text, None, ()) for text in texts]
+        pending = [index for index, (_, _, reason) in enumerate(settled) if reason is None]
+        vectors = self.embedder.encode([settled[index][0] for index in pending])
+        prepared = [Prepared(language, reason) for _, language, reason in settled]
+        for row, index in enumerate(pending):
+            stripped, language, _ = settled[index]
+            evidence = self.gather_evidence(stripped, vectors[row : row + 1], language)
+            prepared[index] = Prepared(language, None, evidence)
+        return prepared
+
+    def _settle(
+        self, text: str, language: str | None, history: Sequence[Turn]
+    ) -> tuple[str, str | None, Reason | None]:
+        """The cleaned text, its language, and the reason if no search is needed to decide."""
+        stripped = text[:MAX_TEXT_CHARS].strip() if isinstance(text, str) else ""
+        if not stripped:
+            return stripped, language, Reason.EMPTY
+        if _CONTROL.search(stripped) or not _LETTER.search(stripped):
+            return stripped, language, Reason.NOT_TEXT
+        language = detect_language(stripped) or language
+        if asks_for_human(stripped):
+            return stripped, language, Reason.CUSTOMER_REQUEST
+        if says_not_helped(stripped) and _bot_tried(history):
+            return stripped, language, Reason.REPEATED_FAILURE
+        intent = conversational_intent(stripped)
+        if intent is not None:
+            return stripped, language, _CONVERSATIONAL_REASONS[intent]
+        return stripped, language, None
 
     def gather_evidence(self, text: str, query: Vectors, language: str | None) -> list[Evidence]:
         """The top entries with every signal the policy weighs, best first."""
