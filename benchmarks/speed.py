@@ -4,7 +4,7 @@ Prints: one-query decision latency p50/p95, embedding throughput, index build / 
 search at 1k, 10k and 100k phrasings, resident memory, and cold start. Ratios within one run are
 what to compare on a shared, noisy machine.
 
-    .venv/bin/python benchmarks/speed.py [--queries evals/dev.json]
+    .venv/bin/python -m benchmarks.speed [--queries evals/dev.json]
 """
 
 from __future__ import annotations

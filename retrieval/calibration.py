@@ -47,10 +47,15 @@ class Calibration:
 
 
 def calibrate(
-    engine: AnswerEngine, queries: Sequence[EvalQuery], *, max_wrong: float
+    engine: AnswerEngine,
+    queries: Sequence[EvalQuery],
+    *,
+    max_wrong: float,
+    min_declined: float = 0.0,
 ) -> Calibration:
     """The thresholds that answer the most covered questions right with at most ``max_wrong``
-    wrong answers, ties broken by helping more customers (assisted), then by declining more."""
+    wrong answers and at least ``min_declined`` of uncovered questions not answered; ties are
+    broken by helping more customers (assisted), then by declining more."""
     base = engine.policy.thresholds
     prepared = engine.prepare_batch([query.text for query in queries])
     expectations = [query.expected for query in queries]
@@ -63,11 +68,14 @@ def calibrate(
         )
         decisions: list[Decision] = [engine.conclude(item, thresholds) for item in prepared]
         metrics = measure(expectations, decisions)
-        if metrics.wrong_answer > max_wrong:
+        if metrics.wrong_answer > max_wrong or metrics.uncovered_declined < min_declined:
             continue
         rank = (metrics.self_service, metrics.assisted, metrics.uncovered_declined)
         if best is None or rank > best[0]:
             best = (rank, Calibration(thresholds, metrics))
     if best is None:
-        raise ValueError(f"no thresholds keep wrong answers at or below {max_wrong:.1%}")
+        raise ValueError(
+            f"no thresholds keep wrong answers at or below {max_wrong:.1%} "
+            f"with at least {min_declined:.1%} of uncovered questions declined"
+        )
     return best[1]

@@ -37,7 +37,9 @@ class SentenceTransformerEmbedder:
 
     def __init__(self, name: str, path: str | Path, *, batch_size: int = 64) -> None:
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()
         try:
             self._model = SentenceTransformer(str(path), device="cpu")
         except Exception as error:  # sentence-transformers raises many kinds here

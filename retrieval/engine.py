@@ -17,7 +17,7 @@ from knowledge_base.language import SUPPORTED_LANGUAGES, detect_language
 from retrieval.decision import Candidate, Decision, Outcome, Reason, Turn
 from retrieval.embedder import Embedder, Vectors
 from retrieval.errors import IndexMismatchError
-from retrieval.index import IndexMeta, PhrasingIndex
+from retrieval.index import NEAREST_PHRASINGS, IndexMeta, PhrasingIndex
 from retrieval.intents import Conversational, asks_for_human, conversational_intent, says_not_helped
 from retrieval.lexical import Analyzer, LexicalIndex
 from retrieval.policy import Evidence, Policy, Signals
@@ -243,6 +243,8 @@ class AnswerEngine:
             Signals(
                 entry_id=hit.entry_id,
                 dense=hit.score,
+                support=hit.support,
+                votes=hit.votes / min(NEAREST_PHRASINGS, len(self._entries[hit.entry_id].phrasings)),
                 coverage=lexical[hit.entry_id].coverage if hit.entry_id in lexical else 0.0,
             )
             for hit in hits

@@ -18,6 +18,9 @@ logger = logging.getLogger(__name__)
 # Each entry owns a block of ids, so one entry's vectors are removed by range without a lookup.
 MAX_PHRASINGS_PER_ENTRY = 1024
 INDEX_FORMAT = 1
+SUPPORT_PHRASINGS = 3
+NEAREST_PHRASINGS = 10
+SEARCH_DEPTH = 256
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class EntryHit:
     entry_id: int
     score: float
     phrasing: int  # which of the entry's phrasings matched best (0 = the main question)
+    support: float  # mean score of the entry's best phrasings (up to SUPPORT_PHRASINGS)
+    votes: int  # how many of the NEAREST_PHRASINGS nearest phrasings belong to this entry
 
 
 class PhrasingIndex:
@@ -70,19 +75,29 @@ class PhrasingIndex:
         if self.size == 0:
             return [[] for _ in range(len(query))]
         # Several phrasings of one entry crowd the top, so fetch generously, then group.
-        depth = min(self.size, max(entries * 8, 32))
+        depth = min(self.size, SEARCH_DEPTH)
         scores, ids = self._index.search(np.ascontiguousarray(query, dtype=np.float32), depth)
-        results: list[list[EntryHit]] = []
-        for row_scores, row_ids in zip(scores, ids, strict=True):
-            best: dict[int, EntryHit] = {}
-            for score, vector_id in zip(row_scores, row_ids, strict=True):
-                if vector_id < 0:
-                    continue
-                entry_id, phrasing = divmod(int(vector_id), MAX_PHRASINGS_PER_ENTRY)
-                if entry_id not in best:
-                    best[entry_id] = EntryHit(entry_id, float(score), phrasing)
-            results.append(sorted(best.values(), key=lambda hit: -hit.score)[:entries])
-        return results
+        return [self._group(row_scores, row_ids, entries) for row_scores, row_ids in zip(scores, ids, strict=True)]
+
+    @staticmethod
+    def _group(scores: np.ndarray, ids: np.ndarray, entries: int) -> list[EntryHit]:
+        by_entry: dict[int, list[tuple[float, int, int]]] = {}
+        for rank, (score, vector_id) in enumerate(zip(scores, ids, strict=True)):
+            if vector_id < 0:
+                continue
+            entry_id, phrasing = divmod(int(vector_id), MAX_PHRASINGS_PER_ENTRY)
+            by_entry.setdefault(entry_id, []).append((float(score), phrasing, rank))
+        hits = [
+            EntryHit(
+                entry_id=entry_id,
+                score=found[0][0],
+                phrasing=found[0][1],
+                support=float(np.mean([score for score, _, _ in found[:SUPPORT_PHRASINGS]])),
+                votes=sum(rank < NEAREST_PHRASINGS for _, _, rank in found),
+            )
+            for entry_id, found in by_entry.items()
+        ]
+        return sorted(hits, key=lambda hit: -hit.score)[:entries]
 
     def save(self, directory: Path, meta: IndexMeta) -> None:
         """Write the index and its meta atomically (a crash leaves the previous pair intact)."""

@@ -15,27 +15,35 @@ from dataclasses import dataclass, field
 from core.settings import DecisionThresholds
 from retrieval.decision import Outcome, Reason
 
-# Weights of the confidence model, fitted once on the demo dev set (evals/dev.json) with
-# `benchmarks/fit_policy.py`; thresholds on top of them are settings.
-DENSE_WEIGHT = 1.0
-COVERAGE_WEIGHT = 2.0
+# The confidence model: logistic weights over the features below, fitted on our dev set and
+# CLINC150's validation splits by `benchmarks/fit_policy.py` (never on a test split).
+WEIGHTS = {
+    "lift": 0.5,
+    "margin": 10.0,
+    "support_margin": 10.0,
+    "votes": 1.0,
+    "coverage": 1.0,
+}
 BIAS = -2.0
 MIN_BACKGROUND_SPREAD = 0.01
+FEATURES = tuple(WEIGHTS)
 
 
 @dataclass(frozen=True)
 class Signals:
+    """What retrieval found for one candidate entry."""
+
     entry_id: int
     dense: float  # best cosine between the message and one of the entry's phrasings
+    support: float  # mean cosine of the entry's few best phrasings
+    votes: float  # share of the nearest phrasings that belong to the entry (0..1)
     coverage: float  # share of the message's informative words the entry contains (0..1)
 
 
 @dataclass(frozen=True)
 class Evidence:
     entry_id: int
-    dense: float
-    coverage: float
-    lift: float  # the dense score in background standard deviations
+    features: dict[str, float]
     confidence: float  # 0..1
 
 
@@ -50,6 +58,26 @@ class Verdict:
 class Background:
     mean: float
     spread: float
+
+
+def features(signals: list[Signals], background: Background | None) -> list[dict[str, float]]:
+    """Each candidate's features; margins are taken against the best other candidate."""
+    rows = []
+    for index, signal in enumerate(signals):
+        others = signals[:index] + signals[index + 1 :]
+        best_other = max((other.dense for other in others), default=signal.dense - 0.1)
+        best_other_support = max((other.support for other in others), default=signal.support - 0.1)
+        lift = (signal.dense - background.mean) / background.spread if background else 0.0
+        rows.append(
+            {
+                "lift": lift,
+                "margin": signal.dense - best_other,
+                "support_margin": signal.support - best_other_support,
+                "votes": signal.votes,
+                "coverage": signal.coverage,
+            }
+        )
+    return rows
 
 
 class Policy:
@@ -71,17 +99,16 @@ class Policy:
             fitted[None] = _background(pooled)
         self._background = fitted
 
+    def background_for(self, language: str | None) -> Background | None:
+        return self._background.get(language) or self._background.get(None)
+
     def score(self, signals: list[Signals], language: str | None) -> list[Evidence]:
-        background = self._background.get(language) or self._background.get(None)
-        evidence = []
-        for signal in signals:
-            lift = (
-                (signal.dense - background.mean) / background.spread if background else 0.0
-            )
-            raw = DENSE_WEIGHT * lift + COVERAGE_WEIGHT * signal.coverage + BIAS
-            evidence.append(
-                Evidence(signal.entry_id, signal.dense, signal.coverage, lift, _logistic(raw))
-            )
+        """Candidates with their confidence, most confident first."""
+        rows = features(signals, self.background_for(language))
+        evidence = [
+            Evidence(signal.entry_id, row, _logistic(BIAS + sum(WEIGHTS[name] * row[name] for name in FEATURES)))
+            for signal, row in zip(signals, rows, strict=True)
+        ]
         return sorted(evidence, key=lambda item: -item.confidence)
 
     def choose(self, evidence: list[Evidence], limits: DecisionThresholds) -> Verdict:
