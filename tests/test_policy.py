@@ -1,0 +1,57 @@
+"""The decision policy with hand-written signals: background, confidence, thresholds."""
+
+from __future__ import annotations
+
+from core.settings import DecisionThresholds
+from retrieval.decision import Outcome, Reason
+from retrieval.policy import Policy, Signals
+
+
+def _policy() -> Policy:
+    policy = Policy(DecisionThresholds(answer_min=0.7, answer_margin=0.1, clarify_min=0.3))
+    policy.fit_background({"ru": [0.80, 0.82, 0.84], "en": [0.70, 0.72, 0.74]})
+    return policy
+
+
+def _signal(entry_id: int, dense: float, *, votes: float = 0.0, coverage: float = 0.0) -> Signals:
+    return Signals(entry_id=entry_id, dense=dense, support=dense, votes=votes, coverage=coverage)
+
+
+def test_a_clear_winner_is_answered() -> None:
+    policy = _policy()
+    evidence = policy.score([_signal(1, 0.95, votes=1.0, coverage=0.8), _signal(2, 0.83)], "ru")
+    assert evidence[0].entry_id == 1
+    verdict = policy.choose(evidence, policy.thresholds)
+    assert (verdict.outcome, verdict.reason) == (Outcome.ANSWER, Reason.CONFIDENT)
+
+
+def test_two_close_candidates_are_offered_not_guessed() -> None:
+    policy = _policy()
+    evidence = policy.score([_signal(1, 0.93, votes=0.5, coverage=0.5), _signal(2, 0.93, votes=0.5, coverage=0.5)], "ru")
+    verdict = policy.choose(evidence, policy.thresholds)
+    assert (verdict.outcome, verdict.reason) == (Outcome.CLARIFY, Reason.AMBIGUOUS)
+    assert {item.entry_id for item in verdict.options} == {1, 2}
+
+
+def test_a_score_at_the_background_is_handed_off() -> None:
+    policy = _policy()
+    evidence = policy.score([_signal(1, 0.82), _signal(2, 0.81)], "ru")
+    verdict = policy.choose(evidence, policy.thresholds)
+    assert (verdict.outcome, verdict.reason) == (Outcome.HANDOFF, Reason.LOW_CONFIDENCE)
+    assert policy.choose([], policy.thresholds).outcome is Outcome.HANDOFF
+
+
+def test_confidence_is_relative_to_the_language_background() -> None:
+    policy = _policy()
+    signals = [_signal(1, 0.86, votes=1.0), _signal(2, 0.80)]
+    english = policy.score(signals, "en")[0].confidence
+    russian = policy.score(signals, "ru")[0].confidence
+    assert english > russian
+    assert policy.score(signals, None)[0].confidence == policy.score(signals, None)[0].confidence
+
+
+def test_stricter_thresholds_answer_less() -> None:
+    policy = _policy()
+    evidence = policy.score([_signal(1, 0.95, votes=1.0, coverage=0.8), _signal(2, 0.83)], "ru")
+    strict = DecisionThresholds(answer_min=0.999999, answer_margin=0.5, clarify_min=0.3)
+    assert policy.choose(evidence, strict).outcome is Outcome.CLARIFY
