@@ -22,7 +22,7 @@ from core.settings import get_settings
 from retrieval.calibration import calibrate, effective_thresholds
 from retrieval.decision import Decision, Outcome
 from retrieval.embedder import load_embedder
-from retrieval.engine import AnswerEngine, IndexedEntry
+from retrieval.engine import AnswerEngine, IndexedEntry, load_off_topic_references
 from retrieval.evaluation import EvalQuery, measure
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "data_full.json"
@@ -45,8 +45,20 @@ def faq_from_intents(train: list[list[str]], phrasings: int) -> list[IndexedEntr
     ]
 
 
-def queries(in_scope: list[list[str]], out_of_scope: list[list[str]], limit: int | None) -> list[EvalQuery]:
-    pairs = [(text, intent) for text, intent in in_scope] + [(text, None) for text, _ in out_of_scope]
+def off_topic_references(data: dict[str, list[list[str]]]) -> dict[str, list[str]]:
+    """The built-in off-topic references plus CLINC's own out-of-scope training examples, the way a
+    team adds questions it does not cover (train split only; the test splits stay unseen)."""
+    references = load_off_topic_references()
+    references["en"] = references["en"] + [text for text, _ in data["oos_train"]]
+    return references
+
+
+def queries(
+    in_scope: list[list[str]], out_of_scope: list[list[str]], limit: int | None
+) -> list[EvalQuery]:
+    pairs = [(text, intent) for text, intent in in_scope] + [
+        (text, None) for text, _ in out_of_scope
+    ]
     if limit:
         pairs = random.Random(150).sample(pairs, limit)
     return [EvalQuery(text=text, lang="en", expected=intent) for text, intent in pairs]
@@ -69,11 +81,17 @@ def report(label: str, engine: AnswerEngine, asked: list[EvalQuery], thresholds_
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--phrasings", type=int, nargs="+", default=[10, 100])
-    parser.add_argument("--limit", type=int, default=None, help="ask a random sample of the test queries")
-    parser.add_argument("--calibrate", action="store_true", help="also pick thresholds on the val splits")
+    parser.add_argument(
+        "--limit", type=int, default=None, help="ask a random sample of the test queries"
+    )
+    parser.add_argument(
+        "--calibrate", action="store_true", help="also pick thresholds on the val splits"
+    )
     parser.add_argument("--min-declined", type=float, default=0.80)
     args = parser.parse_args()
 
@@ -84,15 +102,19 @@ def main() -> None:
     test = queries(data["test"], data["oos_test"], args.limit)
     validation = queries(data["val"], data["oos_val"], args.limit)
     print(f"CLINC150 test: {len(test)} queries; model {embedder.name}")
-    print("| phrasings | thresholds | in-scope answered right | in-scope assisted | out-of-scope declined | wrong answers | top-1 | clarified |")
+    print(
+        "| phrasings | thresholds | in-scope answered right | in-scope assisted | out-of-scope declined | wrong answers | top-1 | clarified |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for phrasings in args.phrasings:
         started = time.perf_counter()
-        engine = AnswerEngine(embedder, thresholds=thresholds)
+        engine = AnswerEngine(embedder, thresholds=thresholds, off_topic=off_topic_references(data))
         engine.rebuild(faq_from_intents(data["train"], phrasings))
         report(str(phrasings), engine, test, "configured")
         if args.calibrate:
-            tuned = calibrate(engine, validation, max_wrong=1.0, min_declined=args.min_declined).thresholds
+            tuned = calibrate(
+                engine, validation, max_wrong=1.0, min_declined=args.min_declined
+            ).thresholds
             engine.policy.thresholds = tuned
             label = f"val-calibrated (answer ≥ {tuned.answer_min}, margin ≥ {tuned.answer_margin}, clarify ≥ {tuned.clarify_min})"
             report(str(phrasings), engine, test, label)

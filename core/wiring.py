@@ -64,4 +64,6 @@ async def load_demo_faq(services: Services) -> None:
     report = await import_and_index(
         services.sessions, services.answers, parse_faq(data, FaqFormat.JSON), author=DEMO_AUTHOR
     )
-    logger.info("the knowledge base was empty: loaded the demo FAQ (%d entries)", len(report.created))
+    logger.info(
+        "the knowledge base was empty: loaded the demo FAQ (%d entries)", len(report.created)
+    )

@@ -36,7 +36,9 @@ class FaqFormat(StrEnum):
         suffix = name.rsplit(".", 1)[-1].lower() if "." in name else ""
         aliases = {"json": cls.JSON, "csv": cls.CSV, "md": cls.MARKDOWN, "markdown": cls.MARKDOWN}
         if suffix not in aliases:
-            raise FaqFileError([FileProblem("file", f"unknown format '.{suffix}': use .json, .csv or .md")])
+            raise FaqFileError(
+                [FileProblem("file", f"unknown format '.{suffix}': use .json, .csv or .md")]
+            )
         return aliases[suffix]
 
 
@@ -115,7 +117,11 @@ def parse_faq(data: bytes, fmt: FaqFormat) -> list[FaqEntryData]:
         ) from error
     if "\x00" in text:
         raise FaqFileError([FileProblem("file", "binary data, not a text file")])
-    parsers = {FaqFormat.JSON: _json_records, FaqFormat.CSV: _csv_records, FaqFormat.MARKDOWN: _markdown_records}
+    parsers = {
+        FaqFormat.JSON: _json_records,
+        FaqFormat.CSV: _csv_records,
+        FaqFormat.MARKDOWN: _markdown_records,
+    }
     records = parsers[fmt](text)
     return _validate(records)
 
@@ -149,7 +155,11 @@ def _json_records(text: str) -> list[tuple[str, Any]]:
         document = json.loads(text)
     except json.JSONDecodeError as error:
         raise FaqFileError(
-            [FileProblem(f"line {error.lineno}, column {error.colno}", f"invalid JSON: {error.msg}")]
+            [
+                FileProblem(
+                    f"line {error.lineno}, column {error.colno}", f"invalid JSON: {error.msg}"
+                )
+            ]
         ) from error
     if isinstance(document, dict) and "faq" in document:
         document = document["faq"]
@@ -172,7 +182,9 @@ def _split_list(cell: str | None) -> list[str]:
 
 
 def _split_tags(cell: str | None) -> list[str]:
-    return [tag for item in _split_list(cell) for tag in (t.strip() for t in item.split(",")) if tag]
+    return [
+        tag for item in _split_list(cell) for tag in (t.strip() for t in item.split(",")) if tag
+    ]
 
 
 def _csv_records(text: str) -> list[tuple[str, Any]]:
@@ -180,7 +192,9 @@ def _csv_records(text: str) -> list[tuple[str, Any]]:
     columns = set(reader.fieldnames or [])
     missing = {"key", "question", "answer"} - columns
     if missing:
-        raise FaqFileError([FileProblem("line 1", f"missing columns: {', '.join(sorted(missing))}")])
+        raise FaqFileError(
+            [FileProblem("line 1", f"missing columns: {', '.join(sorted(missing))}")]
+        )
     records: list[tuple[str, Any]] = []
     for row in reader:
         location = f"line {reader.line_num}"
@@ -245,11 +259,43 @@ def _markdown_records(text: str) -> list[tuple[str, Any]]:
 
 _TRANSLIT = str.maketrans(
     {
-        "а": "a", "б": "b", "в": "v", "г": "g", "ґ": "g", "д": "d", "е": "e", "ё": "e", "є": "ie",
-        "ж": "zh", "з": "z", "и": "i", "і": "i", "ї": "i", "й": "i", "к": "k", "л": "l", "м": "m",
-        "н": "n", "о": "o", "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh",
-        "ц": "ts", "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e",
-        "ю": "iu", "я": "ia",
+        "а": "a",
+        "б": "b",
+        "в": "v",
+        "г": "g",
+        "ґ": "g",
+        "д": "d",
+        "е": "e",
+        "ё": "e",
+        "є": "ie",
+        "ж": "zh",
+        "з": "z",
+        "и": "i",
+        "і": "i",
+        "ї": "i",
+        "й": "i",
+        "к": "k",
+        "л": "l",
+        "м": "m",
+        "н": "n",
+        "о": "o",
+        "п": "p",
+        "р": "r",
+        "с": "s",
+        "т": "t",
+        "у": "u",
+        "ф": "f",
+        "х": "kh",
+        "ц": "ts",
+        "ч": "ch",
+        "ш": "sh",
+        "щ": "shch",
+        "ъ": "",
+        "ы": "y",
+        "ь": "",
+        "э": "e",
+        "ю": "iu",
+        "я": "ia",
     }
 )
 

@@ -55,7 +55,9 @@ class FaqVersion(Base):
     __table_args__ = (UniqueConstraint("entry_id", "version"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    entry_id: Mapped[int] = mapped_column(ForeignKey("faq_entries.id", ondelete="CASCADE"), index=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("faq_entries.id", ondelete="CASCADE"), index=True
+    )
     version: Mapped[int] = mapped_column(Integer)
     author: Mapped[str] = mapped_column(String(200))
     change: Mapped[str] = mapped_column(String(32))

@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from core.settings import DecisionThresholds, Settings
-from retrieval.decision import Decision
 from retrieval.engine import AnswerEngine
-from retrieval.evaluation import EvalQuery, Metrics, measure
+from retrieval.evaluation import EvalQuery, Metrics, measure, query_kind
 
 logger = logging.getLogger(__name__)
 
 THRESHOLDS_FILE = "thresholds.json"
-_GRID = [round(step / 100, 2) for step in range(5, 100, 5)]
+_STEPS = 200
 _MARGINS = [0.0, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3]
 
 
@@ -46,6 +46,51 @@ class Calibration:
     metrics: Metrics
 
 
+@dataclass(frozen=True)
+class _Outcomes:
+    """Per query, what any thresholds would need to know (numpy arrays, one row per query)."""
+
+    top: np.ndarray  # confidence of the top candidate (-inf when settled without search)
+    margin: np.ndarray  # top confidence minus the runner-up's
+    top_right: np.ndarray  # the top candidate is the expected entry
+    expected_confidence: (
+        np.ndarray
+    )  # confidence of the expected entry among the options (-inf if absent)
+    covered: np.ndarray
+    uncovered: np.ndarray
+
+
+def _outcomes(engine: AnswerEngine, queries: Sequence[EvalQuery], options: int) -> _Outcomes:
+    keys = {entry.id: entry.key for entry in engine.entries.values()}
+    prepared = engine.prepare_batch([query.text for query in queries])
+    top, margin, top_right, expected_confidence = [], [], [], []
+    for query, item in zip(queries, prepared, strict=True):
+        evidence = item.evidence
+        top.append(evidence[0].confidence if evidence else -np.inf)
+        runner_up = evidence[1].confidence if len(evidence) > 1 else 0.0
+        margin.append(evidence[0].confidence - runner_up if evidence else 0.0)
+        top_right.append(bool(evidence) and keys[evidence[0].entry_id] == query.expected)
+        found = [e.confidence for e in evidence[:options] if keys[e.entry_id] == query.expected]
+        expected_confidence.append(found[0] if found else -np.inf)
+    kinds = [query_kind(query.expected) for query in queries]
+    return _Outcomes(
+        np.array(top),
+        np.array(margin),
+        np.array(top_right),
+        np.array(expected_confidence),
+        np.array([kind == "covered" for kind in kinds]),
+        np.array([kind == "uncovered" for kind in kinds]),
+    )
+
+
+def _grid(values: np.ndarray) -> np.ndarray:
+    """Candidate thresholds: the observed confidences' quantiles, so steps follow the data."""
+    finite = values[np.isfinite(values)]
+    if finite.size == 0:
+        return np.array([0.5])
+    return np.unique(np.round(np.quantile(finite, np.linspace(0, 1, _STEPS)), 4))
+
+
 def calibrate(
     engine: AnswerEngine,
     queries: Sequence[EvalQuery],
@@ -57,25 +102,57 @@ def calibrate(
     wrong answers and at least ``min_declined`` of uncovered questions not answered; ties are
     broken by helping more customers (assisted), then by declining more."""
     base = engine.policy.thresholds
-    prepared = engine.prepare_batch([query.text for query in queries])
-    expectations = [query.expected for query in queries]
-    best: tuple[tuple[float, float, float], Calibration] | None = None
-    for answer_min, margin, clarify_min in itertools.product(_GRID, _MARGINS, _GRID):
-        if clarify_min > answer_min:
-            continue
-        thresholds = base.model_copy(
-            update={"answer_min": answer_min, "answer_margin": margin, "clarify_min": clarify_min}
+    seen = _outcomes(engine, queries, base.clarify_options)
+    answer_grid = _grid(seen.top)
+    best: tuple[tuple[float, float, float], DecisionThresholds] | None = None
+    for margin_min in _MARGINS:
+        # rows: answer threshold; columns: clarify threshold
+        answered = (seen.top[None, :] >= answer_grid[:, None]) & (
+            seen.margin[None, :] >= margin_min
         )
-        decisions: list[Decision] = [engine.conclude(item, thresholds) for item in prepared]
-        metrics = measure(expectations, decisions)
-        if metrics.wrong_answer > max_wrong or metrics.uncovered_declined < min_declined:
-            continue
-        rank = (metrics.self_service, metrics.assisted, metrics.uncovered_declined)
-        if best is None or rank > best[0]:
-            best = (rank, Calibration(thresholds, metrics))
+        right = answered & seen.top_right
+        wrong = (answered & ~seen.top_right).mean(axis=1)
+        declined = (
+            (~answered[:, seen.uncovered]).mean(axis=1)
+            if seen.uncovered.any()
+            else np.ones(len(answer_grid))
+        )
+        self_service = (
+            right[:, seen.covered].mean(axis=1)
+            if seen.covered.any()
+            else np.zeros(len(answer_grid))
+        )
+        for row, answer_min in enumerate(answer_grid):
+            if wrong[row] > max_wrong or declined[row] < min_declined:
+                continue
+            clarify_grid = answer_grid[answer_grid <= answer_min]
+            offered = (seen.expected_confidence[None, :] >= clarify_grid[:, None]) & (
+                seen.top[None, :] >= clarify_grid[:, None]
+            )
+            assisted = (right[row][None, :] | (~answered[row][None, :] & offered))[
+                :, seen.covered
+            ].mean(axis=1)
+            column = int(np.argmax(assisted - 1e-6 * np.arange(len(clarify_grid))[::-1]))
+            rank = (float(self_service[row]), float(assisted[column]), float(declined[row]))
+            if best is None or rank > best[0]:
+                best = (
+                    rank,
+                    base.model_copy(
+                        update={
+                            "answer_min": float(answer_min),
+                            "answer_margin": margin_min,
+                            "clarify_min": float(clarify_grid[column]),
+                        }
+                    ),
+                )
     if best is None:
         raise ValueError(
             f"no thresholds keep wrong answers at or below {max_wrong:.1%} "
             f"with at least {min_declined:.1%} of uncovered questions declined"
         )
-    return best[1]
+    thresholds = best[1]
+    decisions = [
+        engine.conclude(item, thresholds)
+        for item in engine.prepare_batch([q.text for q in queries])
+    ]
+    return Calibration(thresholds, measure([query.expected for query in queries], decisions))

@@ -83,5 +83,7 @@ def load_embedder(name: str, models_dir: Path) -> SentenceTransformerEmbedder:
     from retrieval.model_prep import prepare_default_model
 
     if name == DEFAULT_EMBEDDING_MODEL:
-        return SentenceTransformerEmbedder(name, prepare_default_model(models_dir / "multilingual-e5-small"))
+        return SentenceTransformerEmbedder(
+            name, prepare_default_model(models_dir / "multilingual-e5-small")
+        )
     return SentenceTransformerEmbedder(name, name)

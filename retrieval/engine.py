@@ -108,6 +108,7 @@ class AnswerEngine:
         self._references = {
             language: embedder.encode(texts) for language, texts in references.items() if texts
         }
+        self._all_references = np.vstack(list(self._references.values()))
 
     # --- the knowledge base it reads -------------------------------------------------------
 
@@ -239,23 +240,30 @@ class AnswerEngine:
         """The top entries with every signal the policy weighs, best first."""
         hits = self._vectors.search(query, SEARCH_DEPTH)[0]
         lexical = self._lexical.match(text, language)
+        off_topic = float(np.max(self._all_references @ query[0]))
         signals = [
             Signals(
                 entry_id=hit.entry_id,
                 dense=hit.score,
                 support=hit.support,
-                votes=hit.votes / min(NEAREST_PHRASINGS, len(self._entries[hit.entry_id].phrasings)),
+                votes=hit.votes
+                / min(NEAREST_PHRASINGS, len(self._entries[hit.entry_id].phrasings)),
                 coverage=lexical[hit.entry_id].coverage if hit.entry_id in lexical else 0.0,
+                off_topic=off_topic,
             )
             for hit in hits
         ]
         return self.policy.score(signals, language)
 
-    def conclude(self, prepared: Prepared, thresholds: DecisionThresholds | None = None) -> Decision:
+    def conclude(
+        self, prepared: Prepared, thresholds: DecisionThresholds | None = None
+    ) -> Decision:
         """The decision for a prepared message under the given (default: configured) thresholds."""
         language = prepared.language
         if prepared.settled is not None:
-            return Decision(_SETTLED_OUTCOMES[prepared.settled], prepared.settled, language=language)
+            return Decision(
+                _SETTLED_OUTCOMES[prepared.settled], prepared.settled, language=language
+            )
         evidence = prepared.evidence
         verdict = self.policy.choose(evidence, thresholds or self.policy.thresholds)
         candidates = [self._candidate(item) for item in verdict.options]
@@ -273,7 +281,9 @@ class AnswerEngine:
                 score=score,
                 candidates=candidates,
             )
-        return Decision(verdict.outcome, verdict.reason, language, score=score, candidates=candidates)
+        return Decision(
+            verdict.outcome, verdict.reason, language, score=score, candidates=candidates
+        )
 
     def _candidate(self, evidence: Evidence) -> Candidate:
         entry = self._entries[evidence.entry_id]

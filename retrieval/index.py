@@ -58,7 +58,9 @@ class PhrasingIndex:
     def upsert(self, entry_id: int, vectors: Vectors) -> None:
         """Replace an entry's phrasing vectors (row 0 is its main question)."""
         if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
-            raise ValueError(f"expected vectors of shape (n, {self.dimension}), got {vectors.shape}")
+            raise ValueError(
+                f"expected vectors of shape (n, {self.dimension}), got {vectors.shape}"
+            )
         if len(vectors) > MAX_PHRASINGS_PER_ENTRY:
             raise ValueError(f"an entry may have at most {MAX_PHRASINGS_PER_ENTRY} phrasings")
         self.remove(entry_id)
@@ -77,7 +79,10 @@ class PhrasingIndex:
         # Several phrasings of one entry crowd the top, so fetch generously, then group.
         depth = min(self.size, SEARCH_DEPTH)
         scores, ids = self._index.search(np.ascontiguousarray(query, dtype=np.float32), depth)
-        return [self._group(row_scores, row_ids, entries) for row_scores, row_ids in zip(scores, ids, strict=True)]
+        return [
+            self._group(row_scores, row_ids, entries)
+            for row_scores, row_ids in zip(scores, ids, strict=True)
+        ]
 
     @staticmethod
     def _group(scores: np.ndarray, ids: np.ndarray, entries: int) -> list[EntryHit]:

@@ -20,18 +20,11 @@ _CYRILLIC = re.compile(r"[а-яёіїєґ]")
 # Parts of speech that carry no topic: prepositions, conjunctions, particles, pronouns, interjections.
 _FUNCTION_TAGS = {"PREP", "CONJ", "PRCL", "NPRO", "INTJ", "PRED"}
 _ENGLISH_STOPWORDS = frozenset(
-    """a an the and or but if of to in on at by for with from as is are was were be been being am
-    do does did have has had i me my we our you your he she it its they them their this that these
-    those there here what which who whom how when where why can could would should will shall may
-    might must not no yes so than too very just also please hi hello thanks thank ok""".split()
+    ["a", "an", "the", "and", "or", "but", "if", "of", "to", "in", "on", "at", "by", "for", "with", "from", "as", "is", "are", "was", "were", "be", "been", "being", "am", "do", "does", "did", "have", "has", "had", "i", "me", "my", "we", "our", "you", "your", "he", "she", "it", "its", "they", "them", "their", "this", "that", "these", "those", "there", "here", "what", "which", "who", "whom", "how", "when", "where", "why", "can", "could", "would", "should", "will", "shall", "may", "might", "must", "not", "no", "yes", "so", "than", "too", "very", "just", "also", "please", "hi", "hello", "thanks", "thank", "ok"]
 )
 # Function words the dictionaries do not tag as such (or tag as rare nouns, like "як" = yak).
 _CYRILLIC_STOPWORDS = frozenset(
-    """як що щоб чи це мені мене мій моя моє мої ти ви вас вам ваш я ми нам нас він вона воно
-    вони та і й у в на до з із зі за не так вже ще є був була було але або коли де тут там
-    как что чтобы это мне меня мой моя мое мои ты вы вас вам ваш я мы нам нас он она оно
-    они и а у в на до с со за не так уже ещё еще есть был была было но или когда где тут там
-    здравствуйте привет добрый день вечер утро пожалуйста подскажите скажите""".split()
+    ["як", "що", "щоб", "чи", "це", "мені", "мене", "мій", "моя", "моє", "мої", "ти", "ви", "вас", "вам", "ваш", "я", "ми", "нам", "нас", "він", "вона", "воно", "вони", "та", "і", "й", "у", "в", "на", "до", "з", "із", "зі", "за", "не", "так", "вже", "ще", "є", "був", "була", "було", "але", "або", "коли", "де", "тут", "там", "как", "что", "чтобы", "это", "мне", "меня", "мой", "моя", "мое", "мои", "ты", "вы", "вас", "вам", "ваш", "я", "мы", "нам", "нас", "он", "она", "оно", "они", "и", "а", "у", "в", "на", "до", "с", "со", "за", "не", "так", "уже", "ещё", "еще", "есть", "был", "была", "было", "но", "или", "когда", "где", "тут", "там", "здравствуйте", "привет", "добрый", "день", "вечер", "утро", "пожалуйста", "подскажите", "скажите"]
 )
 K1, B = 1.2, 0.75
 
@@ -65,7 +58,11 @@ class Analyzer:
             return None if word in _ENGLISH_STOPWORDS else self._english_stemmer.stemWord(word)
         if word in _CYRILLIC_STOPWORDS:
             return None
-        order = (self._ukrainian, self._russian) if ukrainian_first else (self._russian, self._ukrainian)
+        order = (
+            (self._ukrainian, self._russian)
+            if ukrainian_first
+            else (self._russian, self._ukrainian)
+        )
         for morph in order:
             if morph.word_is_known(word):
                 parse = morph.parse(word)[0]

@@ -18,13 +18,15 @@ from retrieval.decision import Outcome, Reason
 # The confidence model: logistic weights over the features below, fitted on our dev set and
 # CLINC150's validation splits by `benchmarks/fit_policy.py` (never on a test split).
 WEIGHTS = {
-    "lift": 0.5,
-    "margin": 10.0,
-    "support_margin": 10.0,
-    "votes": 1.0,
-    "coverage": 1.0,
+    "dense": -3.770,
+    "off_topic_margin": 4.688,
+    "lift": 0.256,
+    "margin": 14.079,
+    "support_margin": 10.985,
+    "votes": 4.354,
+    "coverage": 1.977,
 }
-BIAS = -2.0
+BIAS = 0.301
 MIN_BACKGROUND_SPREAD = 0.01
 FEATURES = tuple(WEIGHTS)
 
@@ -38,6 +40,7 @@ class Signals:
     support: float  # mean cosine of the entry's few best phrasings
     votes: float  # share of the nearest phrasings that belong to the entry (0..1)
     coverage: float  # share of the message's informative words the entry contains (0..1)
+    off_topic: float  # the message's best cosine with the reference off-topic messages
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ def features(signals: list[Signals], background: Background | None) -> list[dict
         lift = (signal.dense - background.mean) / background.spread if background else 0.0
         rows.append(
             {
+                "dense": signal.dense,
+                "off_topic_margin": signal.dense - signal.off_topic,
                 "lift": lift,
                 "margin": signal.dense - best_other,
                 "support_margin": signal.support - best_other_support,
@@ -106,7 +111,11 @@ class Policy:
         """Candidates with their confidence, most confident first."""
         rows = features(signals, self.background_for(language))
         evidence = [
-            Evidence(signal.entry_id, row, _logistic(BIAS + sum(WEIGHTS[name] * row[name] for name in FEATURES)))
+            Evidence(
+                signal.entry_id,
+                row,
+                _logistic(BIAS + sum(WEIGHTS[name] * row[name] for name in FEATURES)),
+            )
             for signal, row in zip(signals, rows, strict=True)
         ]
         return sorted(evidence, key=lambda item: -item.confidence)
@@ -117,7 +126,11 @@ class Policy:
         top = evidence[0]
         runner_up = evidence[1].confidence if len(evidence) > 1 else 0.0
         margin = top.confidence - runner_up
-        options = [item for item in evidence[: limits.clarify_options] if item.confidence >= limits.clarify_min]
+        options = [
+            item
+            for item in evidence[: limits.clarify_options]
+            if item.confidence >= limits.clarify_min
+        ]
         if top.confidence >= limits.answer_min and margin >= limits.answer_margin:
             return Verdict(Outcome.ANSWER, Reason.CONFIDENT, options)
         reason = Reason.AMBIGUOUS if margin < limits.answer_margin else Reason.UNSURE

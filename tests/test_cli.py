@@ -14,25 +14,42 @@ from tests.tiny_model import HIDDEN, build_tiny_model
 
 FIRSTLINE = str(Path(sys.executable).parent / "firstline")
 FAQ = [
-    {"key": "refund", "question": "how do i get my money back", "answer": "Refunds take 3-10 days.", "alt_questions": ["refund please"]},
-    {"key": "password", "question": "i forgot my password", "answer": "Press *Forgot password*.", "tags": ["account"]},
+    {
+        "key": "refund",
+        "question": "how do i get my money back",
+        "answer": "Refunds take 3-10 days.",
+        "alt_questions": ["refund please"],
+    },
+    {
+        "key": "password",
+        "question": "i forgot my password",
+        "answer": "Press *Forgot password*.",
+        "tags": ["account"],
+    },
     {"key": "cancel", "question": "how do i cancel my plan", "answer": "Profile → Plan → Cancel."},
 ]
 
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    words = " ".join(entry["question"] + " " + " ".join(entry.get("alt_questions", [])) for entry in FAQ).split()
+    words = " ".join(
+        entry["question"] + " " + " ".join(entry.get("alt_questions", [])) for entry in FAQ
+    ).split()
     return build_tiny_model(tmp_path_factory.mktemp("model"), words)
 
 
 def firstline(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([FIRSTLINE, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [FIRSTLINE, *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.fixture
 def env(tmp_path: Path, tiny_model: Path) -> dict[str, str]:
-    return {"FIRSTLINE_DATA_DIR": str(tmp_path / "data"), "FIRSTLINE_EMBEDDING_MODEL": str(tiny_model)}
+    return {
+        "FIRSTLINE_DATA_DIR": str(tmp_path / "data"),
+        "FIRSTLINE_EMBEDDING_MODEL": str(tiny_model),
+    }
 
 
 def test_import_ask_export_with_another_model(tmp_path: Path, env: dict[str, str]) -> None:
@@ -61,7 +78,9 @@ def test_import_ask_export_with_another_model(tmp_path: Path, env: dict[str, str
     assert "0 created, 0 updated, 3 unchanged" in again.stdout, again.stdout + again.stderr
 
 
-def test_a_broken_file_is_rejected_with_its_reasons_and_changes_nothing(tmp_path: Path, env: dict[str, str]) -> None:
+def test_a_broken_file_is_rejected_with_its_reasons_and_changes_nothing(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     broken = tmp_path / "broken.csv"
     broken.write_text("key,question,answer\ngood,how do i cancel my plan,ok\nBAD KEY,,x\n")
     result = firstline("kb", "import", str(broken), env=env)
@@ -72,7 +91,9 @@ def test_a_broken_file_is_rejected_with_its_reasons_and_changes_nothing(tmp_path
     assert missing.returncode == 2 and "cannot read" in missing.stderr
 
 
-def test_eval_reports_the_metrics_and_one_decision_per_query(tmp_path: Path, env: dict[str, str]) -> None:
+def test_eval_reports_the_metrics_and_one_decision_per_query(
+    tmp_path: Path, env: dict[str, str]
+) -> None:
     queries = [
         {"text": "i forgot my password", "lang": "en", "expected": "password"},
         {"text": "talk to a real person", "lang": "en", "expected": "HUMAN"},
@@ -84,7 +105,9 @@ def test_eval_reports_the_metrics_and_one_decision_per_query(tmp_path: Path, env
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["name"] == "tiny" and report["metrics"]["queries"] == 3
-    assert report["metrics"]["human_handoff"] == 1.0 and report["metrics"]["uncovered_declined"] == 1.0
+    assert (
+        report["metrics"]["human_handoff"] == 1.0 and report["metrics"]["uncovered_declined"] == 1.0
+    )
     assert [r["text"] for r in report["results"]] == [q["text"] for q in queries]
     assert not (tmp_path / "data" / "firstline.sqlite3").exists()  # a temporary database only
 

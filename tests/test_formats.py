@@ -71,7 +71,11 @@ Also: this line is part of the answer, not a phrasing
 
 
 def test_a_file_with_errors_is_rejected_whole_naming_each_place() -> None:
-    broken = [ENTRIES[0], {"key": "Bad Key!", "question": "", "answer": "x"}, {"key": "refund", "question": "q", "answer": "a"}]
+    broken = [
+        ENTRIES[0],
+        {"key": "Bad Key!", "question": "", "answer": "x"},
+        {"key": "refund", "question": "q", "answer": "a"},
+    ]
     with pytest.raises(FaqFileError) as rejected:
         parse_faq(_json(broken), FaqFormat.JSON)
     messages = [str(problem) for problem in rejected.value.problems]
@@ -109,7 +113,11 @@ def test_malformed_files_get_a_clear_reason(data: bytes, fmt: FaqFormat, reason:
 def test_huge_and_markup_laden_entries() -> None:
     with pytest.raises(FaqFileError, match="answer"):
         parse_faq(_json([{"key": "big", "question": "q", "answer": "x" * 30000}]), FaqFormat.JSON)
-    tricky = {"key": "markup", "question": "<b>bold</b> & [x](y) 😀", "answer": "'; DROP TABLE faq; --"}
+    tricky = {
+        "key": "markup",
+        "question": "<b>bold</b> & [x](y) 😀",
+        "answer": "'; DROP TABLE faq; --",
+    }
     (entry,) = parse_faq(_json([tricky]), FaqFormat.JSON)
     assert entry.question == tricky["question"]
     assert entry.language == "en"

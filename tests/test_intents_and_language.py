@@ -8,16 +8,36 @@ from knowledge_base.language import detect_language
 from retrieval.intents import Conversational, asks_for_human, conversational_intent, says_not_helped
 
 HUMAN_REQUESTS = [
-    "оператор", "Оператора!", "позовите живого человека", "хочу поговорить с менеджером",
-    "соедините со специалистом, бот не помогает", "дайте поддержку живую", "можно с человеком пообщаться?",
-    "переключите на сотрудника", "нужен живой оператор срочно", "ваш бот не помогает",
-    "з людиною з'єднайте", "можна оператора?", "покличте менеджера", "хочу поговорити з людиною",
-    "потрібен живий консультант", "agent please", "talk to a real person", "human!!",
-    "can I speak with someone from support", "connect me to an agent", "I want a live person", "representative",
+    "оператор",
+    "Оператора!",
+    "позовите живого человека",
+    "хочу поговорить с менеджером",
+    "соедините со специалистом, бот не помогает",
+    "дайте поддержку живую",
+    "можно с человеком пообщаться?",
+    "переключите на сотрудника",
+    "нужен живой оператор срочно",
+    "ваш бот не помогает",
+    "з людиною з'єднайте",
+    "можна оператора?",
+    "покличте менеджера",
+    "хочу поговорити з людиною",
+    "потрібен живий консультант",
+    "agent please",
+    "talk to a real person",
+    "human!!",
+    "can I speak with someone from support",
+    "connect me to an agent",
+    "I want a live person",
+    "representative",
 ]
 NOT_HUMAN_REQUESTS = [
-    "как поменять пароль", "як скасувати підписку", "how do I change my agent settings",
-    "персональные данные", "where is my order", "сколько стоит подписка для человека с инвалидностью",
+    "как поменять пароль",
+    "як скасувати підписку",
+    "how do I change my agent settings",
+    "персональные данные",
+    "where is my order",
+    "сколько стоит подписка для человека с инвалидностью",
 ]
 
 
@@ -51,12 +71,23 @@ def test_small_talk_is_recognised(text: str, intent: Conversational) -> None:
     assert conversational_intent(text) is intent
 
 
-@pytest.mark.parametrize("text", ["привет, как отменить подписку?", "thanks, but where is my refund", "ok so how do I pay", "🙂"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "привет, как отменить подписку?",
+        "thanks, but where is my refund",
+        "ok so how do I pay",
+        "🙂",
+    ],
+)
 def test_a_message_with_a_question_is_not_small_talk(text: str) -> None:
     assert conversational_intent(text) is None
 
 
-@pytest.mark.parametrize("text", ["не то", "это не то, что я спрашивал", "це не те", "that's not what I asked", "не помогло"])
+@pytest.mark.parametrize(
+    "text",
+    ["не то", "это не то, что я спрашивал", "це не те", "that's not what I asked", "не помогло"],
+)
 def test_complaints_about_the_answer_are_recognised(text: str) -> None:
     assert says_not_helped(text)
 

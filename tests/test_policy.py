@@ -14,7 +14,9 @@ def _policy() -> Policy:
 
 
 def _signal(entry_id: int, dense: float, *, votes: float = 0.0, coverage: float = 0.0) -> Signals:
-    return Signals(entry_id=entry_id, dense=dense, support=dense, votes=votes, coverage=coverage)
+    return Signals(
+        entry_id=entry_id, dense=dense, support=dense, votes=votes, coverage=coverage, off_topic=0.8
+    )
 
 
 def test_a_clear_winner_is_answered() -> None:
@@ -27,7 +29,9 @@ def test_a_clear_winner_is_answered() -> None:
 
 def test_two_close_candidates_are_offered_not_guessed() -> None:
     policy = _policy()
-    evidence = policy.score([_signal(1, 0.93, votes=0.5, coverage=0.5), _signal(2, 0.93, votes=0.5, coverage=0.5)], "ru")
+    evidence = policy.score(
+        [_signal(1, 0.93, votes=0.5, coverage=0.5), _signal(2, 0.93, votes=0.5, coverage=0.5)], "ru"
+    )
     verdict = policy.choose(evidence, policy.thresholds)
     assert (verdict.outcome, verdict.reason) == (Outcome.CLARIFY, Reason.AMBIGUOUS)
     assert {item.entry_id for item in verdict.options} == {1, 2}
