@@ -241,6 +241,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for chatty in ("sentence_transformers", "alembic", "pymorphy3", "httpx"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         return run_command(args, settings)
     except (CommandError, FaqFileError, ModelPreparationError) as error:
