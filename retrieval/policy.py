@@ -18,15 +18,15 @@ from retrieval.decision import Outcome, Reason
 # The confidence model: logistic weights over the features below, fitted on our dev set and
 # CLINC150's validation splits by `benchmarks/fit_policy.py` (never on a test split).
 WEIGHTS = {
-    "dense": -3.770,
-    "off_topic_margin": 4.688,
-    "lift": 0.256,
-    "margin": 14.079,
-    "support_margin": 10.985,
-    "votes": 4.354,
-    "coverage": 1.977,
+    "dense": -6.234,
+    "off_topic_margin": 10.669,
+    "lift": 0.625,
+    "margin": 14.568,
+    "support_margin": 15.069,
+    "votes": 3.636,
+    "coverage": 1.503,
 }
-BIAS = 0.301
+BIAS = 2.321
 MIN_BACKGROUND_SPREAD = 0.01
 FEATURES = tuple(WEIGHTS)
 
