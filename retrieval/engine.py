@@ -17,7 +17,7 @@ from knowledge_base.language import SUPPORTED_LANGUAGES, detect_language
 from retrieval.decision import Candidate, Decision, Outcome, Reason, Turn
 from retrieval.embedder import Embedder, Vectors
 from retrieval.errors import IndexMismatchError
-from retrieval.index import NEAREST_PHRASINGS, IndexMeta, PhrasingIndex
+from retrieval.index import IndexMeta, PhrasingIndex
 from retrieval.intents import Conversational, asks_for_human, conversational_intent, says_not_helped
 from retrieval.lexical import Analyzer, LexicalIndex
 from retrieval.policy import Evidence, Policy, Signals
@@ -26,6 +26,7 @@ logger = logging.getLogger(__name__)
 
 OFF_TOPIC_PATH = Path(__file__).parent / "reference" / "off_topic.json"
 SEARCH_DEPTH = 10
+NEAREST_PHRASINGS = 10
 MAX_TEXT_CHARS = 4000
 # A question repeated this closely after the bot already tried means the bot is failing them.
 REPEAT_SIMILARITY = 0.95
@@ -246,8 +247,7 @@ class AnswerEngine:
                 entry_id=hit.entry_id,
                 dense=hit.score,
                 support=hit.support,
-                votes=hit.votes
-                / min(NEAREST_PHRASINGS, len(self._entries[hit.entry_id].phrasings)),
+                votes=_votes(hit.ranks, len(self._entries[hit.entry_id].phrasings)),
                 coverage=lexical[hit.entry_id].coverage if hit.entry_id in lexical else 0.0,
                 off_topic=off_topic,
             )
@@ -295,6 +295,13 @@ class AnswerEngine:
             return False
         similarities = self.embedder.encode(earlier[-3:]) @ query[0]
         return bool(np.max(similarities) >= REPEAT_SIMILARITY)
+
+
+def _votes(ranks: tuple[int, ...], phrasings: int) -> float:
+    """Of the k phrasings nearest to the message (k = the entry's phrasing count, at most
+    NEAREST_PHRASINGS), the share that are this entry's: 1.0 when its phrasings alone surround it."""
+    nearest = min(phrasings, NEAREST_PHRASINGS)
+    return sum(rank < nearest for rank in ranks) / nearest
 
 
 def _bot_tried(history: Sequence[Turn]) -> bool:

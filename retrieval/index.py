@@ -19,7 +19,6 @@ logger = logging.getLogger(__name__)
 MAX_PHRASINGS_PER_ENTRY = 1024
 INDEX_FORMAT = 1
 SUPPORT_PHRASINGS = 3
-NEAREST_PHRASINGS = 10
 SEARCH_DEPTH = 256
 
 
@@ -39,7 +38,7 @@ class EntryHit:
     score: float
     phrasing: int  # which of the entry's phrasings matched best (0 = the main question)
     support: float  # mean score of the entry's best phrasings (up to SUPPORT_PHRASINGS)
-    votes: int  # how many of the NEAREST_PHRASINGS nearest phrasings belong to this entry
+    ranks: tuple[int, ...]  # where the entry's phrasings stand among all nearest phrasings (0 = nearest)
 
 
 class PhrasingIndex:
@@ -98,7 +97,7 @@ class PhrasingIndex:
                 score=found[0][0],
                 phrasing=found[0][1],
                 support=float(np.mean([score for score, _, _ in found[:SUPPORT_PHRASINGS]])),
-                votes=sum(rank < NEAREST_PHRASINGS for _, _, rank in found),
+                ranks=tuple(rank for _, _, rank in found),
             )
             for entry_id, found in by_entry.items()
         ]

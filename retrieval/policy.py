@@ -18,15 +18,15 @@ from retrieval.decision import Outcome, Reason
 # The confidence model: logistic weights over the features below, fitted on our dev set and
 # CLINC150's validation splits by `benchmarks/fit_policy.py` (never on a test split).
 WEIGHTS = {
-    "dense": -6.234,
-    "off_topic_margin": 10.669,
-    "lift": 0.625,
-    "margin": 14.568,
-    "support_margin": 15.069,
-    "votes": 3.636,
-    "coverage": 1.503,
+    "dense": -18.157,
+    "off_topic_margin": 12.085,
+    "lift": 1.084,
+    "margin": 8.711,
+    "support_margin": 14.006,
+    "votes": 3.848,
+    "coverage": 0.809,
 }
-BIAS = 2.321
+BIAS = 12.796
 MIN_BACKGROUND_SPREAD = 0.01
 FEATURES = tuple(WEIGHTS)
 
