@@ -18,15 +18,14 @@ from retrieval.decision import Outcome, Reason
 # The confidence model: logistic weights over the features below, fitted on our dev set and
 # CLINC150's validation splits by `benchmarks/fit_policy.py` (never on a test split).
 WEIGHTS = {
-    "dense": -18.157,
-    "off_topic_margin": 12.085,
-    "lift": 1.084,
-    "margin": 8.711,
-    "support_margin": 14.006,
-    "votes": 3.848,
-    "coverage": 0.809,
+    "off_topic_margin": 8.542,
+    "lift": 0.624,
+    "margin": 13.528,
+    "support_margin": 14.188,
+    "votes": 3.666,
+    "coverage": 0.372,
 }
-BIAS = 12.796
+BIAS = -2.595
 MIN_BACKGROUND_SPREAD = 0.01
 FEATURES = tuple(WEIGHTS)
 
@@ -73,7 +72,6 @@ def features(signals: list[Signals], background: Background | None) -> list[dict
         lift = (signal.dense - background.mean) / background.spread if background else 0.0
         rows.append(
             {
-                "dense": signal.dense,
                 "off_topic_margin": signal.dense - signal.off_topic,
                 "lift": lift,
                 "margin": signal.dense - best_other,
