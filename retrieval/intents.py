@@ -193,7 +193,9 @@ _CONVERSATIONAL: dict[Conversational, tuple[str, ...]] = {
 
 
 def _phrases(alternatives: tuple[str, ...]) -> re.Pattern[str]:
-    return re.compile(r"(?<!\w)(?:" + "|".join(alternatives) + r")(?!\w)", re.IGNORECASE)
+    # Longest first, so "thank you" is taken whole rather than "thank" leaving "you" behind.
+    ordered = sorted(alternatives, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(ordered) + r")(?!\w)", re.IGNORECASE)
 
 
 _INTENT_PHRASES = {

@@ -61,6 +61,7 @@ def test_ordinary_questions_are_not_requests_for_a_person(text: str) -> None:
         ("спасибо большое!!", Conversational.THANKS),
         ("дякую", Conversational.THANKS),
         ("thanks a lot 🙏", Conversational.THANKS),
+        ("thank you so much", Conversational.THANKS),
         ("ок, понятно", Conversational.SMALLTALK),
         ("как дела?", Conversational.SMALLTALK),
         ("are you a bot?", Conversational.SMALLTALK),
