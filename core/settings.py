@@ -20,7 +20,9 @@ class DecisionThresholds(BaseModel):
     """
 
     answer_min: float = Field(0.80, ge=0, le=1, description="confidence needed to answer")
-    answer_margin: float = Field(0.02, ge=0, le=1, description="confidence lead over the runner-up to answer")
+    answer_margin: float = Field(
+        0.02, ge=0, le=1, description="confidence lead over the runner-up to answer"
+    )
     clarify_min: float = Field(0.15, ge=0, le=1, description="confidence needed to offer options")
     clarify_options: int = Field(3, ge=2, le=5, description="how many entries a clarify offers")
 

@@ -38,7 +38,9 @@ class EntryHit:
     score: float
     phrasing: int  # which of the entry's phrasings matched best (0 = the main question)
     support: float  # mean score of the entry's best phrasings (up to SUPPORT_PHRASINGS)
-    ranks: tuple[int, ...]  # where the entry's phrasings stand among all nearest phrasings (0 = nearest)
+    ranks: tuple[
+        int, ...
+    ]  # where the entry's phrasings stand among all nearest phrasings (0 = nearest)
 
 
 class PhrasingIndex:
@@ -48,7 +50,7 @@ class PhrasingIndex:
         if dimension <= 0:
             raise ValueError("dimension must be positive")
         self.dimension = dimension
-        self._index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self._index: faiss.Index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
 
     @property
     def size(self) -> int:

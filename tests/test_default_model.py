@@ -54,7 +54,9 @@ def test_the_dev_set_meets_the_product_bar(engine: AnswerEngine, dev_set: EvalFi
         ("i forgot my password", "forgot-password"),
     ],
 )
-def test_one_question_in_each_language_finds_its_entry(engine: AnswerEngine, text: str, key: str) -> None:
+def test_one_question_in_each_language_finds_its_entry(
+    engine: AnswerEngine, text: str, key: str
+) -> None:
     decision = engine.decide(text)
     assert decision.decision in (Outcome.ANSWER, Outcome.CLARIFY)
     assert decision.candidates[0].faq_key == key

@@ -50,9 +50,7 @@ OFF_TOPIC = {
 
 @pytest.fixture
 def engine() -> AnswerEngine:
-    engine = AnswerEngine(
-        KeywordEmbedder(TOPICS), thresholds=THRESHOLDS, off_topic=OFF_TOPIC
-    )
+    engine = AnswerEngine(KeywordEmbedder(TOPICS), thresholds=THRESHOLDS, off_topic=OFF_TOPIC)
     engine.rebuild(ENTRIES)
     return engine
 

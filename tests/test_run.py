@@ -41,7 +41,9 @@ def test_run_serves_health_and_readiness_with_the_demo_faq(tmp_path: Path) -> No
                 break
             except httpx.TransportError:
                 if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"firstline run did not start: {process.stderr.read() if process.stderr else ''}")
+                    pytest.fail(
+                        f"firstline run did not start: {process.stderr.read() if process.stderr else ''}"
+                    )
                 time.sleep(0.5)
         assert ready.status_code == 200
         assert ready.json() == {"ready": True, "database": "ok", "index": "ok (31 entries)"}
