@@ -51,6 +51,8 @@ class PhrasingIndex:
             raise ValueError("dimension must be positive")
         self.dimension = dimension
         self._index: faiss.Index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        # Removal scans the whole index, so it is skipped for entries that are not in it.
+        self._entry_ids: set[int] = set()
 
     @property
     def size(self) -> int:
@@ -68,10 +70,14 @@ class PhrasingIndex:
         base = entry_id * MAX_PHRASINGS_PER_ENTRY
         ids = np.arange(base, base + len(vectors), dtype=np.int64)
         self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids)
+        self._entry_ids.add(entry_id)
 
     def remove(self, entry_id: int) -> None:
+        if entry_id not in self._entry_ids:
+            return
         base = entry_id * MAX_PHRASINGS_PER_ENTRY
         self._index.remove_ids(faiss.IDSelectorRange(base, base + MAX_PHRASINGS_PER_ENTRY))
+        self._entry_ids.discard(entry_id)
 
     def search(self, query: Vectors, entries: int) -> list[list[EntryHit]]:
         """For each query row, the best-scoring ``entries`` entries, best first."""
@@ -136,4 +142,6 @@ class PhrasingIndex:
         index._index = faiss.read_index(str(index_path))
         if index._index.d != expected.dimension:
             raise IndexMismatchError(f"index file has dimension {index._index.d}")
+        vector_ids = faiss.vector_to_array(index._index.id_map)
+        index._entry_ids = {int(vector_id) // MAX_PHRASINGS_PER_ENTRY for vector_id in vector_ids}
         return index

@@ -60,6 +60,8 @@ def test_saved_index_loads_only_with_matching_model_and_fingerprint(tmp_path: Pa
     index.save(tmp_path, meta)
     loaded = PhrasingIndex.load(tmp_path, meta)
     assert loaded.search(_rows(_unit(1, 0)), entries=1)[0][0].entry_id == 7
+    loaded.remove(7)
+    assert loaded.size == 0
     with pytest.raises(IndexMismatchError, match="model 'm' != 'other'"):
         PhrasingIndex.load(tmp_path, IndexMeta(model="other", dimension=2, fingerprint="abc"))
     with pytest.raises(IndexMismatchError, match="fingerprint"):
