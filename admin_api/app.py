@@ -19,7 +19,7 @@ def create_app(services: Services) -> FastAPI:
 
     @app.get("/readyz", tags=["health"])
     async def readyz() -> JSONResponse:
-        """Readiness: the database answers and the FAQ index is loaded."""
+        """Readiness: the database answers, the FAQ index is loaded, the bot runs (or is off)."""
         checks: dict[str, str] = {}
         try:
             async with services.sessions() as session:
@@ -28,7 +28,9 @@ def create_app(services: Services) -> FastAPI:
         except Exception as error:  # any failure means not ready; say which
             checks["database"] = f"error: {type(error).__name__}"
         checks["index"] = f"ok ({len(services.answers.entries)} entries)"
-        ready = all(value.startswith("ok") for value in checks.values())
+        checks.update(services.status)
+        # A bot switched off on purpose does not make the API unready; one that fails to start does.
+        ready = all(value.startswith(("ok", "off")) for value in checks.values())
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
     return app

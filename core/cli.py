@@ -152,22 +152,29 @@ async def run(settings: Settings) -> int:
     import uvicorn
 
     from admin_api.app import create_app
+    from bot.application import BotRunner
 
     services = await _with_services(settings, load_demo=True)
+    app = create_app(services)
+    bot: BotRunner | None = None
     if settings.telegram_token is None:
+        services.status["bot"] = "off: FIRSTLINE_TELEGRAM_TOKEN is not set"
         logger.warning(
             "FIRSTLINE_TELEGRAM_TOKEN is not set: the Telegram bot is off, the admin API runs"
         )
     else:
-        logger.warning("the Telegram bot is not in this build yet: only the admin API runs")
+        bot = BotRunner(services)
+        if settings.webhook_url:
+            app.include_router(bot.webhook_router())
+        bot.start()
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(services), host=settings.api_host, port=settings.api_port, log_config=None
-        )
+        uvicorn.Config(app, host=settings.api_host, port=settings.api_port, log_config=None)
     )
     try:
         await server.serve()
     finally:
+        if bot is not None:
+            await bot.stop()
         await services.close()
     return 0
 

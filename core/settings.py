@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     business_hours: str = "always"
     holidays: str = ""
     log_level: str = "INFO"
+    flood_per_minute: int = Field(20, ge=1, description="messages a minute one chat may send")
+    flood_burst: int = Field(8, ge=1, description="messages one chat may send at once")
     decision: DecisionThresholds = DecisionThresholds()
 
     @property

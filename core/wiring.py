@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from importlib import resources
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -14,6 +14,7 @@ from knowledge_base.formats import FaqFormat, parse_faq
 from knowledge_base.repository import count_entries
 from retrieval.embedder import Embedder, load_embedder
 from retrieval.engine import AnswerEngine
+from retrieval.service import DecisionService
 from retrieval.sync import import_and_index, published_entries
 
 logger = logging.getLogger(__name__)
@@ -29,8 +30,12 @@ class Services:
     database: AsyncEngine
     sessions: async_sessionmaker[AsyncSession]
     answers: AnswerEngine
+    decisions: DecisionService
+    # What each part of the running process reports for /readyz ("ok", "off: …", "error: …").
+    status: dict[str, str] = field(default_factory=dict)
 
     async def close(self) -> None:
+        self.decisions.close()
         await self.database.dispose()
 
 
@@ -52,7 +57,7 @@ async def open_services(
     async with sessions() as session:
         answers.open(settings.index_dir, await published_entries(session))
         empty = await count_entries(session) == 0
-    services = Services(settings, database, sessions, answers)
+    services = Services(settings, database, sessions, answers, DecisionService(answers))
     if load_demo and empty:
         await load_demo_faq(services)
     return services

@@ -15,6 +15,7 @@ class Outcome(StrEnum):
 
 class Reason(StrEnum):
     CONFIDENT = "confident"  # answer: one entry clearly fits
+    CUSTOMER_CHOICE = "customer_choice"  # answer: they picked the entry from the options
     AMBIGUOUS = "ambiguous"  # clarify: a few entries fit about equally
     UNSURE = "unsure"  # clarify: something fits, not surely enough to answer
     LOW_CONFIDENCE = "low_confidence"  # handoff: nothing in the FAQ fits

@@ -60,6 +60,15 @@ class Prepared:
 
 
 @dataclass(frozen=True)
+class Message:
+    """A customer message to decide on, with the conversation before it."""
+
+    text: str
+    language: str | None = None
+    history: tuple[Turn, ...] = ()
+
+
+@dataclass(frozen=True)
 class IndexedEntry:
     """What the engine keeps of a published FAQ entry."""
 
@@ -116,6 +125,10 @@ class AnswerEngine:
     @property
     def entries(self) -> dict[int, IndexedEntry]:
         return dict(self._entries)
+
+    def entry(self, entry_id: int) -> IndexedEntry | None:
+        """One published entry, or None when it is not (or no longer) in the index."""
+        return self._entries.get(entry_id)
 
     @property
     def fingerprint(self) -> str:
@@ -194,28 +207,44 @@ class AnswerEngine:
         """Answer, clarify or hand off one customer message; never raises on odd input."""
         return self.conclude(self.prepare(text, language, history))
 
+    def decide_many(self, messages: Sequence[Message]) -> list[Decision]:
+        """:meth:`decide` for messages from many conversations at once (one embedding call)."""
+        return [self.conclude(prepared) for prepared in self.prepare_many(messages)]
+
     def prepare(
         self, text: str, language: str | None = None, history: Sequence[Turn] = ()
     ) -> Prepared:
         """Everything about a message that does not depend on the thresholds."""
-        stripped, language, settled = self._settle(text, language, history)
-        if settled is not None:
-            return Prepared(language, settled)
-        query = self.embedder.encode([stripped])
-        if self._repeats_earlier_question(query, history):
-            return Prepared(language, Reason.REPEATED_FAILURE)
-        return Prepared(language, None, self.gather_evidence(stripped, query, language))
+        return self.prepare_many([Message(text, language, tuple(history))])[0]
 
     def prepare_batch(self, texts: Sequence[str]) -> list[Prepared]:
-        """:meth:`prepare` for many first messages at once (one batched embedding call)."""
-        settled = [self._settle(text, None, ()) for text in texts]
-        pending = [index for index, (_, _, reason) in enumerate(settled) if reason is None]
-        vectors = self.embedder.encode([settled[index][0] for index in pending])
+        """:meth:`prepare` for many first messages of a conversation."""
+        return self.prepare_many([Message(text) for text in texts])
+
+    def prepare_many(self, messages: Sequence[Message]) -> list[Prepared]:
+        """:meth:`prepare` for many messages, with every text embedded in one batched call."""
+        settled = [self._settle(m.text, m.language, m.history) for m in messages]
         prepared = [Prepared(language, reason) for _, language, reason in settled]
+        pending = [index for index, (_, _, reason) in enumerate(settled) if reason is None]
+        texts = [settled[index][0] for index in pending]
+        earlier: dict[int, slice] = {}
+        for index in pending:
+            asked_before = _earlier_questions(messages[index].history)
+            earlier[index] = slice(len(texts), len(texts) + len(asked_before))
+            texts.extend(asked_before)
+        if not texts:
+            return prepared
+        vectors = self.embedder.encode(texts)
         for row, index in enumerate(pending):
+            query = vectors[row : row + 1]
+            before = vectors[earlier[index]]
+            if len(before) and float(np.max(before @ query[0])) >= REPEAT_SIMILARITY:
+                prepared[index] = Prepared(settled[index][1], Reason.REPEATED_FAILURE)
+                continue
             stripped, language, _ = settled[index]
-            evidence = self.gather_evidence(stripped, vectors[row : row + 1], language)
-            prepared[index] = Prepared(language, None, evidence)
+            prepared[index] = Prepared(
+                language, None, self.gather_evidence(stripped, query, language)
+            )
         return prepared
 
     def _settle(
@@ -289,19 +318,20 @@ class AnswerEngine:
         entry = self._entries[evidence.entry_id]
         return Candidate(entry.id, entry.key, entry.question, round(evidence.confidence, 4))
 
-    def _repeats_earlier_question(self, query: Vectors, history: Sequence[Turn]) -> bool:
-        earlier = [turn.text for turn in history if turn.from_customer and turn.text.strip()]
-        if not earlier or not _bot_tried(history):
-            return False
-        similarities = self.embedder.encode(earlier[-3:]) @ query[0]
-        return bool(np.max(similarities) >= REPEAT_SIMILARITY)
-
 
 def _votes(ranks: tuple[int, ...], phrasings: int) -> float:
     """Of the k phrasings nearest to the message (k = the entry's phrasing count, at most
     NEAREST_PHRASINGS), the share that are this entry's: 1.0 when its phrasings alone surround it."""
     nearest = min(phrasings, NEAREST_PHRASINGS)
     return sum(rank < nearest for rank in ranks) / nearest
+
+
+def _earlier_questions(history: Sequence[Turn]) -> list[str]:
+    """The customer's last few messages, when the bot already tried to help (else none): a
+    question asked again nearly word for word means the bot is failing them."""
+    if not _bot_tried(history):
+        return []
+    return [turn.text for turn in history if turn.from_customer and turn.text.strip()][-3:]
 
 
 def _bot_tried(history: Sequence[Turn]) -> bool:

@@ -6,6 +6,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -50,7 +51,7 @@ class PhrasingIndex:
         if dimension <= 0:
             raise ValueError("dimension must be positive")
         self.dimension = dimension
-        self._index: faiss.Index = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self._index: faiss.IndexIDMap2 = faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
         # Removal scans the whole index, so it is skipped for entries that are not in it.
         self._entry_ids: set[int] = set()
 
@@ -139,7 +140,8 @@ class PhrasingIndex:
         if differences:
             raise IndexMismatchError("index out of date: " + ", ".join(differences))
         index = cls(expected.dimension)
-        index._index = faiss.read_index(str(index_path))
+        loaded: Any = faiss.read_index(str(index_path))  # an IndexIDMap2, as saved
+        index._index = loaded
         if index._index.d != expected.dimension:
             raise IndexMismatchError(f"index file has dimension {index._index.d}")
         vector_ids = faiss.vector_to_array(index._index.id_map)

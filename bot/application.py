@@ -1,0 +1,175 @@
+"""The python-telegram-bot application: handlers wired in one place, run by polling or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import secrets
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from telegram import Update
+from telegram.error import InvalidToken, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    filters,
+)
+
+from bot import handlers
+from bot.delivery import FloodGuard, PerChatUpdateProcessor, RetryingRateLimiter
+from core.wiring import Services
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+POLL_TIMEOUT = 10  # seconds Telegram holds a getUpdates open when nothing is waiting
+MAX_START_DELAY = 60.0
+
+
+def build_application(services: Services) -> Application:
+    """The bot with every handler, the error handler and our delivery rules, not yet started."""
+    settings = services.settings
+    if settings.telegram_token is None:
+        raise ValueError("FIRSTLINE_TELEGRAM_TOKEN is not set")
+    api = settings.telegram_api_url.rstrip("/")
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_token.get_secret_value())
+        .base_url(f"{api}/bot")
+        .base_file_url(f"{api}/file/bot")
+        .concurrent_updates(PerChatUpdateProcessor())
+        .rate_limiter(RetryingRateLimiter())
+    )
+    if settings.webhook_url:
+        builder = builder.updater(None)
+    application = builder.build()
+    application.bot_data["firstline"] = handlers.BotState(
+        services, FloodGuard(settings.flood_per_minute, settings.flood_burst)
+    )
+    private = filters.ChatType.PRIVATE
+    application.add_handlers(
+        [
+            CommandHandler("start", handlers.start, filters=private),
+            CommandHandler("help", handlers.help_command, filters=private),
+            CommandHandler("human", handlers.human_command, filters=private),
+            CommandHandler("language", handlers.language_command, filters=private),
+            MessageHandler(private & filters.UpdateType.EDITED, handlers.edited_message),
+            MessageHandler(private & filters.FORWARDED & filters.TEXT, handlers.forwarded_text),
+            MessageHandler(private & filters.TEXT, handlers.text_message),
+            MessageHandler(private & filters.UpdateType.MESSAGE, handlers.media_message),
+            CallbackQueryHandler(handlers.button),
+            ChatMemberHandler(handlers.added_to_group, ChatMemberHandler.MY_CHAT_MEMBER),
+        ]
+    )
+    application.add_error_handler(handlers.on_error)
+    return application
+
+
+class BotRunner:
+    """Starts the bot beside the admin API and keeps its state in ``services.status["bot"]``.
+
+    Telegram may be unreachable when the process starts; the runner keeps trying (the API serves
+    meanwhile and /readyz says why the bot is not ready), except on a token Telegram rejects.
+    """
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+        self.application = build_application(services)
+        settings = services.settings
+        self.webhook_url = settings.webhook_url
+        self.webhook_secret = (
+            settings.webhook_secret.get_secret_value()
+            if settings.webhook_secret
+            else secrets.token_urlsafe(32)
+        )
+        self._task: asyncio.Task[None] | None = None
+        self._initialized = False
+        self._started = False
+        self._set_status("starting")
+
+    def _set_status(self, status: str) -> None:
+        self.services.status["bot"] = status
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._start_with_retries())
+
+    async def _start_with_retries(self) -> None:
+        delay = 1.0
+        while True:
+            try:
+                await self.application.initialize()
+                self._initialized = True
+                break
+            except InvalidToken as error:
+                self._set_status("error: Telegram rejected the token")
+                logger.error("the bot is off: Telegram rejected the token (%s)", error)
+                return
+            except TelegramError as error:
+                self._set_status(f"starting: Telegram unreachable ({error})")
+                logger.warning("Telegram is unreachable (%s); retrying in %.0f s", error, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, MAX_START_DELAY)
+        await self.application.start()
+        self._started = True
+        bot = self.application.bot
+        if self.webhook_url:
+            await bot.set_webhook(
+                self.webhook_url, secret_token=self.webhook_secret, allowed_updates=Update.ALL_TYPES
+            )
+            mode = f"webhook at {self.webhook_url}"
+        else:
+            updater = self.application.updater
+            assert updater is not None  # built with an updater when there is no webhook URL
+            await bot.delete_webhook()
+            await updater.start_polling(
+                poll_interval=0, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES
+            )
+            mode = "polling"
+        self._set_status("ok")
+        logger.info("the Telegram bot @%s is running (%s)", bot.username, mode)
+
+    async def stop(self) -> None:
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        if self._started:
+            updater = self.application.updater
+            if updater is not None and updater.running:
+                await updater.stop()
+            await self.application.stop()
+            self._started = False
+        if self._initialized:
+            await self.application.shutdown()
+            self._initialized = False
+        self._set_status("stopped")
+
+    def webhook_router(self) -> APIRouter:
+        """The route Telegram posts updates to (webhook mode), checking the secret token."""
+        router = APIRouter(include_in_schema=False)
+        path = urlsplit(self.webhook_url or "").path or DEFAULT_WEBHOOK_PATH
+
+        @router.post(path)
+        async def telegram_webhook(request: Request) -> Response:
+            given = request.headers.get(SECRET_HEADER, "")
+            if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
+                return JSONResponse({"error": "wrong secret token"}, status_code=403)
+            if not self._started:  # Telegram retries later: nothing is lost
+                return JSONResponse({"error": "the bot is starting"}, status_code=503)
+            try:
+                payload = json.loads(await request.body())
+                update = Update.de_json(payload, self.application.bot)
+            except (ValueError, TypeError, KeyError) as error:
+                return JSONResponse({"error": f"not a Telegram update: {error}"}, status_code=400)
+            await self.application.update_queue.put(update)
+            return Response(status_code=200)
+
+        return router

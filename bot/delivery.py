@@ -1,0 +1,148 @@
+"""Getting updates in and replies out reliably: retries, per-chat order, flood control."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+from telegram import Update
+from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+MAX_RETRY_AFTER = 60.0
+# getUpdates is retried by the updater's own polling loop; retrying it here too would only
+# make a shutdown wait longer.
+NOT_RETRIED = frozenset({"getUpdates", "getMe", "setWebhook", "deleteWebhook"})
+
+
+class RetryingRateLimiter(BaseRateLimiter[None]):
+    """Retries requests that Telegram refused without doing them: 429 (after ``retry_after``),
+    5xx and connections that failed. A timeout is not retried: Telegram may have delivered the
+    message already, and a duplicate reply is worse than a late error in the log."""
+
+    def __init__(self, *, max_attempts: int = MAX_ATTEMPTS, backoff: float = 0.5) -> None:
+        self.max_attempts = max_attempts
+        self.backoff = backoff
+        self.retries = 0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        if endpoint in NOT_RETRIED:
+            return await callback(*args, **kwargs)
+        for attempt in range(1, self.max_attempts + 1):
+            try:
+                return await callback(*args, **kwargs)
+            except RetryAfter as error:
+                delay = min(_seconds(error.retry_after), MAX_RETRY_AFTER)
+                failure: Exception = error
+            except TimedOut:
+                raise
+            except NetworkError as error:
+                delay = self.backoff * 2 ** (attempt - 1)
+                failure = error
+            if attempt == self.max_attempts:
+                raise failure
+            self.retries += 1
+            logger.warning(
+                "Telegram refused %s (%s); retry %d in %.1f s", endpoint, failure, attempt, delay
+            )
+            await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+def _seconds(retry_after: Any) -> float:
+    return float(
+        retry_after.total_seconds() if hasattr(retry_after, "total_seconds") else retry_after
+    )
+
+
+class PerChatUpdateProcessor(BaseUpdateProcessor):
+    """Updates from different chats run concurrently; those from one chat run one after another,
+    in the order Telegram sent them (a reply never overtakes the reply to an earlier message)."""
+
+    def __init__(self, max_concurrent_updates: int = 256) -> None:
+        super().__init__(max_concurrent_updates)
+        self._chat_locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = _chat_key(update)
+        if chat is None:
+            await coroutine
+            return
+        lock = self._chat_locks.setdefault(chat, asyncio.Lock())
+        self._users[chat] = self._users.get(chat, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[chat] -= 1
+            if self._users[chat] == 0:
+                del self._users[chat]
+                del self._chat_locks[chat]
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+
+def _chat_key(update: object) -> int | None:
+    if isinstance(update, Update) and update.effective_chat is not None:
+        return update.effective_chat.id
+    return getattr(update, "chat_id", None)
+
+
+class FloodGuard:
+    """A token bucket per chat: ``burst`` messages at once, then ``per_minute`` a minute.
+
+    ``admit`` says whether to process a message; ``should_warn`` whether to tell the customer
+    (once per flood, not once per message).
+    """
+
+    def __init__(
+        self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.rate = per_minute / 60.0
+        self.burst = float(burst)
+        self._clock = clock
+        self._buckets: dict[int, tuple[float, float]] = {}
+        self._warned: set[int] = set()
+
+    def admit(self, chat_id: int) -> bool:
+        now = self._clock()
+        tokens, last = self._buckets.get(chat_id, (self.burst, now))
+        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        if tokens >= 1.0:
+            self._buckets[chat_id] = (tokens - 1.0, now)
+            if tokens - 1.0 >= 1.0:
+                self._warned.discard(chat_id)
+            return True
+        self._buckets[chat_id] = (tokens, now)
+        return False
+
+    def should_warn(self, chat_id: int) -> bool:
+        if chat_id in self._warned:
+            return False
+        self._warned.add(chat_id)
+        return True

@@ -1,0 +1,438 @@
+"""The customer's side of the bot: what happens to each message, command and button press."""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.conversation import Chat, open_chat
+from bot.delivery import FloodGuard
+from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages, telegram_length
+from bot.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
+from core.database import transaction
+from core.wiring import Services
+from handoff.conversations import record_vote, sent_message
+from handoff.models import ConversationMessage, MessageKind
+from handoff.tickets import escalate
+from retrieval.decision import Candidate, Decision, Outcome, Reason
+
+logger = logging.getLogger(__name__)
+
+BUTTON_LABEL_CHARS = 60
+# A reply switches to the language of the message only when there are words enough to tell it.
+LETTERS_TO_SWITCH_LANGUAGE = 12
+_LETTER = re.compile(r"[^\W\d_]")
+CONVERSATIONAL_REPLIES = {
+    Reason.GREETING: "greeting_reply",
+    Reason.THANKS: "thanks_reply",
+    Reason.SMALLTALK: "smalltalk_reply",
+    Reason.EMPTY: "not_text",
+    Reason.NOT_TEXT: "not_text",
+}
+HANDOFF_REPLIES = {
+    Reason.CUSTOMER_REQUEST: "handoff_requested",
+    Reason.REPEATED_FAILURE: "handoff_not_helped",
+}
+
+
+@dataclass
+class BotState:
+    """What the handlers share: the services and the per-chat flood guard."""
+
+    services: Services
+    flood: FloodGuard
+
+
+def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
+    state: BotState = context.bot_data["firstline"]
+    return state
+
+
+async def _chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
+    """The customer's chat for a private update; None for anything else."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or user is None or chat.type != ChatType.PRIVATE:
+        return None
+    return await open_chat(_state(context).services, context.bot, update, user)
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Greet the customer in their language and say what the bot can do."""
+    chat = await _chat(update, context)
+    if chat is None:
+        return
+    await chat.record_inbound(MessageKind.COMMAND, text="/start")
+    greeting = chat.texts.greeting.format(name=escape(chat.customer.first_name or ""))
+    await chat.say(greeting, reply_markup=_persistent_keyboard(chat.texts))
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Explain how the bot helps."""
+    chat = await _chat(update, context)
+    if chat is None:
+        return
+    await chat.record_inbound(MessageKind.COMMAND, text="/help")
+    await chat.say(chat.texts.help, reply_markup=_persistent_keyboard(chat.texts))
+
+
+async def human_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Hand the chat to a person at once."""
+    chat = await _chat(update, context)
+    if chat is None:
+        return
+    inbound = await chat.record_inbound(MessageKind.COMMAND, text="/human")
+    await hand_off(chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language), inbound)
+
+
+async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Offer ru / uk / en."""
+    chat = await _chat(update, context)
+    if chat is None:
+        return
+    await chat.record_inbound(MessageKind.COMMAND, text="/language")
+    buttons = [
+        InlineKeyboardButton(name, callback_data=f"lang:{code}")
+        for code, name in LANGUAGE_NAMES.items()
+    ]
+    await chat.say(chat.texts.choose_language, reply_markup=InlineKeyboardMarkup([buttons]))
+
+
+# --- text -------------------------------------------------------------------------------------
+
+
+async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A customer's question: answer it, ask which entry they mean, or pass it to a person."""
+    chat = await _chat(update, context)
+    message = update.effective_message
+    if chat is None or message is None or message.text is None:
+        return
+    text = message.text
+    history = await chat.history()
+    inbound = await chat.record_inbound(MessageKind.TEXT, text=text)
+    if not await _admitted(chat, _state(context).flood):
+        return
+    if text.strip() in HUMAN_BUTTONS:
+        decision = Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language)
+    else:
+        decision = await chat.services.decisions.decide(text, chat.language, history)
+    if decision.language and len(_LETTER.findall(text)) >= LETTERS_TO_SWITCH_LANGUAGE:
+        await chat.speak(decision.language)
+    await chat.note_decision(inbound, decision)
+    await act(chat, decision, inbound)
+
+
+async def _admitted(chat: Chat, flood: FloodGuard) -> bool:
+    if flood.admit(chat.chat_id):
+        return True
+    if flood.should_warn(chat.chat_id):
+        await chat.say(chat.texts.rate_limited)
+    return False
+
+
+async def act(chat: Chat, decision: Decision, inbound: ConversationMessage) -> None:
+    """Carry out the engine's decision in the chat."""
+    if decision.decision is Outcome.ANSWER and decision.answer is not None:
+        await send_answer(chat, decision)
+    elif decision.decision is Outcome.CLARIFY and decision.candidates:
+        await offer_options(chat, decision, chat.texts.did_you_mean)
+    elif decision.decision is Outcome.CLARIFY:
+        reply = CONVERSATIONAL_REPLIES.get(decision.reason, "smalltalk_reply")
+        await chat.say(getattr(chat.texts, reply), decision=decision)
+    else:
+        await hand_off(chat, decision, inbound)
+
+
+async def send_answer(chat: Chat, decision: Decision) -> None:
+    """The FAQ answer, split to fit, then the vote buttons and "anything else?"."""
+    closing = f"\n\n<i>{escape(chat.texts.anything_else)}</i>"
+    limit = TELEGRAM_MESSAGE_LIMIT - telegram_length(closing)
+    parts = render_messages(decision.answer or "", limit)
+    parts[-1] += closing
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(chat.texts.helped_button, callback_data="vote:1"),
+                InlineKeyboardButton(chat.texts.not_that_button, callback_data="vote:0"),
+            ],
+            [InlineKeyboardButton(chat.texts.talk_button, callback_data="human")],
+        ]
+    )
+    for index, part in enumerate(parts):
+        last = index == len(parts) - 1
+        await chat.say(part, reply_markup=keyboard if last else None, decision=decision)
+
+
+async def offer_options(chat: Chat, decision: Decision, prompt: str) -> None:
+    """ "Did you mean…": the likely entries as buttons, and "None of these"."""
+    rows = [
+        [InlineKeyboardButton(_label(candidate), callback_data=f"pick:{candidate.faq_id}")]
+        for candidate in decision.candidates
+    ]
+    rows.append([InlineKeyboardButton(chat.texts.none_of_these, callback_data="none")])
+    await chat.say(prompt, reply_markup=InlineKeyboardMarkup(rows), decision=decision)
+
+
+def _label(candidate: Candidate) -> str:
+    question = " ".join(candidate.question.split())
+    if len(question) <= BUTTON_LABEL_CHARS:
+        return question
+    return question[: BUTTON_LABEL_CHARS - 1].rstrip() + "…"
+
+
+async def hand_off(chat: Chat, decision: Decision, inbound: ConversationMessage | None) -> None:
+    """Open (or reuse) the customer's ticket and say honestly what happens next."""
+    subject = await chat.last_question() or (inbound.text if inbound else "") or ""
+    async with transaction(chat.services.sessions) as session:
+        _, created = await escalate(
+            session,
+            chat.customer,
+            subject=subject,
+            decision=decision,
+            opening_message_id=inbound.id if inbound else None,
+        )
+    if not created:
+        reply = chat.texts.handoff_already
+    else:
+        reply = getattr(chat.texts, HANDOFF_REPLIES.get(decision.reason, "handoff_unsure"))
+    await chat.say(reply, decision=decision)
+
+
+# --- buttons ----------------------------------------------------------------------------------
+
+
+async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A press on one of the bot's inline buttons."""
+    query = update.callback_query
+    chat = await _chat(update, context)
+    if query is None or chat is None:
+        if query is not None:
+            await query.answer()
+        return
+    data = query.data or ""
+    inbound = await chat.record_inbound(MessageKind.BUTTON, text=data)
+    pressed = query.message if isinstance(query.message, Message) else None
+    action, _, argument = data.partition(":")
+    if action == "vote" and pressed is not None:
+        await _vote(chat, pressed, helpful=argument == "1", inbound=inbound)
+    elif action == "pick" and argument.isdigit():
+        await _pick(chat, int(argument), pressed)
+    elif action == "none":
+        await _clear_buttons(pressed)
+        decision = Decision(Outcome.HANDOFF, Reason.REPEATED_FAILURE, chat.language)
+        await hand_off(chat, decision, inbound)
+    elif action == "human":
+        await hand_off(
+            chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language), inbound
+        )
+    elif action == "lang" and argument in LANGUAGE_NAMES:
+        await chat.speak(argument, chosen=True)
+        await _clear_buttons(pressed)
+        await chat.say(chat.texts.language_set, reply_markup=_persistent_keyboard(chat.texts))
+    else:
+        await query.answer(chat.texts.button_expired)
+        return
+    await query.answer(chat.texts.vote_thanks if action == "vote" else None)
+
+
+async def _vote(
+    chat: Chat, pressed: Message, *, helpful: bool, inbound: ConversationMessage
+) -> None:
+    async with transaction(chat.services.sessions) as session:
+        answer = await sent_message(session, chat.customer.id, pressed.message_id)
+        if answer is None or answer.faq_key is None:
+            return
+        details = answer.details or {}
+        await record_vote(session, answer, helpful=helpful, faq_entry_id=details.get("faq_id"))
+    await _keep_only_talk_button(chat, pressed)
+    if helpful:
+        return
+    others = [
+        Candidate(**candidate)
+        for candidate in details.get("candidates", [])
+        if candidate["faq_key"] != answer.faq_key
+    ]
+    if others:
+        decision = Decision(Outcome.CLARIFY, Reason.UNSURE, chat.language, candidates=others)
+        await offer_options(chat, decision, chat.texts.other_options)
+    else:
+        await hand_off(
+            chat, Decision(Outcome.HANDOFF, Reason.REPEATED_FAILURE, chat.language), inbound
+        )
+
+
+async def _pick(chat: Chat, faq_id: int, pressed: Message | None) -> None:
+    entry = chat.services.answers.entry(faq_id)
+    await _clear_buttons(pressed)
+    if entry is None:
+        await chat.say(chat.texts.button_expired)
+        return
+    decision = Decision(
+        Outcome.ANSWER,
+        Reason.CUSTOMER_CHOICE,
+        chat.language,
+        faq_id=entry.id,
+        faq_key=entry.key,
+        answer=entry.answer,
+        candidates=[Candidate(entry.id, entry.key, entry.question, 1.0)],
+    )
+    await send_answer(chat, decision)
+
+
+async def _clear_buttons(message: Message | None) -> None:
+    if message is None:
+        return
+    try:
+        await message.edit_reply_markup(reply_markup=None)
+    except TelegramError as error:  # already gone or too old to edit: the press still counts
+        logger.info("could not remove buttons from message %s: %s", message.message_id, error)
+
+
+async def _keep_only_talk_button(chat: Chat, message: Message) -> None:
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(chat.texts.talk_button, callback_data="human")]]
+    )
+    try:
+        await message.edit_reply_markup(reply_markup=keyboard)
+    except TelegramError as error:
+        logger.info("could not update buttons of message %s: %s", message.message_id, error)
+
+
+def _persistent_keyboard(texts: Texts) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup([[texts.human_button]], resize_keyboard=True, is_persistent=True)
+
+
+# --- everything that is not text --------------------------------------------------------------
+
+
+async def media_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Stickers, voice, photos, files, locations, contacts: kept for the agent, answered politely."""
+    chat = await _chat(update, context)
+    message = update.effective_message
+    if chat is None or message is None:
+        return
+    kind, file_id = media_of(message)
+    await chat.record_inbound(
+        kind, text=message.caption, file_id=file_id, details=_media_details(message)
+    )
+    if not await _admitted(chat, _state(context).flood):
+        return
+    if message.forward_origin is not None:
+        await chat.say(chat.texts.forwarded)
+        return
+    what = chat.texts.media_names.get(kind, chat.texts.media_names[MessageKind.OTHER])
+    await chat.say(chat.texts.media_received.format(what=what))
+
+
+async def forwarded_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A forwarded text: kept for the agent; the customer is asked what their question is."""
+    chat = await _chat(update, context)
+    message = update.effective_message
+    if chat is None or message is None:
+        return
+    await chat.record_inbound(MessageKind.FORWARD, text=message.text)
+    if await _admitted(chat, _state(context).flood):
+        await chat.say(chat.texts.forwarded)
+
+
+async def edited_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An edit of an earlier message: the new text is kept, the customer is told how to ask anew."""
+    chat = await _chat(update, context)
+    message = update.edited_message
+    if chat is None or message is None:
+        return
+    await chat.record_inbound(
+        MessageKind.EDIT, text=message.text or message.caption, details={"edited": True}
+    )
+    if await _admitted(chat, _state(context).flood):
+        await chat.say(chat.texts.edited)
+
+
+def media_of(message: Message) -> tuple[MessageKind, str | None]:
+    """What kind of non-text message this is, and the file Telegram keeps for it."""
+    if message.sticker:
+        return MessageKind.STICKER, message.sticker.file_id
+    if message.photo:
+        return MessageKind.PHOTO, message.photo[-1].file_id
+    for kind, attachment in (
+        (MessageKind.VOICE, message.voice),
+        (MessageKind.VIDEO_NOTE, message.video_note),
+        (MessageKind.ANIMATION, message.animation),
+        (MessageKind.VIDEO, message.video),
+        (MessageKind.AUDIO, message.audio),
+        (MessageKind.DOCUMENT, message.document),
+    ):
+        if attachment is not None:
+            return kind, attachment.file_id
+    if message.location:
+        return MessageKind.LOCATION, None
+    if message.contact:
+        return MessageKind.CONTACT, None
+    return MessageKind.OTHER, None
+
+
+def _media_details(message: Message) -> dict[str, object]:
+    details: dict[str, object] = {}
+    if message.forward_origin is not None:
+        details["forwarded"] = True
+    if message.location:
+        details["location"] = [message.location.latitude, message.location.longitude]
+    if message.contact:
+        details["contact"] = {
+            "phone_number": message.contact.phone_number,
+            "first_name": message.contact.first_name,
+        }
+    if message.document and message.document.file_name:
+        details["file_name"] = message.document.file_name
+    return details
+
+
+# --- groups and errors ------------------------------------------------------------------------
+
+
+async def added_to_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Added to a group: say once that the bot works in private chats, then stay silent."""
+    change = update.my_chat_member
+    if change is None or change.chat.type == ChatType.PRIVATE:
+        return
+    if change.chat.id == _state(context).services.settings.agent_chat_id:
+        return
+    joined = change.new_chat_member.status in (
+        ChatMemberStatus.MEMBER,
+        ChatMemberStatus.ADMINISTRATOR,
+    )
+    was_out = change.old_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
+    if joined and was_out:
+        language = change.from_user.language_code if change.from_user else None
+        await context.bot.send_message(change.chat.id, texts_for(language).private_only)
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure with the update; the customer gets an apology, never silence."""
+    logger.error("a handler failed on update %r", update, exc_info=context.error)
+    if not isinstance(update, Update) or update.effective_chat is None:
+        return
+    if update.effective_chat.type != ChatType.PRIVATE:
+        return
+    user = update.effective_user
+    texts = texts_for(user.language_code if user else None)
+    try:
+        await context.bot.send_message(
+            update.effective_chat.id, texts.apology, parse_mode=ParseMode.HTML
+        )
+    except TelegramError:
+        logger.exception("could not apologise to chat %s either", update.effective_chat.id)

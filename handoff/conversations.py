@@ -1,0 +1,168 @@
+"""Customers and their conversation history: what the handoff context and analytics read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.database import utcnow
+from handoff.models import AnswerVote, ConversationMessage, Customer, Direction, MessageKind
+from knowledge_base.language import SUPPORTED_LANGUAGES
+from retrieval.decision import Decision, Outcome, Turn
+
+# Older messages are another conversation: asking the same thing tomorrow is not a failure.
+CONVERSATION_WINDOW = timedelta(hours=1)
+HISTORY_TURNS = 8
+
+
+@dataclass(frozen=True)
+class CustomerProfile:
+    """Who wrote, as the messenger tells it."""
+
+    user_id: int
+    chat_id: int
+    first_name: str
+    last_name: str | None = None
+    username: str | None = None
+    language_code: str | None = None
+
+
+def supported_language(code: str | None, default: str = "en") -> str:
+    """Our language for a messenger's language code ('uk', 'ru-RU', 'en-GB', …)."""
+    prefix = (code or "").split("-")[0].lower()
+    return prefix if prefix in SUPPORTED_LANGUAGES else default
+
+
+async def register_customer(session: AsyncSession, profile: CustomerProfile) -> Customer:
+    """The customer behind a message, created on first contact, names kept current."""
+    customer = await session.scalar(
+        select(Customer).where(Customer.telegram_user_id == profile.user_id)
+    )
+    if customer is None:
+        customer = Customer(
+            telegram_user_id=profile.user_id,
+            language=supported_language(profile.language_code),
+        )
+        session.add(customer)
+    customer.chat_id = profile.chat_id
+    customer.first_name = profile.first_name[:200]
+    customer.last_name = profile.last_name[:200] if profile.last_name else None
+    customer.username = profile.username
+    customer.last_seen_at = utcnow()
+    await session.flush()
+    return customer
+
+
+async def get_customer(session: AsyncSession, *, user_id: int) -> Customer | None:
+    return await session.scalar(select(Customer).where(Customer.telegram_user_id == user_id))
+
+
+def record_message(
+    session: AsyncSession,
+    customer: Customer,
+    direction: Direction,
+    kind: MessageKind,
+    *,
+    text: str | None = None,
+    telegram_message_id: int | None = None,
+    telegram_update_id: int | None = None,
+    file_id: str | None = None,
+    decision: Decision | None = None,
+    faq_key: str | None = None,
+    details: dict[str, Any] | None = None,
+) -> ConversationMessage:
+    """Add one message of the conversation to the session (flushed with the session)."""
+    message = ConversationMessage(
+        customer_id=customer.id,
+        direction=direction,
+        kind=kind,
+        text=text,
+        telegram_message_id=telegram_message_id,
+        telegram_update_id=telegram_update_id,
+        file_id=file_id,
+        outcome=decision.decision.value if decision else None,
+        reason=decision.reason.value if decision else None,
+        faq_key=faq_key or (decision.faq_key if decision else None),
+        details=details,
+    )
+    session.add(message)
+    return message
+
+
+async def recent_turns(session: AsyncSession, customer_id: int) -> list[Turn]:
+    """The last turns of the current conversation, oldest first, as the answer engine reads them."""
+    rows = await session.scalars(
+        select(ConversationMessage)
+        .where(
+            ConversationMessage.customer_id == customer_id,
+            ConversationMessage.created_at >= utcnow() - CONVERSATION_WINDOW,
+            ConversationMessage.kind == MessageKind.TEXT,
+        )
+        .order_by(ConversationMessage.id.desc())
+        .limit(HISTORY_TURNS)
+    )
+    return [_turn(row) for row in reversed(list(rows))]
+
+
+def _turn(message: ConversationMessage) -> Turn:
+    if message.direction == Direction.INBOUND:
+        return Turn(text=message.text or "", from_customer=True)
+    return Turn(
+        text=message.text or "",
+        from_customer=False,
+        faq_key=message.faq_key,
+        outcome=Outcome(message.outcome) if message.outcome else None,
+    )
+
+
+async def conversation(
+    session: AsyncSession, customer_id: int, *, limit: int | None = None
+) -> list[ConversationMessage]:
+    """The customer's messages in and out, oldest first (the last ``limit`` of them)."""
+    query = (
+        select(ConversationMessage)
+        .where(ConversationMessage.customer_id == customer_id)
+        .order_by(ConversationMessage.id.desc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(reversed(list(await session.scalars(query))))
+
+
+async def sent_message(
+    session: AsyncSession, customer_id: int, telegram_message_id: int
+) -> ConversationMessage | None:
+    """The bot's message with this Telegram id in the customer's chat."""
+    return await session.scalar(
+        select(ConversationMessage)
+        .where(
+            ConversationMessage.customer_id == customer_id,
+            ConversationMessage.direction == Direction.OUTBOUND,
+            ConversationMessage.telegram_message_id == telegram_message_id,
+        )
+        .order_by(ConversationMessage.id.desc())
+        .limit(1)
+    )
+
+
+async def record_vote(
+    session: AsyncSession, answer: ConversationMessage, *, helpful: bool, faq_entry_id: int | None
+) -> AnswerVote:
+    """Store the customer's 👍 / 👎 on an answer; pressing again changes the vote, never adds one."""
+    vote = await session.scalar(select(AnswerVote).where(AnswerVote.answer_message_id == answer.id))
+    if vote is None:
+        vote = AnswerVote(
+            answer_message_id=answer.id,
+            customer_id=answer.customer_id,
+            faq_entry_id=faq_entry_id,
+            faq_key=answer.faq_key or "",
+        )
+        session.add(vote)
+    vote.helpful = helpful
+    vote.created_at = utcnow()
+    await session.flush()
+    return vote

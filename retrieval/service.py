@@ -1,0 +1,68 @@
+"""The answer engine for asyncio callers: decisions batched across conversations in one thread.
+
+The engine is CPU-bound and not thread-safe. One worker thread runs everything that touches it,
+so the event loop stays free for Telegram and HTTP, index edits never race a search, and messages
+that arrive together from different chats share one embedding call (the model is several times
+faster per text in a batch than one by one).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from typing import TypeVar
+
+from retrieval.decision import Decision, Turn
+from retrieval.engine import AnswerEngine, Message
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+MAX_BATCH = 32
+
+
+class DecisionService:
+    """``await decide(...)`` from any coroutine; ``await run(fn)`` to change the index."""
+
+    def __init__(self, engine: AnswerEngine, *, max_batch: int = MAX_BATCH) -> None:
+        self.engine = engine
+        self._max_batch = max_batch
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer-engine")
+        self._waiting: list[tuple[Message, asyncio.Future[Decision]]] = []
+        self._draining: asyncio.Task[None] | None = None
+
+    async def decide(
+        self, text: str, language: str | None = None, history: Sequence[Turn] = ()
+    ) -> Decision:
+        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        self._waiting.append((Message(text, language, tuple(history)), future))
+        if self._draining is None or self._draining.done():
+            self._draining = asyncio.create_task(self._drain())
+        return await future
+
+    async def run(self, work: Callable[[AnswerEngine], T]) -> T:
+        """Run ``work(engine)`` in the engine's thread, between decisions."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker, work, self.engine)
+
+    async def _drain(self) -> None:
+        while self._waiting:
+            batch = self._waiting[: self._max_batch]
+            del self._waiting[: self._max_batch]
+            messages = [message for message, _ in batch]
+            try:
+                decisions = await self.run(partial(AnswerEngine.decide_many, messages=messages))
+            except Exception as error:  # every waiting caller hears of it; the next batch runs
+                logger.exception("the answer engine failed on a batch of %d", len(batch))
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (_, future), decision in zip(batch, decisions, strict=True):
+                if not future.done():
+                    future.set_result(decision)
+
+    def close(self) -> None:
+        self._worker.shutdown(wait=True, cancel_futures=True)

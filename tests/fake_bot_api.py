@@ -1,0 +1,430 @@
+"""A local fake of the Telegram Bot API over real HTTP, for end-to-end tests and the benchmark.
+
+It plays both sides Telegram stands between: customers (and agents) write through
+``send_text``/``press``/``send_media``…, and the bot under test talks to it exactly as to
+api.telegram.org (``FIRSTLINE_TELEGRAM_API_URL``): getUpdates long polling, or webhook delivery
+with the secret token after setWebhook. Faults (429 with retry_after, 5xx) can be injected per
+method. It runs its own event loop in a thread; the test side is plain synchronous Python.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl
+
+import httpx
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+BOT_ID = 7000001
+BOT_USERNAME = "firstline_test_bot"
+RAW_STRING_FIELDS = {"text", "caption", "secret_token", "url", "callback_query_id", "parse_mode"}
+
+
+@dataclass
+class SentMessage:
+    """A message the bot sent (or edited), as the fake Bot API recorded it."""
+
+    message_id: int
+    chat_id: int
+    text: str
+    parse_mode: str | None
+    reply_markup: dict[str, Any] | None
+    received_at: float
+    method: str = "sendMessage"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def buttons(self) -> list[tuple[str, str]]:
+        """Inline buttons as (label, callback data), row by row."""
+        rows = (self.reply_markup or {}).get("inline_keyboard", [])
+        return [(button["text"], button.get("callback_data", "")) for row in rows for button in row]
+
+    @property
+    def keyboard(self) -> list[str]:
+        rows = (self.reply_markup or {}).get("keyboard", [])
+        return [
+            button if isinstance(button, str) else button["text"] for row in rows for button in row
+        ]
+
+
+@dataclass
+class Fault:
+    status: int
+    retry_after: int | None = None
+
+
+class FakeBotApi:
+    """Start with ``with FakeBotApi() as telegram:``; ``telegram.url`` is the API root."""
+
+    def __init__(self, token: str = "123456:TEST-token") -> None:
+        self.token = token
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.sent: list[SentMessage] = []
+        self.edits: list[SentMessage] = []
+        self.callback_answers: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.webhook: dict[str, Any] | None = None
+        self.update_times: dict[int, float] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._faults: dict[str, list[Fault]] = {}
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._new_update: asyncio.Event | None = None
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self._webhook_delivered = 0
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeBotApi:
+        self.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> None:
+        app = Starlette(
+            routes=[Route("/bot{token}/{method}", self._endpoint, methods=["POST", "GET"])]
+        )
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the fake Bot API did not start")
+            time.sleep(0.02)
+
+    def _serve(self) -> None:
+        self._loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(self._loop)
+        self._new_update = asyncio.Event()
+        self._loop.create_task(self._deliver_webhooks())
+        assert self._server is not None
+        self._loop.run_until_complete(self._server.serve())
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    # --- the customer's side ---------------------------------------------------------------
+
+    def send_text(self, user: dict[str, Any], text: str, **message: Any) -> int:
+        """The customer writes a message; returns its message_id."""
+        return self.send_message(user, {"text": text, **message})
+
+    def send_command(self, user: dict[str, Any], command: str) -> int:
+        entities = [{"type": "bot_command", "offset": 0, "length": len(command.split()[0])}]
+        return self.send_message(user, {"text": command, "entities": entities})
+
+    def send_message(self, user: dict[str, Any], content: dict[str, Any]) -> int:
+        message_id = next(self._message_ids)
+        self.add_update({"message": {**self._envelope(user, message_id), **content}})
+        return message_id
+
+    def edit_text(self, user: dict[str, Any], message_id: int, text: str) -> None:
+        envelope = self._envelope(user, message_id)
+        self.add_update(
+            {"edited_message": {**envelope, "text": text, "edit_date": int(time.time())}}
+        )
+
+    def press(self, user: dict[str, Any], message: SentMessage, data: str) -> None:
+        """The customer presses an inline button under one of the bot's messages."""
+        bot_message = {
+            "message_id": message.message_id,
+            "date": int(time.time()),
+            "chat": {"id": message.chat_id, "type": "private", "first_name": user["first_name"]},
+            "from": {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Firstline",
+                "username": BOT_USERNAME,
+            },
+            "text": message.text,
+        }
+        query = {
+            "id": str(next(self._message_ids)),
+            "from": user,
+            "chat_instance": str(user["id"]),
+            "message": bot_message,
+            "data": data,
+        }
+        self.add_update({"callback_query": query})
+
+    def add_bot_to_group(self, chat_id: int, by: dict[str, Any]) -> None:
+        bot_user = {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Firstline",
+            "username": BOT_USERNAME,
+        }
+        change = {
+            "chat": {"id": chat_id, "type": "group", "title": "Some group"},
+            "from": by,
+            "date": int(time.time()),
+            "old_chat_member": {"user": bot_user, "status": "left"},
+            "new_chat_member": {"user": bot_user, "status": "member"},
+        }
+        self.add_update({"my_chat_member": change})
+
+    def send_group_text(self, chat_id: int, user: dict[str, Any], text: str) -> None:
+        message_id = next(self._message_ids)
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": chat_id, "type": "group", "title": "Some group"},
+            "from": user,
+            "text": text,
+        }
+        self.add_update({"message": message})
+
+    def _envelope(self, user: dict[str, Any], message_id: int) -> dict[str, Any]:
+        return {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": {"id": user["id"], "type": "private", "first_name": user["first_name"]},
+            "from": user,
+        }
+
+    def add_update(self, body: dict[str, Any]) -> int:
+        with self._changed:
+            update_id = next(self._update_ids)
+            self._updates.append({"update_id": update_id, **body})
+            self.update_times[update_id] = time.perf_counter()
+        if self._loop is not None and self._new_update is not None:
+            self._loop.call_soon_threadsafe(self._new_update.set)
+        return update_id
+
+    # --- what the bot did ------------------------------------------------------------------
+
+    def messages_to(self, chat_id: int) -> list[SentMessage]:
+        with self._lock:
+            return [message for message in self.sent if message.chat_id == chat_id]
+
+    def wait_for_messages(self, chat_id: int, count: int, timeout: float = 30) -> list[SentMessage]:
+        """Block until the bot has sent at least ``count`` messages to the chat; return them all."""
+        self.wait_until(
+            lambda: len(self.messages_to(chat_id)) >= count,
+            timeout,
+            lambda: f"expected {count} messages to {chat_id}, got {self.messages_to(chat_id)}",
+        )
+        return self.messages_to(chat_id)
+
+    def wait_until(
+        self, condition: Callable[[], bool], timeout: float = 30, describe: Callable[[], str] = str
+    ) -> None:
+        deadline = time.monotonic() + timeout
+        while not condition():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise AssertionError(f"timed out: {describe()}")
+            with self._changed:
+                self._changed.wait(min(remaining, 0.1))
+
+    def fail(
+        self, method: str, status: int, *, times: int = 1, retry_after: int | None = None
+    ) -> None:
+        """The next ``times`` calls of ``method`` fail with ``status`` (and do nothing)."""
+        with self._lock:
+            self._faults.setdefault(method, []).extend([Fault(status, retry_after)] * times)
+
+    # --- the bot's side: the Bot API --------------------------------------------------------
+
+    async def _endpoint(self, request: Request) -> JSONResponse:
+        if request.path_params["token"] != self.token:
+            return _error(401, "Unauthorized")
+        method = request.path_params["method"]
+        params = _parse_params(await request.body(), request.headers.get("content-type", ""))
+        with self._lock:
+            self.calls.append((method, params))
+            faults = self._faults.get(method)
+            fault = faults.pop(0) if faults else None
+        if fault is not None:
+            extra = {"parameters": {"retry_after": fault.retry_after}} if fault.retry_after else {}
+            return _error(fault.status, "Injected failure", **extra)
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            return _error(404, f"Not Found: method {method}")
+        result = await handler(params)
+        if isinstance(result, JSONResponse):
+            return result
+        with self._changed:
+            self._changed.notify_all()
+        return JSONResponse({"ok": True, "result": result})
+
+    async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": BOT_ID,
+            "is_bot": True,
+            "first_name": "Firstline",
+            "username": BOT_USERNAME,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> Any:
+        if self.webhook is not None:
+            return _error(409, "Conflict: can't use getUpdates method while webhook is active")
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        limit = int(params.get("limit") or 100)
+        deadline = time.monotonic() + timeout
+        assert self._new_update is not None
+        while True:
+            with self._lock:
+                self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                ready = self._updates[:limit]
+                if ready or time.monotonic() >= deadline:
+                    return ready
+                self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._new_update.wait(), max(0.0, deadline - time.monotonic())
+                )
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = {"url": params["url"], "secret_token": params.get("secret_token")}
+        assert self._new_update is not None
+        self._new_update.set()
+        return True
+
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = None
+        return True
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._record(params, "sendMessage", str(params.get("text", "")))
+        return self._message_result(message)
+
+    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        edit = SentMessage(
+            int(params["message_id"]),
+            int(params["chat_id"]),
+            "",
+            None,
+            params.get("reply_markup"),
+            time.perf_counter(),
+            "editMessageReplyMarkup",
+            params,
+        )
+        with self._lock:
+            self.edits.append(edit)
+        return self._message_result(edit)
+
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        with self._lock:
+            self.callback_answers.append(params)
+        return True
+
+    def _record(self, params: dict[str, Any], method: str, text: str) -> SentMessage:
+        message = SentMessage(
+            next(self._message_ids),
+            int(params["chat_id"]),
+            text,
+            params.get("parse_mode"),
+            params.get("reply_markup"),
+            time.perf_counter(),
+            method,
+            params,
+        )
+        with self._lock:
+            self.sent.append(message)
+        return message
+
+    def _message_result(self, message: SentMessage) -> dict[str, Any]:
+        return {
+            "message_id": message.message_id,
+            "date": int(time.time()),
+            "chat": {"id": message.chat_id, "type": "private"},
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Firstline"},
+            "text": message.text,
+        }
+
+    async def _deliver_webhooks(self) -> None:
+        """Post updates to the bot's webhook, in order, retrying until it answers 200."""
+        assert self._new_update is not None
+        async with httpx.AsyncClient(timeout=10) as client:
+            while True:
+                await self._new_update.wait()
+                self._new_update.clear()
+                while self.webhook is not None:
+                    with self._lock:
+                        pending = [
+                            u for u in self._updates if u["update_id"] > self._webhook_delivered
+                        ]
+                    if not pending:
+                        break
+                    update = pending[0]
+                    headers = {}
+                    if self.webhook.get("secret_token"):
+                        headers["X-Telegram-Bot-Api-Secret-Token"] = self.webhook["secret_token"]
+                    try:
+                        response = await client.post(
+                            self.webhook["url"], json=update, headers=headers
+                        )
+                        delivered = response.status_code == 200
+                    except httpx.HTTPError:
+                        delivered = False
+                    if delivered:
+                        self._webhook_delivered = update["update_id"]
+                    else:
+                        await asyncio.sleep(0.2)
+
+
+def _parse_params(body: bytes, content_type: str) -> dict[str, Any]:
+    if "application/json" in content_type:
+        return dict(json.loads(body or b"{}"))
+    params: dict[str, Any] = {}
+    for key, value in parse_qsl(body.decode(), keep_blank_values=True):
+        if key in RAW_STRING_FIELDS:
+            params[key] = value
+            continue
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    return params
+
+
+def _error(status: int, description: str, **extra: Any) -> JSONResponse:
+    return JSONResponse(
+        {"ok": False, "error_code": status, "description": description, **extra}, status_code=status
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def customer(
+    user_id: int, first_name: str = "Olena", language_code: str | None = "ru"
+) -> dict[str, Any]:
+    """A Telegram user as updates carry it."""
+    user: dict[str, Any] = {"id": user_id, "is_bot": False, "first_name": first_name}
+    if language_code:
+        user["language_code"] = language_code
+    return user
