@@ -281,6 +281,9 @@ async def _pick(chat: Chat, faq_id: int, pressed: Message | None) -> None:
     if entry is None:
         await chat.say(chat.texts.button_expired)
         return
+    offered = await _offered_candidates(chat, pressed)
+    picked = next((c for c in offered if c.faq_id == entry.id), None)
+    others = [candidate for candidate in offered if candidate is not picked]
     decision = Decision(
         Outcome.ANSWER,
         Reason.CUSTOMER_CHOICE,
@@ -288,9 +291,19 @@ async def _pick(chat: Chat, faq_id: int, pressed: Message | None) -> None:
         faq_id=entry.id,
         faq_key=entry.key,
         answer=entry.answer,
-        candidates=[Candidate(entry.id, entry.key, entry.question, 1.0)],
+        candidates=[picked or Candidate(entry.id, entry.key, entry.question, 1.0), *others],
     )
     await send_answer(chat, decision)
+
+
+async def _offered_candidates(chat: Chat, pressed: Message | None) -> list[Candidate]:
+    """The entries the bot offered in the message whose button was pressed."""
+    if pressed is None:
+        return []
+    async with chat.services.sessions() as session:
+        offer = await sent_message(session, chat.customer.id, pressed.message_id)
+    details = (offer.details if offer else None) or {}
+    return [Candidate(**candidate) for candidate in details.get("candidates", [])]
 
 
 async def _clear_buttons(message: Message | None) -> None:

@@ -31,6 +31,8 @@ MAX_TEXT_CHARS = 4000
 # A question repeated this closely after the bot already tried means the bot is failing them.
 REPEAT_SIMILARITY = 0.95
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
+# Markup customers type or paste: tags and Markdown marks say nothing about language or intent.
+_MARKUP = re.compile(r"</?[a-zA-Z][^<>]{0,40}>|[_*`~|\\]+")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
 _CONVERSATIONAL_REASONS = {
     Conversational.GREETING: Reason.GREETING,
@@ -256,12 +258,13 @@ class AnswerEngine:
             return stripped, language, Reason.EMPTY
         if _CONTROL.search(stripped) or not _LETTER.search(stripped):
             return stripped, language, Reason.NOT_TEXT
-        language = detect_language(stripped) or language
-        if asks_for_human(stripped):
+        plain = _MARKUP.sub(" ", stripped)
+        language = detect_language(plain) or language
+        if asks_for_human(plain):
             return stripped, language, Reason.CUSTOMER_REQUEST
-        if says_not_helped(stripped) and _bot_tried(history):
+        if says_not_helped(plain) and _bot_tried(history):
             return stripped, language, Reason.REPEATED_FAILURE
-        intent = conversational_intent(stripped)
+        intent = conversational_intent(plain)
         if intent is not None:
             return stripped, language, _CONVERSATIONAL_REASONS[intent]
         return stripped, language, None

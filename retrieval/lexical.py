@@ -12,8 +12,9 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 
-import pymorphy3
 import Stemmer
+
+from knowledge_base.language import morphology
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 _CYRILLIC = re.compile(r"[а-яёіїєґ]")
@@ -229,8 +230,8 @@ class Analyzer:
     """Words to index terms: lemmas for Russian and Ukrainian (pymorphy3), Snowball stems for English."""
 
     def __init__(self) -> None:
-        self._russian = pymorphy3.MorphAnalyzer(lang="ru")
-        self._ukrainian = pymorphy3.MorphAnalyzer(lang="uk")
+        self._russian = morphology("ru")
+        self._ukrainian = morphology("uk")
         self._russian_stemmer = Stemmer.Stemmer("russian")
         self._english_stemmer = Stemmer.Stemmer("english")
         self.term = lru_cache(maxsize=200_000)(self._term)

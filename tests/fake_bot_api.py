@@ -13,11 +13,13 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import socket
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -118,9 +120,12 @@ class FakeBotApi:
         self._loop = asyncio.new_event_loop()
         asyncio.set_event_loop(self._loop)
         self._new_update = asyncio.Event()
-        self._loop.create_task(self._deliver_webhooks())
+        delivery = self._loop.create_task(self._deliver_webhooks())
         assert self._server is not None
         self._loop.run_until_complete(self._server.serve())
+        delivery.cancel()
+        self._loop.run_until_complete(asyncio.gather(delivery, return_exceptions=True))
+        self._loop.close()
 
     def stop(self) -> None:
         if self._server is not None:
@@ -314,9 +319,12 @@ class FakeBotApi:
         self.webhook = None
         return True
 
-    async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
-        message = self._record(params, "sendMessage", str(params.get("text", "")))
-        return self._message_result(message)
+    async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
+        text = str(params.get("text", ""))
+        problem = telegram_text_problem(text, params.get("parse_mode"))
+        if problem:
+            return _error(400, f"Bad Request: {problem}")
+        return self._message_result(self._record(params, "sendMessage", text))
 
     async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         edit = SentMessage(
@@ -391,6 +399,63 @@ class FakeBotApi:
                         self._webhook_delivered = update["update_id"]
                     else:
                         await asyncio.sleep(0.2)
+
+
+TELEGRAM_HTML_TAGS = {
+    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+    "tg-spoiler", "span", "blockquote", "tg-emoji",
+}  # fmt: skip
+
+
+class _TelegramHtmlChecker(HTMLParser):
+    """Rejects what Telegram rejects with "can't parse entities": unknown or unbalanced tags."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.open: list[str] = []
+        self.problem: str | None = None
+        self.visible: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in TELEGRAM_HTML_TAGS:
+            self.problem = self.problem or f'can\'t parse entities: unsupported start tag "{tag}"'
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            self.problem = self.problem or f'can\'t parse entities: unmatched end tag "{tag}"'
+
+    def handle_data(self, data: str) -> None:
+        if "<" in data or ">" in data:
+            self.problem = self.problem or "can't parse entities: unescaped < or >"
+        self.visible.append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in {"lt", "gt", "amp", "quot"}:
+            self.problem = self.problem or f"can't parse entities: unsupported entity &{name};"
+        self.visible.append("x")
+
+    def handle_charref(self, name: str) -> None:
+        self.visible.append("x")
+
+
+def telegram_text_problem(text: str, parse_mode: str | None) -> str | None:
+    """Why Telegram would refuse this message text, or None."""
+    visible = text
+    if parse_mode == "HTML":
+        checker = _TelegramHtmlChecker()
+        checker.feed(text)
+        checker.close()
+        if checker.problem or checker.open:
+            return checker.problem or "can't parse entities: unclosed tag"
+        if re.search(r"&(?!(?:lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)", text):
+            return "can't parse entities: a bare & must be written &amp;"
+        visible = "".join(checker.visible)
+    if not visible.strip():
+        return "message text is empty"
+    if len(visible.encode("utf-16-le")) // 2 > 4096:
+        return "message is too long"
+    return None
 
 
 def _parse_params(body: bytes, content_type: str) -> dict[str, Any]:
