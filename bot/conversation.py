@@ -28,6 +28,8 @@ class Chat:
     bot: Bot
     update: Update
     customer: Customer
+    inbound: ConversationMessage  # what the customer just sent, already stored
+    history: list[Turn]  # the conversation before it, as the answer engine reads it
     # Changes to flush with the next message we record (one transaction instead of several).
     _pending: list[Any] = field(default_factory=list)
 
@@ -43,46 +45,19 @@ class Chat:
     def texts(self) -> Texts:
         return texts_for(self.customer.language)
 
-    async def history(self) -> list[Turn]:
-        """The conversation so far, as the answer engine reads it."""
-        async with self.services.sessions() as session:
-            return await recent_turns(session, self.customer.id)
+    def last_question(self) -> str | None:
+        """The customer's latest question in this conversation (this message included)."""
+        texts = [turn.text for turn in self.history if turn.from_customer]
+        if self.inbound.kind == MessageKind.TEXT and self.inbound.text:
+            texts.append(self.inbound.text)
+        return texts[-1] if texts else None
 
-    async def last_question(self) -> str | None:
-        """The customer's latest question in this conversation."""
-        turns = await self.history()
-        return next((turn.text for turn in reversed(turns) if turn.from_customer), None)
-
-    async def record_inbound(
-        self,
-        kind: MessageKind,
-        *,
-        text: str | None = None,
-        file_id: str | None = None,
-        details: dict[str, Any] | None = None,
-    ) -> ConversationMessage:
-        """Store what the customer sent before anything else happens: nothing is ever lost."""
-        message = self.update.effective_message
-        async with transaction(self.services.sessions) as session:
-            session.add_all(self._take_pending())
-            return record_message(
-                session,
-                self.customer,
-                Direction.INBOUND,
-                kind,
-                text=text,
-                telegram_message_id=message.message_id if message else None,
-                telegram_update_id=self.update.update_id,
-                file_id=file_id,
-                details=details or None,
-            )
-
-    async def note_decision(self, inbound: ConversationMessage, decision: Decision) -> None:
-        """Remember what the bot decided about a message (stored with the reply)."""
-        inbound.outcome = decision.decision.value
-        inbound.reason = decision.reason.value
-        inbound.faq_key = decision.faq_key
-        self._pending.append(inbound)
+    async def note_decision(self, decision: Decision) -> None:
+        """Remember what the bot decided about the message (stored with the reply)."""
+        self.inbound.outcome = decision.decision.value
+        self.inbound.reason = decision.reason.value
+        self.inbound.faq_key = decision.faq_key
+        self._pending.append(self.inbound)
 
     async def speak(self, language: str, *, chosen: bool = False) -> None:
         """Reply in this language from now on; a language the customer chose sticks."""
@@ -132,9 +107,23 @@ def _decision_details(decision: Decision | None) -> dict[str, Any] | None:
     return {"faq_id": data["faq_id"], "score": data["score"], "candidates": data["candidates"]}
 
 
-async def open_chat(services: Services, bot: Bot, update: Update, user: User) -> Chat:
-    """The customer behind a private-chat update, registered on first contact."""
+@dataclass(frozen=True)
+class Inbound:
+    """What the customer sent, to be stored before anything else happens: nothing is lost."""
+
+    kind: MessageKind
+    text: str | None = None
+    file_id: str | None = None
+    details: dict[str, Any] | None = None
+
+
+async def open_chat(
+    services: Services, bot: Bot, update: Update, user: User, inbound: Inbound
+) -> Chat:
+    """Register the customer (on first contact), read the conversation so far and store the
+    new message, in one transaction."""
     chat = update.effective_chat
+    message = update.effective_message
     profile = CustomerProfile(
         user_id=user.id,
         chat_id=chat.id if chat else user.id,
@@ -145,4 +134,16 @@ async def open_chat(services: Services, bot: Bot, update: Update, user: User) ->
     )
     async with transaction(services.sessions) as session:
         customer = await register_customer(session, profile)
-    return Chat(services, bot, update, customer)
+        history = await recent_turns(session, customer.id)
+        stored = record_message(
+            session,
+            customer,
+            Direction.INBOUND,
+            inbound.kind,
+            text=inbound.text,
+            telegram_message_id=message.message_id if message else None,
+            telegram_update_id=update.update_id,
+            file_id=inbound.file_id,
+            details=inbound.details or None,
+        )
+    return Chat(services, bot, update, customer, stored, history)

@@ -17,14 +17,14 @@ from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.conversation import Chat, open_chat
+from bot.conversation import Chat, Inbound, open_chat
 from bot.delivery import FloodGuard
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages, telegram_length
 from bot.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
 from core.database import transaction
 from core.wiring import Services
 from handoff.conversations import record_vote, sent_message
-from handoff.models import ConversationMessage, MessageKind
+from handoff.models import MessageKind
 from handoff.tickets import escalate
 from retrieval.decision import Candidate, Decision, Outcome, Reason
 
@@ -60,12 +60,14 @@ def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
     return state
 
 
-async def _chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | None:
-    """The customer's chat for a private update; None for anything else."""
+async def _chat(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, inbound: Inbound
+) -> Chat | None:
+    """The customer's chat for a private update, with what they sent stored; None for others."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None or chat.type != ChatType.PRIVATE:
         return None
-    return await open_chat(_state(context).services, context.bot, update, user)
+    return await open_chat(_state(context).services, context.bot, update, user, inbound)
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -73,38 +75,34 @@ async def _chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> Chat | No
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet the customer in their language and say what the bot can do."""
-    chat = await _chat(update, context)
+    chat = await _chat(update, context, Inbound(MessageKind.COMMAND, text="/start"))
     if chat is None:
         return
-    await chat.record_inbound(MessageKind.COMMAND, text="/start")
     greeting = chat.texts.greeting.format(name=escape(chat.customer.first_name or ""))
     await chat.say(greeting, reply_markup=_persistent_keyboard(chat.texts))
 
 
 async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Explain how the bot helps."""
-    chat = await _chat(update, context)
+    chat = await _chat(update, context, Inbound(MessageKind.COMMAND, text="/help"))
     if chat is None:
         return
-    await chat.record_inbound(MessageKind.COMMAND, text="/help")
     await chat.say(chat.texts.help, reply_markup=_persistent_keyboard(chat.texts))
 
 
 async def human_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Hand the chat to a person at once."""
-    chat = await _chat(update, context)
+    chat = await _chat(update, context, Inbound(MessageKind.COMMAND, text="/human"))
     if chat is None:
         return
-    inbound = await chat.record_inbound(MessageKind.COMMAND, text="/human")
-    await hand_off(chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language), inbound)
+    await hand_off(chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language))
 
 
 async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Offer ru / uk / en."""
-    chat = await _chat(update, context)
+    chat = await _chat(update, context, Inbound(MessageKind.COMMAND, text="/language"))
     if chat is None:
         return
-    await chat.record_inbound(MessageKind.COMMAND, text="/language")
     buttons = [
         InlineKeyboardButton(name, callback_data=f"lang:{code}")
         for code, name in LANGUAGE_NAMES.items()
@@ -117,23 +115,23 @@ async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
 
 async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A customer's question: answer it, ask which entry they mean, or pass it to a person."""
-    chat = await _chat(update, context)
     message = update.effective_message
-    if chat is None or message is None or message.text is None:
+    if message is None or message.text is None:
         return
     text = message.text
-    history = await chat.history()
-    inbound = await chat.record_inbound(MessageKind.TEXT, text=text)
+    chat = await _chat(update, context, Inbound(MessageKind.TEXT, text=text))
+    if chat is None:
+        return
     if not await _admitted(chat, _state(context).flood):
         return
     if text.strip() in HUMAN_BUTTONS:
         decision = Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language)
     else:
-        decision = await chat.services.decisions.decide(text, chat.language, history)
+        decision = await chat.services.decisions.decide(text, chat.language, chat.history)
     if decision.language and len(_LETTER.findall(text)) >= LETTERS_TO_SWITCH_LANGUAGE:
         await chat.speak(decision.language)
-    await chat.note_decision(inbound, decision)
-    await act(chat, decision, inbound)
+    await chat.note_decision(decision)
+    await act(chat, decision)
 
 
 async def _admitted(chat: Chat, flood: FloodGuard) -> bool:
@@ -144,7 +142,7 @@ async def _admitted(chat: Chat, flood: FloodGuard) -> bool:
     return False
 
 
-async def act(chat: Chat, decision: Decision, inbound: ConversationMessage) -> None:
+async def act(chat: Chat, decision: Decision) -> None:
     """Carry out the engine's decision in the chat."""
     if decision.decision is Outcome.ANSWER and decision.answer is not None:
         await send_answer(chat, decision)
@@ -154,7 +152,7 @@ async def act(chat: Chat, decision: Decision, inbound: ConversationMessage) -> N
         reply = CONVERSATIONAL_REPLIES.get(decision.reason, "smalltalk_reply")
         await chat.say(getattr(chat.texts, reply), decision=decision)
     else:
-        await hand_off(chat, decision, inbound)
+        await hand_off(chat, decision)
 
 
 async def send_answer(chat: Chat, decision: Decision) -> None:
@@ -194,16 +192,16 @@ def _label(candidate: Candidate) -> str:
     return question[: BUTTON_LABEL_CHARS - 1].rstrip() + "…"
 
 
-async def hand_off(chat: Chat, decision: Decision, inbound: ConversationMessage | None) -> None:
+async def hand_off(chat: Chat, decision: Decision) -> None:
     """Open (or reuse) the customer's ticket and say honestly what happens next."""
-    subject = await chat.last_question() or (inbound.text if inbound else "") or ""
+    subject = chat.last_question() or chat.inbound.text or ""
     async with transaction(chat.services.sessions) as session:
         _, created = await escalate(
             session,
             chat.customer,
             subject=subject,
             decision=decision,
-            opening_message_id=inbound.id if inbound else None,
+            opening_message_id=chat.inbound.id,
         )
     if not created:
         reply = chat.texts.handoff_already
@@ -218,27 +216,25 @@ async def hand_off(chat: Chat, decision: Decision, inbound: ConversationMessage 
 async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A press on one of the bot's inline buttons."""
     query = update.callback_query
-    chat = await _chat(update, context)
-    if query is None or chat is None:
-        if query is not None:
-            await query.answer()
+    if query is None:
         return
     data = query.data or ""
-    inbound = await chat.record_inbound(MessageKind.BUTTON, text=data)
+    chat = await _chat(update, context, Inbound(MessageKind.BUTTON, text=data))
+    if chat is None:
+        await query.answer()
+        return
     pressed = query.message if isinstance(query.message, Message) else None
     action, _, argument = data.partition(":")
     if action == "vote" and pressed is not None:
-        await _vote(chat, pressed, helpful=argument == "1", inbound=inbound)
+        await _vote(chat, pressed, helpful=argument == "1")
     elif action == "pick" and argument.isdigit():
         await _pick(chat, int(argument), pressed)
     elif action == "none":
         await _clear_buttons(pressed)
         decision = Decision(Outcome.HANDOFF, Reason.REPEATED_FAILURE, chat.language)
-        await hand_off(chat, decision, inbound)
+        await hand_off(chat, decision)
     elif action == "human":
-        await hand_off(
-            chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language), inbound
-        )
+        await hand_off(chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language))
     elif action == "lang" and argument in LANGUAGE_NAMES:
         await chat.speak(argument, chosen=True)
         await _clear_buttons(pressed)
@@ -249,9 +245,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer(chat.texts.vote_thanks if action == "vote" else None)
 
 
-async def _vote(
-    chat: Chat, pressed: Message, *, helpful: bool, inbound: ConversationMessage
-) -> None:
+async def _vote(chat: Chat, pressed: Message, *, helpful: bool) -> None:
     async with transaction(chat.services.sessions) as session:
         answer = await sent_message(session, chat.customer.id, pressed.message_id)
         if answer is None or answer.faq_key is None:
@@ -270,9 +264,7 @@ async def _vote(
         decision = Decision(Outcome.CLARIFY, Reason.UNSURE, chat.language, candidates=others)
         await offer_options(chat, decision, chat.texts.other_options)
     else:
-        await hand_off(
-            chat, Decision(Outcome.HANDOFF, Reason.REPEATED_FAILURE, chat.language), inbound
-        )
+        await hand_off(chat, Decision(Outcome.HANDOFF, Reason.REPEATED_FAILURE, chat.language))
 
 
 async def _pick(chat: Chat, faq_id: int, pressed: Message | None) -> None:
@@ -334,14 +326,14 @@ def _persistent_keyboard(texts: Texts) -> ReplyKeyboardMarkup:
 
 async def media_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Stickers, voice, photos, files, locations, contacts: kept for the agent, answered politely."""
-    chat = await _chat(update, context)
     message = update.effective_message
-    if chat is None or message is None:
+    if message is None:
         return
     kind, file_id = media_of(message)
-    await chat.record_inbound(
-        kind, text=message.caption, file_id=file_id, details=_media_details(message)
-    )
+    inbound = Inbound(kind, message.caption, file_id, _media_details(message))
+    chat = await _chat(update, context, inbound)
+    if chat is None:
+        return
     if not await _admitted(chat, _state(context).flood):
         return
     if message.forward_origin is not None:
@@ -353,24 +345,25 @@ async def media_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def forwarded_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """A forwarded text: kept for the agent; the customer is asked what their question is."""
-    chat = await _chat(update, context)
     message = update.effective_message
-    if chat is None or message is None:
+    if message is None:
         return
-    await chat.record_inbound(MessageKind.FORWARD, text=message.text)
+    chat = await _chat(update, context, Inbound(MessageKind.FORWARD, text=message.text))
+    if chat is None:
+        return
     if await _admitted(chat, _state(context).flood):
         await chat.say(chat.texts.forwarded)
 
 
 async def edited_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """An edit of an earlier message: the new text is kept, the customer is told how to ask anew."""
-    chat = await _chat(update, context)
     message = update.edited_message
-    if chat is None or message is None:
+    if message is None:
         return
-    await chat.record_inbound(
-        MessageKind.EDIT, text=message.text or message.caption, details={"edited": True}
-    )
+    edit = Inbound(MessageKind.EDIT, text=message.text or message.caption)
+    chat = await _chat(update, context, edit)
+    if chat is None:
+        return
     if await _admitted(chat, _state(context).flood):
         await chat.say(chat.texts.edited)
 

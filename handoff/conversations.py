@@ -17,6 +17,7 @@ from retrieval.decision import Decision, Outcome, Turn
 # Older messages are another conversation: asking the same thing tomorrow is not a failure.
 CONVERSATION_WINDOW = timedelta(hours=1)
 HISTORY_TURNS = 8
+LAST_SEEN_PRECISION = timedelta(minutes=1)
 
 
 @dataclass(frozen=True)
@@ -48,11 +49,19 @@ async def register_customer(session: AsyncSession, profile: CustomerProfile) -> 
             language=supported_language(profile.language_code),
         )
         session.add(customer)
-    customer.chat_id = profile.chat_id
-    customer.first_name = profile.first_name[:200]
-    customer.last_name = profile.last_name[:200] if profile.last_name else None
-    customer.username = profile.username
-    customer.last_seen_at = utcnow()
+    changes = {
+        "chat_id": profile.chat_id,
+        "first_name": profile.first_name[:200],
+        "last_name": profile.last_name[:200] if profile.last_name else None,
+        "username": profile.username,
+    }
+    for name, value in changes.items():
+        if getattr(customer, name, None) != value:
+            setattr(customer, name, value)
+    now = utcnow()
+    # Written at most once a minute: a write per message would be most of a message's cost.
+    if customer.last_seen_at is None or now - customer.last_seen_at > LAST_SEEN_PRECISION:
+        customer.last_seen_at = now
     await session.flush()
     return customer
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import re
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +29,7 @@ OFF_TOPIC_PATH = Path(__file__).parent / "reference" / "off_topic.json"
 SEARCH_DEPTH = 10
 NEAREST_PHRASINGS = 10
 MAX_TEXT_CHARS = 4000
+RECENT_VECTORS = 4096  # customer messages whose vectors are kept (384 floats each: ~6 MB)
 # A question repeated this closely after the bot already tried means the bot is failing them.
 REPEAT_SIMILARITY = 0.95
 _LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
@@ -116,6 +118,7 @@ class AnswerEngine:
         self._directory: Path | None = None
         self._vectors = PhrasingIndex(embedder.dimension)
         self._lexical = LexicalIndex(analyzer or Analyzer())
+        self._recent_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
         references = off_topic if off_topic is not None else load_off_topic_references()
         self._references = {
             language: embedder.encode(texts) for language, texts in references.items() if texts
@@ -236,7 +239,7 @@ class AnswerEngine:
             texts.extend(asked_before)
         if not texts:
             return prepared
-        vectors = self.embedder.encode(texts)
+        vectors = self._encode_remembering(texts)
         for row, index in enumerate(pending):
             query = vectors[row : row + 1]
             before = vectors[earlier[index]]
@@ -268,6 +271,20 @@ class AnswerEngine:
         if intent is not None:
             return stripped, language, _CONVERSATIONAL_REASONS[intent]
         return stripped, language, None
+
+    def _encode_remembering(self, texts: list[str]) -> Vectors:
+        """Embed texts, reusing the vectors of recent messages: a conversation's earlier
+        questions are compared with each new one, and embedding them again would cost most of
+        the engine's time."""
+        missing = list(dict.fromkeys(text for text in texts if text not in self._recent_vectors))
+        if missing:
+            for text, vector in zip(missing, self.embedder.encode(missing), strict=True):
+                self._recent_vectors[text] = vector
+        for text in texts:
+            self._recent_vectors.move_to_end(text)
+        while len(self._recent_vectors) > RECENT_VECTORS:
+            self._recent_vectors.popitem(last=False)
+        return np.vstack([self._recent_vectors[text] for text in texts])
 
     def gather_evidence(self, text: str, query: Vectors, language: str | None) -> list[Evidence]:
         """The top entries with every signal the policy weighs, best first."""

@@ -76,6 +76,8 @@ class FakeBotApi:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.sent: list[SentMessage] = []
+        self._sent_by_chat: dict[int, list[SentMessage]] = {}
+        self.last_update_id = 0
         self.edits: list[SentMessage] = []
         self.callback_answers: list[dict[str, Any]] = []
         self.calls: list[tuple[str, dict[str, Any]]] = []
@@ -217,6 +219,7 @@ class FakeBotApi:
             update_id = next(self._update_ids)
             self._updates.append({"update_id": update_id, **body})
             self.update_times[update_id] = time.perf_counter()
+            self.last_update_id = update_id
         if self._loop is not None and self._new_update is not None:
             self._loop.call_soon_threadsafe(self._new_update.set)
         return update_id
@@ -225,7 +228,7 @@ class FakeBotApi:
 
     def messages_to(self, chat_id: int) -> list[SentMessage]:
         with self._lock:
-            return [message for message in self.sent if message.chat_id == chat_id]
+            return list(self._sent_by_chat.get(chat_id, []))
 
     def wait_for_messages(self, chat_id: int, count: int, timeout: float = 30) -> list[SentMessage]:
         """Block until the bot has sent at least ``count`` messages to the chat; return them all."""
@@ -359,6 +362,7 @@ class FakeBotApi:
         )
         with self._lock:
             self.sent.append(message)
+            self._sent_by_chat.setdefault(message.chat_id, []).append(message)
         return message
 
     def _message_result(self, message: SentMessage) -> dict[str, Any]:

@@ -1,0 +1,120 @@
+"""The whole bot's speed: `firstline run` against the local fake Bot API, over real HTTP.
+
+Customers in many chats send questions from the dev set; the bot polls the fake Telegram,
+decides with the real model and replies. Prints updates/s (a burst of updates, all waiting at
+once) and update→reply latency p50/p95 (the burst, and a steady rate below capacity), where
+latency runs from the moment an update is queued at the fake Telegram to the moment the reply
+reaches it. Goal (issue 4): >= 100 updates/s and p50 <= 60 ms on 2 cores.
+
+    python -m benchmarks.bot_speed [--chats 200] [--per-chat 5] [--rate 50]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+
+from tests.fake_bot_api import FakeBotApi, customer
+from tests.processes import DEFAULT_MODEL_DIR, ROOT, free_port, start_firstline, stop_firstline
+
+
+def questions() -> list[str]:
+    dev = json.loads((ROOT / "evals" / "dev.json").read_text("utf-8"))
+    return [query["text"] for query in dev["queries"] if query["expected"] not in (None, "HUMAN")]
+
+
+def send_and_measure(
+    telegram: FakeBotApi, chats: range, per_chat: int, texts: list[str], rate: float | None
+) -> tuple[float, list[float]]:
+    """Send per_chat questions in each chat (all at once, or at a steady rate); wait for every
+    reply; return the elapsed seconds and each update's latency in ms."""
+    sent: dict[int, list[int]] = {chat: [] for chat in chats}
+    already = {chat: len(telegram.messages_to(chat)) for chat in chats}
+    started = time.perf_counter()
+    n = 0
+    for round_ in range(per_chat):
+        for chat in chats:
+            text = texts[(chat * 7 + round_) % len(texts)]
+            telegram.send_text(customer(chat, language_code=None), text)
+            sent[chat].append(telegram.last_update_id)
+            n += 1
+            if rate:
+                pause = started + n / rate - time.perf_counter()
+                if pause > 0:
+                    time.sleep(pause)
+    total = len(chats) * per_chat
+    telegram.wait_until(
+        lambda: sum(len(telegram.messages_to(c)) - already[c] for c in chats) >= total,
+        timeout=600,
+    )
+    latencies = []
+    last_reply = 0.0
+    for chat in chats:
+        replies = telegram.messages_to(chat)[already[chat] :]
+        for update_id, reply in zip(sent[chat], replies, strict=False):
+            latencies.append((reply.received_at - telegram.update_times[update_id]) * 1000)
+            last_reply = max(last_reply, reply.received_at)
+    return last_reply - started, latencies
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chats", type=int, default=200)
+    parser.add_argument("--per-chat", type=int, default=5)
+    parser.add_argument("--rate", type=float, default=50.0, help="updates/s of the steady run")
+    args = parser.parse_args()
+    texts = questions()
+    with tempfile.TemporaryDirectory(prefix="firstline-bench-") as workdir, FakeBotApi() as telegram:
+        port = free_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("FIRSTLINE_")},
+            "FIRSTLINE_DATA_DIR": str(Path(workdir) / "data"),
+            "FIRSTLINE_EMBEDDING_MODEL": str(DEFAULT_MODEL_DIR),
+            "FIRSTLINE_API_PORT": str(port),
+            "FIRSTLINE_TELEGRAM_TOKEN": telegram.token,
+            "FIRSTLINE_TELEGRAM_API_URL": telegram.url,
+            "FIRSTLINE_LOG_LEVEL": "WARNING",
+        }
+        process = start_firstline(
+            env, port, ready=lambda status: status.get("bot") == "ok", log=Path(workdir) / "log"
+        )
+        try:
+            send_and_measure(telegram, range(1, 21), 2, texts, None)  # warm-up
+            burst_seconds, burst = send_and_measure(
+                telegram, range(1000, 1000 + args.chats), args.per_chat, texts, None
+            )
+            steady_seconds, steady = send_and_measure(
+                telegram, range(5000, 5000 + args.chats), args.per_chat, texts, args.rate
+            )
+            rss = psutil.Process(process.pid).memory_info().rss / 2**20
+            ready = httpx.get(f"http://127.0.0.1:{port}/readyz").json()
+        finally:
+            stop_firstline(process)
+    print(f"firstline run against the local fake Bot API, {os.cpu_count()} cores, {ready['index']}")
+    print(
+        f"burst:  {len(burst)} updates from {args.chats} chats in {burst_seconds:.1f} s = "
+        f"{len(burst) / burst_seconds:.0f} updates/s; latency p50 {statistics.median(burst):.0f} ms, "
+        f"p95 {percentile(burst, 0.95):.0f} ms"
+    )
+    print(
+        f"steady: {len(steady)} updates at {args.rate:.0f}/s in {steady_seconds:.1f} s; "
+        f"latency p50 {statistics.median(steady):.0f} ms, p95 {percentile(steady, 0.95):.0f} ms"
+    )
+    print(f"process RSS after the runs: {rss:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
