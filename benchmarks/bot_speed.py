@@ -77,7 +77,10 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=50.0, help="updates/s of the steady run")
     args = parser.parse_args()
     texts = questions()
-    with tempfile.TemporaryDirectory(prefix="firstline-bench-") as workdir, FakeBotApi() as telegram:
+    with (
+        tempfile.TemporaryDirectory(prefix="firstline-bench-") as workdir,
+        FakeBotApi() as telegram,
+    ):
         port = free_port()
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("FIRSTLINE_")},

@@ -33,7 +33,9 @@ from tests.processes import (
 
 pytestmark = pytest.mark.model
 
-MARKUP_ANSWER = "Тариф *Семья*: 5 экранов, a < b & c > d, `код_1`, [сайт](https://example.com/?a=1&b=2)."
+MARKUP_ANSWER = (
+    "Тариф *Семья*: 5 экранов, a < b & c > d, `код_1`, [сайт](https://example.com/?a=1&b=2)."
+)
 LONG_ANSWER = "\n\n".join(f"{n}. " + "Очень подробный шаг инструкции. " * 40 for n in range(1, 8))
 
 
@@ -247,8 +249,10 @@ def test_markup_from_customers_and_answers_never_breaks_a_reply(running: Running
 def test_a_long_answer_arrives_whole_in_several_messages(running: Running) -> None:
     running.telegram.send_text(customer(151), "как настроить телевизор LG по шагам")
     running.telegram.wait_until(
-        lambda: bool(running.telegram.messages_to(151))
-        and bool(running.telegram.messages_to(151)[-1].buttons)
+        lambda: (
+            bool(running.telegram.messages_to(151))
+            and bool(running.telegram.messages_to(151)[-1].buttons)
+        )
     )
     parts = running.telegram.messages_to(151)
     assert len(parts) >= 2
@@ -267,7 +271,9 @@ def test_votes_are_stored_against_the_entry_and_not_that_offers_a_person(
     telegram.send_text(user, "забыл пароль от аккаунта, что делать")
     answer = telegram.wait_for_messages(161, 1)[0]
     telegram.press(user, answer, "vote:1")
-    telegram.wait_until(lambda: any(a.get("text") == RU.vote_thanks for a in telegram.callback_answers))
+    telegram.wait_until(
+        lambda: any(a.get("text") == RU.vote_thanks for a in telegram.callback_answers)
+    )
     telegram.press(user, answer, "vote:0")  # a change of mind changes the vote
     follow_up = telegram.wait_for_messages(161, 2)[1]
     assert follow_up.text in (RU.other_options, RU.handoff_not_helped)

@@ -1,0 +1,296 @@
+"""Fast tests of the bot's handlers and delivery rules, with PTB's network layer swapped out.
+
+As in python-telegram-bot's own suite: a ``BaseRequest`` that records every call and answers like
+Telegram, and ``await application.process_update(update)``. Hand-written vectors, no model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from pydantic import SecretStr
+from telegram import Update
+from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application
+from telegram.request import BaseRequest, RequestData
+
+from bot.application import build_application
+from bot.delivery import FloodGuard, PerChatUpdateProcessor, RetryingRateLimiter
+from bot.texts import EN, RU, UK
+from core.settings import DecisionThresholds, Settings
+from core.wiring import Services, open_services
+from knowledge_base.formats import FaqEntryData
+from retrieval.sync import import_and_index
+from tests.fake_bot_api import BOT_ID, customer
+from tests.fakes import KeywordEmbedder
+
+
+class RecordingRequest(BaseRequest):
+    """Answers the Bot API like Telegram would, records each call; no network."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.fail_with: Exception | None = None
+        self._message_id = 0
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: Any = None,
+        write_timeout: Any = None,
+        connect_timeout: Any = None,
+        pool_timeout: Any = None,
+    ) -> tuple[int, bytes]:
+        endpoint = url.rsplit("/", 1)[-1]
+        params = request_data.parameters if request_data else {}
+        self.calls.append((endpoint, params))
+        if self.fail_with is not None and endpoint == "sendMessage":
+            error, self.fail_with = self.fail_with, None
+            raise error
+        if endpoint == "getMe":
+            result: Any = {
+                "id": BOT_ID,
+                "is_bot": True,
+                "first_name": "Firstline",
+                "username": "fl",
+            }
+        elif endpoint == "sendMessage":
+            self._message_id += 1
+            result = {
+                "message_id": self._message_id,
+                "date": 0,
+                "chat": {"id": params["chat_id"], "type": "private"},
+                "text": params["text"],
+            }
+        else:
+            result = True
+        return 200, json.dumps({"ok": True, "result": result}).encode()
+
+    def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        return [
+            params
+            for endpoint, params in self.calls
+            if endpoint == "sendMessage" and chat_id in (None, params["chat_id"])
+        ]
+
+
+FAQ = [
+    FaqEntryData(key="password", question="Забыл пароль", answer="Нажмите *Забыли пароль?*."),
+    FaqEntryData(key="refund", question="Вернуть деньги за подписку", answer="Напишите «возврат»."),
+]
+
+
+@pytest.fixture
+async def services(settings: Settings) -> AsyncIterator[Services]:
+    settings = settings.model_copy(
+        update={
+            "telegram_token": SecretStr("123:abc"),
+            "decision": DecisionThresholds(answer_min=0.9, answer_margin=0.1, clarify_min=0.7),
+            "flood_burst": 3,
+            "flood_per_minute": 1,
+        }
+    )
+    embedder = KeywordEmbedder(["пароль", "деньг", "вернуть", "подписк"])
+    services = await open_services(settings, embedder=embedder)
+    await import_and_index(services.sessions, services.answers, FAQ, author="test")
+    yield services
+    await services.close()
+
+
+@pytest.fixture
+async def bot(services: Services) -> AsyncIterator[tuple[Application, RecordingRequest]]:
+    application = build_application(services)
+    request = RecordingRequest()
+    application.bot._request = (request, request)  # PTB's tests swap the request layer likewise
+    await application.initialize()
+    yield application, request
+    await application.shutdown()
+
+
+_ids = iter(range(1, 1_000_000))
+
+
+def text_update(application: Application, user: dict[str, Any], text: str) -> Update:
+    message = {
+        "message_id": next(_ids),
+        "date": 0,
+        "chat": {"id": user["id"], "type": "private"},
+        "from": user,
+        "text": text,
+    }
+    if text.startswith("/"):
+        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text)}]
+    return Update.de_json({"update_id": next(_ids), "message": message}, application.bot)
+
+
+async def test_a_question_gets_the_answer_with_vote_buttons(bot: Any) -> None:
+    application, request = bot
+    await application.process_update(text_update(application, customer(1), "забыл пароль"))
+    [reply] = request.sent(1)
+    assert reply["text"].startswith("Нажмите <b>Забыли пароль?</b>.")
+    assert reply["parse_mode"] == "HTML"
+    buttons = [b["callback_data"] for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+    assert buttons == ["vote:1", "vote:0", "human"]
+
+
+async def test_language_command_switches_and_the_choice_sticks(bot: Any) -> None:
+    application, request = bot
+    user = customer(2, language_code="ru")
+    await application.process_update(text_update(application, user, "/language"))
+    query = {
+        "id": "q1",
+        "from": user,
+        "chat_instance": "2",
+        "data": "lang:uk",
+        "message": {
+            "message_id": 1,
+            "date": 0,
+            "chat": {"id": 2, "type": "private"},
+            "text": RU.choose_language,
+        },
+    }
+    await application.process_update(
+        Update.de_json({"update_id": next(_ids), "callback_query": query}, application.bot)
+    )
+    assert request.sent(2)[-1]["text"] == UK.language_set
+    await application.process_update(text_update(application, user, "thank you so much, bye"))
+    assert request.sent(2)[-1]["text"] == UK.thanks_reply  # chosen, not re-detected
+
+
+async def test_the_reply_follows_the_language_the_customer_writes_in(bot: Any) -> None:
+    application, request = bot
+    user = customer(3, language_code="ru")
+    await application.process_update(text_update(application, user, "thanks a lot, that helped"))
+    assert request.sent(3)[-1]["text"] == EN.thanks_reply
+
+
+async def test_a_failing_handler_ends_in_an_apology_not_silence(
+    bot: Any, services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    application, request = bot
+
+    async def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("the engine broke")
+
+    monkeypatch.setattr(services.decisions, "decide", broken)
+    await application.process_update(text_update(application, customer(4), "забыл пароль"))
+    assert request.sent(4)[-1]["text"] == RU.apology
+
+
+async def test_a_flood_is_answered_once_and_every_message_is_stored(bot: Any) -> None:
+    application, request = bot
+    for n in range(6):
+        await application.process_update(text_update(application, customer(5), f"вопрос {n}"))
+    texts = [params["text"] for params in request.sent(5)]
+    assert texts.count(RU.rate_limited) == 1
+    assert len(texts) == 3 + 1  # the burst answered, then one notice
+
+
+async def test_group_messages_get_no_reply(bot: Any) -> None:
+    application, request = bot
+    update = Update.de_json(
+        {
+            "update_id": next(_ids),
+            "message": {
+                "message_id": 1,
+                "date": 0,
+                "chat": {"id": -500, "type": "group", "title": "g"},
+                "from": customer(6),
+                "text": "забыл пароль",
+            },
+        },
+        application.bot,
+    )
+    await application.process_update(update)
+    assert request.sent() == []
+
+
+# --- delivery rules ----------------------------------------------------------------------------
+
+
+async def test_429_waits_retry_after_and_5xx_backs_off_then_succeeds() -> None:
+    limiter = RetryingRateLimiter(backoff=0.01)
+    failures: list[Exception] = [RetryAfter(0), NetworkError("Internal Server Error (500)")]
+    calls = 0
+
+    async def send() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        if failures:
+            raise failures.pop(0)
+        return {"ok": True}
+
+    assert await limiter.process_request(send, (), {}, "sendMessage", {}, None) == {"ok": True}
+    assert calls == 3 and limiter.retries == 2
+
+
+async def test_a_timeout_is_not_retried_because_the_message_may_have_arrived() -> None:
+    limiter = RetryingRateLimiter(backoff=0.01)
+    calls = 0
+
+    async def send() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        raise TimedOut()
+
+    with pytest.raises(TimedOut):
+        await limiter.process_request(send, (), {}, "sendMessage", {}, None)
+    assert calls == 1
+
+
+async def test_updates_run_in_order_within_a_chat_and_concurrently_across_chats() -> None:
+    processor = PerChatUpdateProcessor(16)
+    log: list[str] = []
+
+    def update(chat: int) -> Update:
+        return Update.de_json(
+            {
+                "update_id": next(_ids),
+                "message": {
+                    "message_id": 1,
+                    "date": 0,
+                    "chat": {"id": chat, "type": "private"},
+                    "text": "x",
+                },
+            },
+            None,
+        )
+
+    async def work(name: str, delay: float) -> None:
+        log.append(f"start {name}")
+        await asyncio.sleep(delay)
+        log.append(f"end {name}")
+
+    await asyncio.gather(
+        processor.process_update(update(1), work("a1", 0.05)),
+        processor.process_update(update(1), work("a2", 0.0)),
+        processor.process_update(update(2), work("b1", 0.0)),
+    )
+    assert log.index("end a1") < log.index("start a2")  # same chat: one after another
+    assert log.index("end b1") < log.index("end a1")  # other chat: did not wait
+
+
+def test_the_flood_guard_refills_with_time() -> None:
+    now = [0.0]
+    guard = FloodGuard(per_minute=60, burst=2, clock=lambda: now[0])
+    assert [guard.admit(1) for _ in range(3)] == [True, True, False]
+    assert guard.should_warn(1) and not guard.should_warn(1)
+    assert guard.admit(2)  # another chat has its own bucket
+    now[0] = 1.0
+    assert guard.admit(1)
