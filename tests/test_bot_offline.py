@@ -23,6 +23,7 @@ from bot.delivery import FloodGuard, PerChatUpdateProcessor, RetryingRateLimiter
 from bot.texts import EN, RU, UK
 from core.settings import DecisionThresholds, Settings
 from core.wiring import Services, open_services
+from handoff.conversations import conversation, get_customer
 from knowledge_base.formats import FaqEntryData
 from retrieval.sync import import_and_index
 from tests.fake_bot_api import BOT_ID, customer
@@ -294,3 +295,30 @@ def test_the_flood_guard_refills_with_time() -> None:
     assert guard.admit(2)  # another chat has its own bucket
     now[0] = 1.0
     assert guard.admit(1)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("😀😀🙏", RU.not_text),
+        ("\x00\x01\x02 binary \ufffd", RU.not_text),
+        ("   ", RU.not_text),
+        ("пароль " * 585, None),  # 4,095 characters, Telegram's longest message
+        ("<b>'; DROP TABLE customers; --</b> & {name} %s", None),
+    ],
+)
+async def test_odd_messages_get_a_reply_and_are_stored(
+    bot: Any, services: Services, text: str, expected: str | None
+) -> None:
+    application, request = bot
+    user = customer(7)
+    await application.process_update(text_update(application, user, text))
+    [reply] = request.sent(7)
+    if expected is not None:
+        assert reply["text"] == expected
+    assert reply["text"] != RU.apology
+    async with services.sessions() as session:
+        stored = await get_customer(session, user_id=7)
+        assert stored is not None
+        first, *_ = await conversation(session, stored.id)
+    assert first.text == text
