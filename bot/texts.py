@@ -42,6 +42,10 @@ class Texts:
     language_set: str
     vote_thanks: str
     button_expired: str
+    rate_request: str
+    rating_thanks: str
+    comment_thanks: str
+    ticket_reopened: str
 
 
 RU = Texts(
@@ -126,6 +130,19 @@ RU = Texts(
     language_set="Готово, теперь отвечаю по-русски.",
     vote_thanks="Спасибо за оценку!",
     button_expired="Эта кнопка уже не действует — напишите вопрос ещё раз.",
+    rate_request=(
+        "Мы закрыли ваше обращение. Оцените, пожалуйста, помощь от 1 до 5 — "
+        "это займёт секунду."
+    ),
+    rating_thanks=(
+        "Спасибо за оценку! Если хотите что-то добавить, просто напишите — "
+        "я передам команде."
+    ),
+    comment_thanks="Спасибо, передал ваш отзыв команде.",
+    ticket_reopened=(
+        "Я снова передал ваш чат специалисту, который вам помогал: он увидит это сообщение "
+        "и ответит здесь."
+    ),
 )
 
 UK = Texts(
@@ -210,6 +227,18 @@ UK = Texts(
     language_set="Готово, тепер відповідаю українською.",
     vote_thanks="Дякую за оцінку!",
     button_expired="Ця кнопка вже не діє — напишіть запитання ще раз.",
+    rate_request=(
+        "Ми закрили ваше звернення. Оцініть, будь ласка, допомогу від 1 до 5 — "
+        "це займе секунду."
+    ),
+    rating_thanks=(
+        "Дякую за оцінку! Якщо хочете щось додати, просто напишіть — я передам команді."
+    ),
+    comment_thanks="Дякую, передав ваш відгук команді.",
+    ticket_reopened=(
+        "Я знову передав ваш чат фахівцеві, який вам допомагав: він побачить це повідомлення "
+        "і відповість тут."
+    ),
 )
 
 EN = Texts(
@@ -295,6 +324,13 @@ EN = Texts(
     language_set="Done, I'll answer in English now.",
     vote_thanks="Thanks for your feedback!",
     button_expired="This button no longer works — please write your question again.",
+    rate_request="We have closed your request. Please rate the help from 1 to 5 — it takes a second.",
+    rating_thanks="Thank you for the rating! If you'd like to add something, just write it here.",
+    comment_thanks="Thank you, I have passed your feedback to the team.",
+    ticket_reopened=(
+        "I have passed your chat back to the person who helped you: they will see this message "
+        "and reply here."
+    ),
 )
 
 TEXTS: dict[str, Texts] = {"ru": RU, "uk": UK, "en": EN}

@@ -80,6 +80,15 @@ class Customer(Base):
     language_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_seen_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The customer's topic in the agents' forum group, reused for every ticket of theirs.
+    topic_chat_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    topic_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    topic_title: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    topic_closed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    @property
+    def display_name(self) -> str:
+        return " ".join(part for part in (self.first_name, self.last_name) if part) or "?"
 
 
 class ConversationMessage(Base):
@@ -101,6 +110,15 @@ class ConversationMessage(Base):
     reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     faq_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # Set while a person handles the chat: the ticket, the agent who wrote an outbound message,
+    # and the message's twin in the ticket's topic (None until relayed: a restart relays it).
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
+    )
+    topic_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
@@ -146,3 +164,82 @@ class Ticket(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
     first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
+    )
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The FAQ entry an agent answered with (/faq <key>): the knowledge-gap reports read it.
+    faq_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    card_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    rating_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
+    rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_TICKET_STATUSES
+
+
+class Agent(Base):
+    """A member of the agents' group, known from the first time they act on a ticket."""
+
+    __tablename__ = "agents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    username: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    last_active_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    @property
+    def mention(self) -> str:
+        return f"@{self.username}" if self.username else self.name
+
+
+class TicketEvent(Base):
+    """The audit trail: who did what to a ticket, and internal notes (never sent to the customer)."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
+    )
+    agent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
+    )
+    actor: Mapped[str] = mapped_column(String(16))  # agent, customer, bot
+    action: Mapped[str] = mapped_column(String(32))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class CannedReply(Base):
+    """A stored reply an agent sends with ``/reply <name>``; ``{name}`` is the customer's name."""
+
+    __tablename__ = "canned_replies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+
+
+class RoutingRule(Base):
+    """When a handed-off conversation matches every given condition, set priority and add tags.
+
+    Conditions: any of ``keywords`` in the customer's messages, the ticket's ``language``, or
+    ``tag`` among the tags of the FAQ entries the bot considered. Empty conditions match all.
+    """
+
+    __tablename__ = "routing_rules"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    keywords: Mapped[list[str]] = mapped_column(JSON, default=list)
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    tag: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    priority: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    add_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -1,12 +1,58 @@
-"""Tickets: a customer's request for a human, opened at handoff (one active ticket per customer)."""
+"""Tickets: a customer's request for a human — one active ticket per customer, one owner each.
+
+Every change is written to the ticket's audit trail (``ticket_events``). These functions work on
+the database only; the agents' Telegram desk (handoff.desk) and the admin API call them.
+"""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.models import ACTIVE_TICKET_STATUSES, Customer, Ticket, TicketStatus
+from core.database import utcnow
+from handoff.models import (
+    ACTIVE_TICKET_STATUSES,
+    Agent,
+    Customer,
+    Priority,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
+from handoff.routing import route
 from retrieval.decision import Decision
+
+# A customer who writes again this soon after a close is still on the same matter.
+REOPEN_WINDOW = timedelta(hours=24)
+LOW_RATING = 2
+
+
+class Actor:
+    AGENT = "agent"
+    CUSTOMER = "customer"
+    BOT = "bot"
+
+
+@dataclass(frozen=True)
+class AgentProfile:
+    """An agent as the messenger tells it."""
+
+    user_id: int
+    name: str
+    username: str | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The outcome of a Take: who owns the ticket now, and whether it was this press."""
+
+    won: bool
+    owner: Agent | None
 
 
 async def active_ticket(session: AsyncSession, customer_id: int) -> Ticket | None:
@@ -18,6 +64,44 @@ async def active_ticket(session: AsyncSession, customer_id: int) -> Ticket | Non
     )
 
 
+async def recently_closed_ticket(session: AsyncSession, customer_id: int) -> Ticket | None:
+    """The customer's ticket closed within the reopen window, if any."""
+    return await session.scalar(
+        select(Ticket)
+        .where(
+            Ticket.customer_id == customer_id,
+            Ticket.status.in_((TicketStatus.RESOLVED, TicketStatus.CLOSED)),
+            Ticket.resolved_at >= utcnow() - REOPEN_WINDOW,
+        )
+        .order_by(Ticket.id.desc())
+        .limit(1)
+    )
+
+
+async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
+    return await session.get(Ticket, ticket_id)
+
+
+def record_event(
+    session: AsyncSession,
+    ticket: Ticket,
+    action: str,
+    *,
+    actor: str,
+    agent: Agent | None = None,
+    **details: Any,
+) -> TicketEvent:
+    event = TicketEvent(
+        ticket_id=ticket.id,
+        agent_id=agent.id if agent else None,
+        actor=actor,
+        action=action,
+        details=details or None,
+    )
+    session.add(event)
+    return event
+
+
 async def escalate(
     session: AsyncSession,
     customer: Customer,
@@ -25,24 +109,165 @@ async def escalate(
     subject: str,
     decision: Decision,
     opening_message_id: int | None,
+    texts: Sequence[str] = (),
+    considered_tags: Sequence[str] = (),
 ) -> tuple[Ticket, bool]:
     """Open a ticket for the customer, or return the active one; True when it is new.
 
     The ticket points at the conversation, which already holds every message, so the agent
-    reads the whole context and the customer repeats nothing.
+    reads the whole context and the customer repeats nothing. Routing rules set its priority and
+    tags from the customer's words (``texts``), language and the entries the bot considered.
     """
     ticket = await active_ticket(session, customer.id)
     if ticket is not None:
         return ticket, False
+    language = decision.language or customer.language
+    routed = await route(
+        session, texts=[subject, *texts], language=language, tags=considered_tags
+    )
     ticket = Ticket(
         customer_id=customer.id,
         status=TicketStatus.NEW,
+        priority=routed.priority or Priority.NORMAL,
         reason=decision.reason.value,
-        language=decision.language or customer.language,
+        language=language,
         subject=subject[:1000],
         decision=decision.to_dict(),
         opening_message_id=opening_message_id,
+        tags=list(routed.tags),
     )
     session.add(ticket)
     await session.flush()
+    record_event(
+        session, ticket, "created", actor=Actor.BOT, reason=ticket.reason, rules=routed.rules
+    )
     return ticket, True
+
+
+async def register_agent(session: AsyncSession, profile: AgentProfile) -> Agent:
+    """The agent behind an action in the agents' group, created on first contact."""
+    agent = await session.scalar(select(Agent).where(Agent.telegram_user_id == profile.user_id))
+    if agent is None:
+        agent = Agent(telegram_user_id=profile.user_id, name=profile.name[:200])
+        session.add(agent)
+    agent.name = profile.name[:200]
+    agent.username = profile.username
+    agent.last_active_at = utcnow()
+    await session.flush()
+    return agent
+
+
+async def find_agent(session: AsyncSession, who: str) -> Agent | None:
+    """A known agent by @username or by name (case-insensitive)."""
+    wanted = who.strip().removeprefix("@").casefold()
+    for agent in await session.scalars(select(Agent).order_by(Agent.id)):
+        if wanted in ((agent.username or "").casefold(), agent.name.casefold()):
+            return agent
+    return None
+
+
+async def take(session: AsyncSession, ticket: Ticket, agent: Agent) -> Claim:
+    """Claim the ticket for the agent, atomically: of two presses at once exactly one wins."""
+    if ticket.assignee_id == agent.id:
+        return Claim(True, agent)
+    claimed = await session.execute(
+        update(Ticket)
+        .where(
+            Ticket.id == ticket.id,
+            Ticket.assignee_id.is_(None),
+            Ticket.status.in_(ACTIVE_TICKET_STATUSES),
+        )
+        .values(assignee_id=agent.id, status=TicketStatus.OPEN, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(ticket)
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        owner = await session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None
+        return Claim(False, owner)
+    record_event(session, ticket, "taken", actor=Actor.AGENT, agent=agent)
+    return Claim(True, agent)
+
+
+async def owner_of(session: AsyncSession, ticket: Ticket) -> Agent | None:
+    return await session.get(Agent, ticket.assignee_id) if ticket.assignee_id else None
+
+
+def hand_over(session: AsyncSession, ticket: Ticket, by: Agent, to: Agent) -> None:
+    """The owner passes the ticket to a colleague (the caller checks that ``by`` owns it)."""
+    ticket.assignee_id = to.id
+    if ticket.status == TicketStatus.NEW:
+        ticket.status = TicketStatus.OPEN
+    record_event(session, ticket, "handed_over", actor=Actor.AGENT, agent=by, to_agent=to.id)
+
+
+def set_priority(session: AsyncSession, ticket: Ticket, priority: Priority, agent: Agent) -> None:
+    record_event(
+        session,
+        ticket,
+        "priority",
+        actor=Actor.AGENT,
+        agent=agent,
+        old=ticket.priority,
+        new=priority.value,
+    )
+    ticket.priority = priority
+
+
+def close(session: AsyncSession, ticket: Ticket, agent: Agent | None) -> None:
+    ticket.status = TicketStatus.CLOSED
+    ticket.resolved_at = utcnow()
+    ticket.rating = None
+    ticket.rating_comment = None
+    ticket.rated_at = None
+    record_event(session, ticket, "closed", actor=Actor.AGENT if agent else Actor.BOT, agent=agent)
+
+
+def reopen(session: AsyncSession, ticket: Ticket) -> None:
+    """The customer wrote again soon after the close: the same owner carries on."""
+    ticket.status = TicketStatus.OPEN if ticket.assignee_id else TicketStatus.NEW
+    ticket.resolved_at = None
+    record_event(session, ticket, "reopened", actor=Actor.CUSTOMER)
+
+
+def note_agent_reply(session: AsyncSession, ticket: Ticket, agent: Agent, kind: str) -> None:
+    """An agent's message reached the customer: the first one is the first response."""
+    now = utcnow()
+    if ticket.first_response_at is None:
+        ticket.first_response_at = now
+    if ticket.is_active:
+        ticket.status = TicketStatus.WAITING
+    record_event(session, ticket, "replied", actor=Actor.AGENT, agent=agent, kind=kind)
+
+
+def note_customer_message(ticket: Ticket) -> None:
+    if ticket.status == TicketStatus.WAITING:
+        ticket.status = TicketStatus.OPEN
+
+
+def add_note(session: AsyncSession, ticket: Ticket, agent: Agent, text: str) -> None:
+    """An internal note: kept in the audit trail, never sent to the customer."""
+    record_event(session, ticket, "note", actor=Actor.AGENT, agent=agent, text=text)
+
+
+def rate(session: AsyncSession, ticket: Ticket, rating: int) -> None:
+    if not 1 <= rating <= 5:
+        raise ValueError(f"a rating is 1 to 5, not {rating}")
+    ticket.rating = rating
+    ticket.rated_at = utcnow()
+    record_event(session, ticket, "rated", actor=Actor.CUSTOMER, rating=rating)
+
+
+def comment_on_rating(session: AsyncSession, ticket: Ticket, text: str) -> None:
+    ticket.rating_comment = text[:2000]
+    record_event(session, ticket, "rating_comment", actor=Actor.CUSTOMER)
+
+
+async def past_tickets(session: AsyncSession, customer_id: int, before: int) -> list[Ticket]:
+    """The customer's earlier tickets, newest first (their ratings go on the context card)."""
+    rows = await session.scalars(
+        select(Ticket)
+        .where(Ticket.customer_id == customer_id, Ticket.id < before)
+        .order_by(Ticket.id.desc())
+        .limit(20)
+    )
+    return list(rows)

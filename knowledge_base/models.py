@@ -65,3 +65,28 @@ class FaqVersion(Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     entry: Mapped[FaqEntry] = relationship(back_populates="versions")
+
+
+class ProposalStatus(StrEnum):
+    PROPOSED = "proposed"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class PhrasingProposal(Base):
+    """A customer's question an agent answered with an entry: a phrasing editors may add.
+
+    Never published by itself: an editor accepts it (it becomes an alternative phrasing) or not.
+    """
+
+    __tablename__ = "phrasing_proposals"
+    __table_args__ = (UniqueConstraint("entry_id", "text"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("faq_entries.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(String(1000))
+    source: Mapped[str] = mapped_column(String(64))  # e.g. "ticket:12"
+    status: Mapped[str] = mapped_column(String(16), default=ProposalStatus.PROPOSED)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

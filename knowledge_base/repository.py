@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from knowledge_base.formats import FaqEntryData
-from knowledge_base.models import FaqEntry, FaqVersion
+from knowledge_base.models import FaqEntry, FaqVersion, PhrasingProposal
 
 
 @dataclass
@@ -104,3 +104,27 @@ async def import_entries(
             report.updated.append(data.key)
     await session.flush()
     return report
+
+
+async def propose_phrasing(
+    session: AsyncSession, entry: FaqEntry, text: str, *, source: str
+) -> PhrasingProposal | None:
+    """Propose a customer's wording as a new phrasing of the entry, for an editor to approve.
+
+    None when the entry already has that phrasing or it was proposed before.
+    """
+    text = " ".join(text.split())[:1000]
+    known = {" ".join(p.split()).casefold() for p in entry.phrasings}
+    if not text or text.casefold() in known:
+        return None
+    existing = await session.scalar(
+        select(PhrasingProposal).where(
+            PhrasingProposal.entry_id == entry.id, PhrasingProposal.text == text
+        )
+    )
+    if existing is not None:
+        return None
+    proposal = PhrasingProposal(entry_id=entry.id, text=text, source=source)
+    session.add(proposal)
+    await session.flush()
+    return proposal
