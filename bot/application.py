@@ -23,8 +23,9 @@ from telegram.ext import (
     filters,
 )
 
-from bot import handlers
+from bot import agents, handlers
 from bot.delivery import FloodGuard, PerChatUpdateProcessor, RetryingRateLimiter
+from bot.desk import BUTTON_PREFIX, Desk
 from core.wiring import Services
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,15 @@ def build_application(services: Services) -> Application:
         services, FloodGuard(settings.flood_per_minute, settings.flood_burst)
     )
     private = filters.ChatType.PRIVATE
+    if settings.agent_chat_id is not None:
+        agents_group = filters.Chat(chat_id=settings.agent_chat_id)
+        application.add_handlers(
+            [
+                MessageHandler(agents_group & filters.UpdateType.EDITED, agents.agent_edit),
+                MessageHandler(agents_group & filters.UpdateType.MESSAGE, agents.agent_message),
+                CallbackQueryHandler(agents.agent_button, pattern=rf"^{BUTTON_PREFIX}:"),
+            ]
+        )
     application.add_handlers(
         [
             CommandHandler("start", handlers.start, filters=private),
@@ -121,6 +131,7 @@ class BotRunner:
         await self.application.start()
         self._started = True
         bot = self.application.bot
+        await Desk(self.services, bot).resume()
         if self.webhook_url:
             await bot.set_webhook(
                 self.webhook_url, secret_token=self.webhook_secret, allowed_updates=Update.ALL_TYPES

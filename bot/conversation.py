@@ -14,11 +14,13 @@ from telegram import Message as TelegramMessage
 from telegram._utils.types import ReplyMarkup
 from telegram.constants import ParseMode
 
+from bot.desk import Desk
 from bot.texts import Texts, texts_for
 from core.database import transaction
 from core.wiring import Services
 from handoff.conversations import CustomerProfile, recent_turns, record_message, register_customer
-from handoff.models import ConversationMessage, Customer, Direction, MessageKind
+from handoff.models import ConversationMessage, Customer, Direction, MessageKind, Ticket
+from handoff.tickets import latest_ticket
 from retrieval.decision import Decision, Turn
 
 
@@ -30,6 +32,8 @@ class Chat:
     customer: Customer
     inbound: ConversationMessage  # what the customer just sent, already stored
     history: list[Turn]  # the conversation before it, as the answer engine reads it
+    # The customer's newest ticket as it was when the message came (None: never handed off).
+    ticket: Ticket | None = None
     # Changes to flush with the next message we record (one transaction instead of several).
     _pending: list[Any] = field(default_factory=list)
 
@@ -40,6 +44,15 @@ class Chat:
     @property
     def language(self) -> str:
         return self.customer.language
+
+    @property
+    def desk(self) -> Desk:
+        return Desk(self.services, self.bot)
+
+    @property
+    def with_person(self) -> bool:
+        """A person handles the chat: the bot relays instead of answering from the FAQ."""
+        return self.ticket is not None and self.ticket.is_active
 
     @property
     def texts(self) -> Texts:
@@ -135,6 +148,7 @@ async def open_chat(
     async with transaction(services.sessions) as session:
         customer = await register_customer(session, profile)
         history = await recent_turns(session, customer.id)
+        ticket = await latest_ticket(session, customer.id)
         stored = record_message(
             session,
             customer,
@@ -145,5 +159,6 @@ async def open_chat(
             telegram_update_id=update.update_id,
             file_id=inbound.file_id,
             details=inbound.details or None,
+            ticket_id=ticket.id if ticket is not None and ticket.is_active else None,
         )
-    return Chat(services, bot, update, customer, stored, history)
+    return Chat(services, bot, update, customer, stored, history, ticket)

@@ -23,9 +23,9 @@ from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages, tele
 from bot.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
 from core.database import transaction
 from core.wiring import Services
+from handoff import tickets
 from handoff.conversations import record_vote, sent_message
-from handoff.models import MessageKind
-from handoff.tickets import escalate
+from handoff.models import MessageKind, Ticket
 from retrieval.decision import Candidate, Decision, Outcome, Reason
 
 logger = logging.getLogger(__name__)
@@ -120,7 +120,7 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     text = message.text
     chat = await _chat(update, context, Inbound(MessageKind.TEXT, text=text))
-    if chat is None:
+    if chat is None or await _handled_by_people(chat):
         return
     if not await _admitted(chat, _state(context).flood):
         return
@@ -132,6 +132,30 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await chat.speak(decision.language)
     await chat.note_decision(decision)
     await act(chat, decision)
+
+
+async def _handled_by_people(chat: Chat) -> bool:
+    """While a person handles the chat the message goes to their topic, not to the FAQ; right
+    after a rating, the customer's words are the rating's comment."""
+    desk = chat.desk
+    if chat.with_person:
+        await desk.relay(chat.customer, chat.inbound)
+        return True
+    ticket = chat.ticket
+    if ticket is None or chat.inbound.kind != MessageKind.TEXT:
+        return False
+    if not tickets.awaits_rating_comment(ticket):
+        return False
+    async with transaction(chat.services.sessions) as session:
+        stored = await session.get(Ticket, ticket.id)
+        assert stored is not None
+        tickets.comment_on_rating(session, stored, chat.inbound.text or "")
+    await desk.notice(
+        chat.customer,
+        f"💬 Comment on the rating of #{ticket.id}: {escape(chat.inbound.text or '')}",
+    )
+    await chat.say(chat.texts.comment_thanks)
+    return True
 
 
 async def _admitted(chat: Chat, flood: FloodGuard) -> bool:
@@ -195,19 +219,36 @@ def _label(candidate: Candidate) -> str:
 async def hand_off(chat: Chat, decision: Decision) -> None:
     """Open (or reuse) the customer's ticket and say honestly what happens next."""
     subject = chat.last_question() or chat.inbound.text or ""
+    reopening = chat.ticket is not None and not chat.ticket.is_active
     async with transaction(chat.services.sessions) as session:
-        _, created = await escalate(
+        ticket, created = await tickets.escalate(
             session,
             chat.customer,
             subject=subject,
             decision=decision,
             opening_message_id=chat.inbound.id,
+            texts=[turn.text for turn in chat.history if turn.from_customer],
+            considered_tags=_considered_tags(chat, decision),
         )
+        reopened = created and reopening and ticket.id == chat.ticket.id  # type: ignore[union-attr]
     if not created:
         reply = chat.texts.handoff_already
+    elif reopened:
+        reply = chat.texts.ticket_reopened
     else:
         reply = getattr(chat.texts, HANDOFF_REPLIES.get(decision.reason, "handoff_unsure"))
     await chat.say(reply, decision=decision)
+    if created:
+        await chat.desk.show_ticket(ticket.id)
+
+
+def _considered_tags(chat: Chat, decision: Decision) -> list[str]:
+    """The tags of the FAQ entries the bot weighed: routing rules may match on them."""
+    tags: list[str] = []
+    for candidate in decision.candidates:
+        entry = chat.services.answers.entry(candidate.faq_id)
+        tags += [tag for tag in (entry.tags if entry else ()) if tag not in tags]
+    return tags
 
 
 # --- buttons ----------------------------------------------------------------------------------
@@ -235,6 +276,8 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await hand_off(chat, decision)
     elif action == "human":
         await hand_off(chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language))
+    elif action == "rate":
+        await _rate(chat, argument, pressed)
     elif action == "lang" and argument in LANGUAGE_NAMES:
         await chat.speak(argument, chosen=True)
         await _clear_buttons(pressed)
@@ -242,7 +285,28 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     else:
         await query.answer(chat.texts.button_expired)
         return
-    await query.answer(chat.texts.vote_thanks if action == "vote" else None)
+    await query.answer(chat.texts.vote_thanks if action in ("vote", "rate") else None)
+
+
+async def _rate(chat: Chat, argument: str, pressed: Message | None) -> None:
+    """The customer's 1–5 after a close; a low rating calls the agents' attention."""
+    ticket_id, _, stars = argument.partition(":")
+    if not (ticket_id.isdigit() and stars.isdigit() and 1 <= int(stars) <= 5):
+        return
+    rating = int(stars)
+    async with transaction(chat.services.sessions) as session:
+        ticket = await session.get(Ticket, int(ticket_id))
+        if ticket is None or ticket.customer_id != chat.customer.id:
+            return
+        tickets.rate(session, ticket, rating)
+        owner = await tickets.owner_of(session, ticket)
+    await _clear_buttons(pressed)
+    await chat.say(chat.texts.rating_thanks)
+    notice = f"{'⭐' * rating} The customer rated ticket #{ticket.id}: {rating}/5."
+    if rating <= tickets.LOW_RATING:
+        who = escape(owner.mention) if owner else "team"
+        notice = f"⚠️ Low rating, please look, {who}: {notice}"
+    await chat.desk.notice(chat.customer, notice)
 
 
 async def _vote(chat: Chat, pressed: Message, *, helpful: bool) -> None:
@@ -332,7 +396,7 @@ async def media_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     kind, file_id = media_of(message)
     inbound = Inbound(kind, message.caption, file_id, _media_details(message))
     chat = await _chat(update, context, inbound)
-    if chat is None:
+    if chat is None or await _handled_by_people(chat):
         return
     if not await _admitted(chat, _state(context).flood):
         return
@@ -349,7 +413,7 @@ async def forwarded_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if message is None:
         return
     chat = await _chat(update, context, Inbound(MessageKind.FORWARD, text=message.text))
-    if chat is None:
+    if chat is None or await _handled_by_people(chat):
         return
     if await _admitted(chat, _state(context).flood):
         await chat.say(chat.texts.forwarded)
@@ -362,7 +426,7 @@ async def edited_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         return
     edit = Inbound(MessageKind.EDIT, text=message.text or message.caption)
     chat = await _chat(update, context, edit)
-    if chat is None:
+    if chat is None or await _handled_by_people(chat):
         return
     if await _admitted(chat, _state(context).flood):
         await chat.say(chat.texts.edited)

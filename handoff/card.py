@@ -61,11 +61,15 @@ class CardContext:
 
 
 def topic_title(customer: Customer, ticket: Ticket) -> str:
-    """"🆕 Olena Petrenko · charged twice for May": status (and urgency) first, kept current."""
+    """ "🆕 Olena Petrenko · charged twice for May": status (and urgency) first, kept current."""
     mark = STATUS_MARKS[TicketStatus(ticket.status)]
     mark += PRIORITY_MARKS.get(Priority(ticket.priority), "")
     subject = " ".join(ticket.subject.split())
-    title = f"{mark} {customer.display_name} · {subject}" if subject else f"{mark} {customer.display_name}"
+    title = (
+        f"{mark} {customer.display_name} · {subject}"
+        if subject
+        else f"{mark} {customer.display_name}"
+    )
     if len(title) > TOPIC_TITLE_LIMIT:
         title = title[: TOPIC_TITLE_LIMIT - 1].rstrip() + "…"
     return title
@@ -110,9 +114,7 @@ def _status_name(ticket: Ticket) -> str:
 def _past_line(past: Sequence[Ticket]) -> str:
     if not past:
         return "First ticket of this customer."
-    shown = [
-        f"#{t.id} {'★' + str(t.rating) if t.rating else 'not rated'}" for t in past[:5]
-    ]
+    shown = [f"#{t.id} {'★' + str(t.rating) if t.rating else 'not rated'}" for t in past[:5]]
     return f"Earlier tickets: {len(past)} — " + ", ".join(shown)
 
 

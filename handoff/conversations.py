@@ -83,6 +83,9 @@ def record_message(
     decision: Decision | None = None,
     faq_key: str | None = None,
     details: dict[str, Any] | None = None,
+    ticket_id: int | None = None,
+    agent_id: int | None = None,
+    topic_message_id: int | None = None,
 ) -> ConversationMessage:
     """Add one message of the conversation to the session (flushed with the session)."""
     message = ConversationMessage(
@@ -97,6 +100,9 @@ def record_message(
         reason=decision.reason.value if decision else None,
         faq_key=faq_key or (decision.faq_key if decision else None),
         details=details,
+        ticket_id=ticket_id,
+        agent_id=agent_id,
+        topic_message_id=topic_message_id,
     )
     session.add(message)
     return message

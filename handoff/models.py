@@ -84,7 +84,6 @@ class Customer(Base):
     topic_chat_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     topic_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     topic_title: Mapped[str | None] = mapped_column(String(128), nullable=True)
-    topic_closed: Mapped[bool] = mapped_column(Boolean, default=False)
 
     @property
     def display_name(self) -> str:
@@ -203,9 +202,7 @@ class TicketEvent(Base):
     __tablename__ = "ticket_events"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    ticket_id: Mapped[int] = mapped_column(
-        ForeignKey("tickets.id", ondelete="CASCADE"), index=True
-    )
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
     agent_id: Mapped[int | None] = mapped_column(
         ForeignKey("agents.id", ondelete="SET NULL"), nullable=True
     )

@@ -55,7 +55,8 @@ def apply_rules(
         routing.rules.append(rule.name)
         if rule.priority and (
             routing.priority is None
-            or PRIORITY_ORDER.index(Priority(rule.priority)) > PRIORITY_ORDER.index(routing.priority)
+            or PRIORITY_ORDER.index(Priority(rule.priority))
+            > PRIORITY_ORDER.index(routing.priority)
         ):
             routing.priority = Priority(rule.priority)
         routing.tags += [tag for tag in rule.add_tags if tag not in routing.tags]

@@ -1,7 +1,7 @@
 """Tickets: a customer's request for a human — one active ticket per customer, one owner each.
 
 Every change is written to the ticket's audit trail (``ticket_events``). These functions work on
-the database only; the agents' Telegram desk (handoff.desk) and the admin API call them.
+the database only; the agents' Telegram desk (bot.desk) and the admin API call them.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from retrieval.decision import Decision
 # A customer who writes again this soon after a close is still on the same matter.
 REOPEN_WINDOW = timedelta(hours=24)
 LOW_RATING = 2
+COMMENT_WINDOW = timedelta(minutes=10)
 
 
 class Actor:
@@ -82,6 +83,23 @@ async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
     return await session.get(Ticket, ticket_id)
 
 
+async def latest_ticket(session: AsyncSession, customer_id: int) -> Ticket | None:
+    """The customer's newest ticket, whatever its status."""
+    return await session.scalar(
+        select(Ticket).where(Ticket.customer_id == customer_id).order_by(Ticket.id.desc()).limit(1)
+    )
+
+
+def awaits_rating_comment(ticket: Ticket) -> bool:
+    """Rated a moment ago and no comment yet: the customer's next words are the comment."""
+    return (
+        not ticket.is_active
+        and ticket.rated_at is not None
+        and ticket.rating_comment is None
+        and utcnow() - ticket.rated_at <= COMMENT_WINDOW
+    )
+
+
 def record_event(
     session: AsyncSession,
     ticket: Ticket,
@@ -114,6 +132,8 @@ async def escalate(
 ) -> tuple[Ticket, bool]:
     """Open a ticket for the customer, or return the active one; True when it is new.
 
+    A ticket closed within the reopen window is reopened instead (same owner, same topic).
+
     The ticket points at the conversation, which already holds every message, so the agent
     reads the whole context and the customer repeats nothing. Routing rules set its priority and
     tags from the customer's words (``texts``), language and the entries the bot considered.
@@ -121,10 +141,12 @@ async def escalate(
     ticket = await active_ticket(session, customer.id)
     if ticket is not None:
         return ticket, False
+    ticket = await recently_closed_ticket(session, customer.id)
+    if ticket is not None:
+        reopen(session, ticket)
+        return ticket, True
     language = decision.language or customer.language
-    routed = await route(
-        session, texts=[subject, *texts], language=language, tags=considered_tags
-    )
+    routed = await route(session, texts=[subject, *texts], language=language, tags=considered_tags)
     ticket = Ticket(
         customer_id=customer.id,
         status=TicketStatus.NEW,

@@ -82,6 +82,7 @@ class IndexedEntry:
     answer: str
     language: str
     alt_questions: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
 
     @property
     def phrasings(self) -> list[str]:

@@ -23,6 +23,7 @@ def indexed_entry(entry: FaqEntry) -> IndexedEntry:
         answer=entry.answer,
         language=entry.language,
         alt_questions=tuple(entry.alt_questions),
+        tags=tuple(entry.tags),
     )
 
 

@@ -24,7 +24,7 @@ REFERENCES = (
 )
 
 
-def _plain_columns() -> dict[str, list[sa.Column]]:  # type: ignore[type-arg]
+def _plain_columns() -> dict[str, list[sa.Column]]:
     return {
         "tickets": [
             sa.Column("tags", sa.JSON(), nullable=False, server_default="[]"),
@@ -38,7 +38,6 @@ def _plain_columns() -> dict[str, list[sa.Column]]:  # type: ignore[type-arg]
             sa.Column("topic_chat_id", sa.BigInteger(), nullable=True),
             sa.Column("topic_id", sa.BigInteger(), nullable=True),
             sa.Column("topic_title", sa.String(128), nullable=True),
-            sa.Column("topic_closed", sa.Boolean(), nullable=False, server_default=sa.false()),
         ],
         "conversation_messages": [sa.Column("topic_message_id", sa.BigInteger(), nullable=True)],
     }
@@ -70,10 +69,10 @@ def upgrade() -> None:
         sa.Column("last_active_at", UtcDateTime(), nullable=False),
     )
     for table, columns in _plain_columns().items():
-        for column in columns:
-            op.add_column(table, column)
-    for table, column, target in REFERENCES:
-        _add_reference(table, column, target)
+        for new_column in columns:
+            op.add_column(table, new_column)
+    for table, reference, target in REFERENCES:
+        _add_reference(table, reference, target)
     op.create_index("ix_conversation_messages_ticket_id", "conversation_messages", ["ticket_id"])
     op.create_index("ix_tickets_assignee_status", "tickets", ["assignee_id", "status"])
     op.create_index("ix_customers_topic", "customers", ["topic_chat_id", "topic_id"])
@@ -140,11 +139,11 @@ def downgrade() -> None:
     op.drop_index("ix_customers_topic", "customers")
     op.drop_index("ix_tickets_assignee_status", "tickets")
     op.drop_index("ix_conversation_messages_ticket_id", "conversation_messages")
-    for table, column, _ in REFERENCES:
+    for table, reference, _ in REFERENCES:
         if op.get_bind().dialect.name != "sqlite":
-            op.drop_constraint(f"fk_{table}_{column}", table, type_="foreignkey")
-        op.drop_column(table, column)
+            op.drop_constraint(f"fk_{table}_{reference}", table, type_="foreignkey")
+        op.drop_column(table, reference)
     for table, columns in _plain_columns().items():
-        for column in columns:
-            op.drop_column(table, column.name)
+        for old_column in columns:
+            op.drop_column(table, old_column.name)
     op.drop_table("agents")

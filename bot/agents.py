@@ -1,0 +1,473 @@
+"""The agents' side of the bot: what agents do in their forum group, one topic per customer.
+
+In a ticket's topic the owner's messages reach the customer (text, photos, files, voice); a
+message starting with ``//``, or a reply to the card containing ``#note``, is an internal note and
+stays in the group. Commands: ``/reply <template>``, ``/faq <key>``, ``/assign @colleague``,
+``/close``. Card buttons: Take, Priority, Close. Whoever writes first in an unowned ticket takes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.desk import Desk, card_buttons, priority_buttons
+from bot.formatting import escape, render_messages
+from bot.handlers import media_of
+from bot.texts import texts_for
+from core.database import transaction
+from handoff import card, tickets
+from handoff.canned import canned_names, canned_reply, fill
+from handoff.conversations import record_message
+from handoff.models import (
+    Agent,
+    ConversationMessage,
+    Customer,
+    Direction,
+    MessageKind,
+    Priority,
+    Ticket,
+)
+from knowledge_base.repository import get_entry, propose_phrasing
+
+logger = logging.getLogger(__name__)
+
+NOTE_PREFIX = "//"
+NOTE_TAG = "#note"
+_COMMAND = re.compile(r"^/(?P<name>\w+)(?:@\w+)?(?:\s+(?P<argument>.*))?$", re.DOTALL)
+RATING_BUTTONS = range(1, 6)
+
+
+@dataclass
+class AtTicket:
+    """An agent's action in a ticket's topic: who, which customer, their newest ticket."""
+
+    desk: Desk
+    agent: Agent
+    customer: Customer
+    ticket: Ticket
+    message: Message | None = None
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return self.desk.services.sessions
+
+    async def say(self, html: str) -> None:
+        """Answer the agent in the topic."""
+        await self.desk.notice(self.customer, html)
+
+
+def _desk(context: ContextTypes.DEFAULT_TYPE) -> Desk:
+    return Desk(context.bot_data["firstline"].services, context.bot)
+
+
+def _profile(user: User) -> tickets.AgentProfile:
+    return tickets.AgentProfile(user.id, user.full_name, user.username)
+
+
+async def _at_ticket(
+    desk: Desk, user: User, topic_id: int | None, message: Message | None = None
+) -> AtTicket | None:
+    """The agent (registered on first contact) and the ticket of the topic; None outside one."""
+    async with transaction(desk.services.sessions) as session:
+        agent = await tickets.register_agent(session, _profile(user))
+        if topic_id is None:
+            return None
+        customer = await session.scalar(
+            select(Customer).where(
+                Customer.topic_chat_id == desk.chat_id, Customer.topic_id == topic_id
+            )
+        )
+        ticket = await tickets.latest_ticket(session, customer.id) if customer else None
+    if customer is None or ticket is None:
+        return None
+    return AtTicket(desk, agent, customer, ticket, message)
+
+
+# --- messages in the agents' group -----------------------------------------------------------
+
+
+async def agent_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """An agent wrote in the group: a command, a note, or a reply for the customer."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or user.is_bot:
+        return
+    desk = _desk(context)
+    text = message.text or message.caption or ""
+    command = _COMMAND.match(text) if message.text else None
+    topic_id = message.message_thread_id if message.is_topic_message else None
+    at = await _at_ticket(desk, user, topic_id, message)
+    if at is None:
+        if command:
+            await message.reply_text(card.NOT_A_TICKET_TOPIC)
+        return
+    if command:
+        await _run_command(
+            at, command.group("name").lower(), (command.group("argument") or "").strip()
+        )
+    elif _is_note(message, at.ticket, text):
+        async with transaction(at.sessions) as session:
+            ticket = await session.get(Ticket, at.ticket.id)
+            assert ticket is not None
+            tickets.add_note(session, ticket, at.agent, text)
+    elif await _owned_for_reply(at):
+        await _deliver(at, message)
+
+
+def _is_note(message: Message, ticket: Ticket, text: str) -> bool:
+    if text.lstrip().startswith(NOTE_PREFIX):
+        return True
+    replied = message.reply_to_message
+    return (
+        replied is not None
+        and replied.message_id == ticket.card_message_id
+        and NOTE_TAG in text.casefold()
+    )
+
+
+async def _owned_for_reply(at: AtTicket) -> bool:
+    """Whether this agent may write to the customer now; an unowned ticket is taken first."""
+    if not at.ticket.is_active:
+        await at.say(
+            f"Ticket #{at.ticket.id} is closed: this was not sent. The customer's next message "
+            "reopens it."
+        )
+        return False
+    if at.ticket.assignee_id == at.agent.id:
+        return True
+    claim = await _take(at)
+    if claim.won:
+        return True
+    owner = escape(claim.owner.mention) if claim.owner else "nobody's"
+    await at.say(
+        f"Not sent: ticket #{at.ticket.id} is {owner}. Only the owner writes to the customer; "
+        "start with // for a note."
+    )
+    return False
+
+
+async def _deliver(at: AtTicket, message: Message) -> None:
+    """Copy the owner's message to the customer's chat and store it in the conversation."""
+    kind, file_id = media_of(message)
+    if message.text:
+        kind = MessageKind.TEXT
+    try:
+        copy = await message.copy(at.customer.chat_id)
+    except Forbidden:
+        await _undeliverable(at)
+        return
+    await _record_reply(
+        at,
+        kind,
+        text=message.text or message.caption,
+        customer_message_id=copy.message_id,
+        topic_message_id=message.message_id,
+        file_id=file_id,
+    )
+
+
+async def _undeliverable(at: AtTicket) -> None:
+    async with transaction(at.sessions) as session:
+        ticket = await session.get(Ticket, at.ticket.id)
+        assert ticket is not None
+        tickets.record_event(
+            session, ticket, "undeliverable", actor=tickets.Actor.BOT, agent=at.agent
+        )
+    await at.say(
+        "⚠️ Not delivered: the customer has blocked the bot or deleted the chat. "
+        "They can write again any time; the ticket stays as it is."
+    )
+
+
+async def _record_reply(
+    at: AtTicket,
+    kind: MessageKind,
+    *,
+    text: str | None,
+    customer_message_id: int,
+    topic_message_id: int | None,
+    file_id: str | None = None,
+    faq_key: str | None = None,
+) -> None:
+    async with transaction(at.sessions) as session:
+        ticket = await session.get(Ticket, at.ticket.id)
+        assert ticket is not None
+        record_message(
+            session,
+            at.customer,
+            Direction.OUTBOUND,
+            kind,
+            text=text,
+            telegram_message_id=customer_message_id,
+            file_id=file_id,
+            faq_key=faq_key,
+            ticket_id=ticket.id,
+            agent_id=at.agent.id,
+            topic_message_id=topic_message_id,
+        )
+        tickets.note_agent_reply(session, ticket, at.agent, kind.value)
+    await at.desk.refresh(at.ticket.id)
+
+
+async def agent_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The owner edited a message already sent: the customer's copy is edited too."""
+    message, user = update.edited_message, update.effective_user
+    if message is None or user is None or user.is_bot or not message.is_topic_message:
+        return
+    desk = _desk(context)
+    async with desk.services.sessions() as session:
+        sent = await session.scalar(
+            select(ConversationMessage).where(
+                ConversationMessage.topic_message_id == message.message_id,
+                ConversationMessage.direction == Direction.OUTBOUND,
+            )
+        )
+        customer = await session.get(Customer, sent.customer_id) if sent else None
+    if sent is None or customer is None or sent.telegram_message_id is None:
+        return  # a note or a refused message: nothing reached the customer
+    try:
+        if message.text is not None:
+            await context.bot.edit_message_text(
+                message.text_html,
+                chat_id=customer.chat_id,
+                message_id=sent.telegram_message_id,
+                parse_mode=ParseMode.HTML,
+            )
+        else:
+            await context.bot.edit_message_caption(
+                chat_id=customer.chat_id,
+                message_id=sent.telegram_message_id,
+                caption=message.caption_html,
+                parse_mode=ParseMode.HTML,
+            )
+    except TelegramError as error:
+        await desk.notice(customer, f"⚠️ The edit did not reach the customer: {escape(str(error))}")
+        return
+    async with transaction(desk.services.sessions) as session:
+        stored = await session.get(ConversationMessage, sent.id)
+        assert stored is not None
+        stored.text = message.text or message.caption
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+async def _run_command(at: AtTicket, name: str, argument: str) -> None:
+    if name == "reply":
+        await _canned(at, argument)
+    elif name == "faq":
+        await _faq(at, argument)
+    elif name == "assign":
+        await _assign(at, argument)
+    elif name == "close":
+        await close_ticket(at)
+    else:
+        await at.say(escape(card.UNKNOWN_COMMAND))
+
+
+async def _canned(at: AtTicket, name: str) -> None:
+    async with at.sessions() as session:
+        template = await canned_reply(session, name) if name else None
+        names = await canned_names(session)
+    if template is None:
+        listed = ", ".join(names) if names else "none yet (leads add them in the admin API)"
+        await at.say(escape(card.USAGE["reply"].format(names=listed)))
+        return
+    if not await _owned_for_reply(at):
+        return
+    text = fill(template.text, name=at.customer.first_name or "")
+    await _send_text(
+        at, escape(text), text, echo=f"📤 Template <b>{escape(template.name)}</b> sent."
+    )
+
+
+async def _faq(at: AtTicket, key: str) -> None:
+    async with at.sessions() as session:
+        entry = await get_entry(session, key=key) if key else None
+    if entry is None or not entry.is_published:
+        hint = card.USAGE["faq"] + (f" No published entry '{key}'." if key else "")
+        await at.say(escape(hint))
+        return
+    if not await _owned_for_reply(at):
+        return
+    parts = render_messages(entry.answer)
+    for part in parts:
+        await _send_text(at, part, entry.answer, faq_key=entry.key)
+    async with transaction(at.sessions) as session:
+        ticket = await session.get(Ticket, at.ticket.id)
+        stored_entry = await get_entry(session, key=entry.key)
+        assert ticket is not None and stored_entry is not None
+        ticket.faq_key = entry.key
+        tickets.record_event(
+            session, ticket, "faq_sent", actor=tickets.Actor.AGENT, agent=at.agent, key=entry.key
+        )
+        proposal = await propose_phrasing(
+            session, stored_entry, ticket.subject, source=f"ticket:{ticket.id}"
+        )
+    echo = f"📤 FAQ <code>{escape(entry.key)}</code> sent."
+    if proposal is not None:
+        echo += " The customer's question is proposed to editors as a new phrasing of it."
+    await at.say(echo)
+
+
+async def _send_text(
+    at: AtTicket, html: str, plain: str, *, faq_key: str | None = None, echo: str | None = None
+) -> None:
+    try:
+        sent = await at.desk.bot.send_message(at.customer.chat_id, html, parse_mode=ParseMode.HTML)
+    except Forbidden:
+        await _undeliverable(at)
+        return
+    await _record_reply(
+        at,
+        MessageKind.TEXT,
+        text=html,
+        customer_message_id=sent.message_id,
+        topic_message_id=None,
+        faq_key=faq_key,
+    )
+    if echo:
+        await at.say(f"{echo}\n{escape(plain)}")
+
+
+async def _assign(at: AtTicket, who: str) -> None:
+    if not who:
+        await at.say(escape(card.USAGE["assign"]))
+        return
+    if at.ticket.assignee_id not in (None, at.agent.id) or not at.ticket.is_active:
+        await at.say("Only the ticket's owner hands it over, and only while it is open.")
+        return
+    async with transaction(at.sessions) as session:
+        colleague = await tickets.find_agent(session, who)
+        ticket = await session.get(Ticket, at.ticket.id)
+        assert ticket is not None
+        if colleague is not None:
+            tickets.hand_over(session, ticket, at.agent, colleague)
+    if colleague is None:
+        await at.say(
+            f"I don't know {escape(who)} yet: a colleague becomes known once they write in this "
+            "group."
+        )
+        return
+    await at.desk.refresh(at.ticket.id)
+    await at.say(
+        f"➡️ {escape(at.agent.mention)} handed ticket #{at.ticket.id} to {escape(colleague.mention)}."
+    )
+
+
+# --- taking and closing ------------------------------------------------------------------------
+
+
+async def _take(at: AtTicket) -> tickets.Claim:
+    async with transaction(at.sessions) as session:
+        ticket = await session.get(Ticket, at.ticket.id)
+        assert ticket is not None
+        already_owned = ticket.assignee_id == at.agent.id
+        claim = await tickets.take(session, ticket, at.agent)
+        at.ticket = ticket
+    if claim.won and not already_owned:
+        await _announce_take(at)
+    return claim
+
+
+async def _announce_take(at: AtTicket) -> None:
+    await at.desk.refresh(at.ticket.id)
+    await at.say(card.taken_by(at.agent, at.ticket))
+    texts = texts_for(at.ticket.language)
+    first_name = escape(at.agent.name.split()[0] if at.agent.name.split() else at.agent.name)
+    try:
+        await at.desk.bot.send_message(
+            at.customer.chat_id,
+            texts.agent_joined.format(agent=first_name),
+            parse_mode=ParseMode.HTML,
+        )
+    except Forbidden:
+        await _undeliverable(at)
+
+
+async def close_ticket(at: AtTicket) -> bool:
+    """Close the ticket (owner, or anyone while unowned) and ask the customer for a rating."""
+    if not at.ticket.is_active:
+        await at.say(f"Ticket #{at.ticket.id} is already closed.")
+        return False
+    if at.ticket.assignee_id not in (None, at.agent.id):
+        async with at.sessions() as session:
+            owner = await tickets.owner_of(session, at.ticket)
+        await at.say(card.owned_by(owner) + " Only the owner closes it.")
+        return False
+    async with transaction(at.sessions) as session:
+        ticket = await session.get(Ticket, at.ticket.id)
+        assert ticket is not None
+        tickets.close(session, ticket, at.agent)
+    await at.desk.refresh(at.ticket.id)
+    await at.say(f"✅ {escape(at.agent.mention)} closed ticket #{at.ticket.id}.")
+    texts = texts_for(at.ticket.language)
+    stars = [
+        InlineKeyboardButton(
+            "⭐" * n if n < 4 else f"{n}⭐", callback_data=f"rate:{at.ticket.id}:{n}"
+        )
+        for n in RATING_BUTTONS
+    ]
+    try:
+        await at.desk.bot.send_message(
+            at.customer.chat_id, texts.rate_request, reply_markup=InlineKeyboardMarkup([stars])
+        )
+    except Forbidden:
+        await _undeliverable(at)
+    return True
+
+
+# --- card buttons ------------------------------------------------------------------------------
+
+
+async def agent_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Take / Priority / Close on a ticket's card."""
+    query = update.callback_query
+    if query is None or query.from_user is None:
+        return
+    _, action, *rest = (query.data or "").split(":")
+    desk = _desk(context)
+    pressed = query.message if isinstance(query.message, Message) else None
+    topic_id = pressed.message_thread_id if pressed is not None else None
+    at = await _at_ticket(desk, query.from_user, topic_id)
+    if at is None or not rest or str(at.ticket.id) != rest[0]:
+        await query.answer("This card belongs to an older ticket.", show_alert=True)
+        return
+    if action == "take":
+        claim = await _take(at)
+        owner = claim.owner.mention if claim.owner else "nobody"
+        text = f"Ticket #{at.ticket.id} is yours." if claim.won else f"Ticket is {owner}'s."
+        await query.answer(text, show_alert=not claim.won)
+    elif action == "prio" and pressed is not None:
+        await _edit_markup(pressed, priority_buttons(at.ticket))
+        await query.answer()
+    elif action == "setprio" and len(rest) == 2 and rest[1] in set(Priority):
+        async with transaction(at.sessions) as session:
+            ticket = await session.get(Ticket, at.ticket.id)
+            assert ticket is not None
+            tickets.set_priority(session, ticket, Priority(rest[1]), at.agent)
+        await desk.refresh(at.ticket.id)
+        await query.answer(f"Priority: {rest[1]}")
+    elif action == "card" and pressed is not None:
+        await _edit_markup(pressed, card_buttons(at.ticket))
+        await query.answer()
+    elif action == "close":
+        await close_ticket(at)
+        await query.answer()
+    else:
+        await query.answer("This button no longer works.")
+
+
+async def _edit_markup(message: Message, markup: InlineKeyboardMarkup | None) -> None:
+    try:
+        await message.edit_reply_markup(reply_markup=markup)
+    except BadRequest as error:
+        logger.info("card buttons not changed: %s", error)

@@ -1,0 +1,292 @@
+"""The agents' desk in Telegram: one forum topic per customer in the agents' supergroup.
+
+A handoff opens (or reopens) the customer's topic, names it after the customer and the subject
+with the ticket's status in front, and pins the ticket's context card there. While a ticket is
+active the customer's messages are relayed into the topic. Database work and Telegram calls never
+share a transaction: SQLite has one connection, and a slow Telegram must not hold it.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, TelegramError
+
+from bot.formatting import escape
+from core.database import transaction, utcnow
+from core.wiring import Services
+from handoff.card import CARD_MESSAGES, CardContext, render_card, topic_title
+from handoff.conversations import conversation
+from handoff.models import (
+    ACTIVE_TICKET_STATUSES,
+    ConversationMessage,
+    Customer,
+    Direction,
+    MessageKind,
+    Priority,
+    Ticket,
+)
+from handoff.tickets import owner_of, past_tickets
+
+logger = logging.getLogger(__name__)
+
+BUTTON_PREFIX = "desk"
+# Messages older than this that never reached the topic are not relayed at a restart.
+RESUME_WINDOW = timedelta(hours=24)
+RELAYED_AS_TEXT = (MessageKind.TEXT, MessageKind.COMMAND, MessageKind.BUTTON, MessageKind.EDIT)
+CUSTOMER_MARK = "👤"
+EDIT_MARK = "✏️"
+
+
+@dataclass(frozen=True)
+class Topic:
+    chat_id: int
+    thread_id: int
+
+
+def card_buttons(ticket: Ticket) -> InlineKeyboardMarkup | None:
+    if ticket.status not in ACTIVE_TICKET_STATUSES:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton("🙋 Take", callback_data=f"{BUTTON_PREFIX}:take:{ticket.id}"),
+                InlineKeyboardButton(
+                    "⚡ Priority", callback_data=f"{BUTTON_PREFIX}:prio:{ticket.id}"
+                ),
+                InlineKeyboardButton(
+                    "✅ Close", callback_data=f"{BUTTON_PREFIX}:close:{ticket.id}"
+                ),
+            ]
+        ]
+    )
+
+
+def priority_buttons(ticket: Ticket) -> InlineKeyboardMarkup:
+    choices = [
+        InlineKeyboardButton(
+            ("• " if ticket.priority == priority else "") + priority.value,
+            callback_data=f"{BUTTON_PREFIX}:setprio:{ticket.id}:{priority.value}",
+        )
+        for priority in Priority
+    ]
+    back = InlineKeyboardButton("↩ Back", callback_data=f"{BUTTON_PREFIX}:card:{ticket.id}")
+    return InlineKeyboardMarkup([choices, [back]])
+
+
+def topic_of(customer: Customer) -> Topic | None:
+    if customer.topic_chat_id is None or customer.topic_id is None:
+        return None
+    return Topic(customer.topic_chat_id, customer.topic_id)
+
+
+class Desk:
+    """What the bot does in the agents' group; inert when ``FIRSTLINE_AGENT_CHAT_ID`` is unset."""
+
+    def __init__(self, services: Services, bot: Bot) -> None:
+        self.services = services
+        self.bot = bot
+
+    @property
+    def chat_id(self) -> int | None:
+        return self.services.settings.agent_chat_id
+
+    # --- a ticket's topic and card -----------------------------------------------------------
+
+    async def show_ticket(self, ticket_id: int) -> None:
+        """Open (or reuse) the customer's topic, post the ticket's card there and pin it."""
+        if self.chat_id is None:
+            return
+        async with self.services.sessions() as session:
+            ticket = await session.get(Ticket, ticket_id)
+            if ticket is None:
+                return
+            customer = await session.get(Customer, ticket.customer_id)
+            assert customer is not None
+            context = await self._card_context(session, ticket, customer)
+        title = topic_title(customer, ticket)
+        try:
+            topic = await self._ensure_topic(customer, title)
+            card = await self.bot.send_message(
+                topic.chat_id,
+                render_card(ticket, context),
+                parse_mode=ParseMode.HTML,
+                message_thread_id=topic.thread_id,
+                reply_markup=card_buttons(ticket),
+            )
+        except TelegramError as error:  # the ticket stands; the next start shows it again
+            logger.error("ticket #%s not shown in the agents' group: %s", ticket_id, error)
+            return
+        try:
+            await self.bot.pin_chat_message(
+                topic.chat_id, card.message_id, disable_notification=True
+            )
+        except TelegramError as error:  # the bot may lack the right to pin: the card still stands
+            logger.warning("could not pin the card of ticket #%s: %s", ticket_id, error)
+        async with transaction(self.services.sessions) as session:
+            await session.execute(
+                update(Ticket).where(Ticket.id == ticket_id).values(card_message_id=card.message_id)
+            )
+            await session.execute(
+                update(Customer)
+                .where(Customer.id == customer.id)
+                .values(topic_chat_id=topic.chat_id, topic_id=topic.thread_id, topic_title=title)
+            )
+
+    async def _ensure_topic(self, customer: Customer, title: str) -> Topic:
+        topic = topic_of(customer)
+        if (
+            topic is not None
+            and topic.chat_id == self.chat_id
+            and await self._rename(topic, customer.topic_title, title)
+        ):
+            return topic
+        assert self.chat_id is not None
+        created = await self.bot.create_forum_topic(self.chat_id, title)
+        return Topic(self.chat_id, created.message_thread_id)
+
+    async def _rename(self, topic: Topic, old: str | None, new: str) -> bool:
+        """Keep the topic's name current; False when the topic is gone (agents deleted it)."""
+        if old == new:
+            return True
+        try:
+            await self.bot.edit_forum_topic(topic.chat_id, topic.thread_id, name=new)
+        except BadRequest as error:
+            if "not_modified" in str(error).lower().replace(" ", "_"):
+                return True
+            logger.warning("the topic %s is gone (%s): opening a new one", topic.thread_id, error)
+            return False
+        return True
+
+    async def refresh(self, ticket_id: int) -> None:
+        """Bring the card and the topic's name in line with the ticket (status, owner, priority)."""
+        async with self.services.sessions() as session:
+            ticket = await session.get(Ticket, ticket_id)
+            customer = await session.get(Customer, ticket.customer_id) if ticket else None
+            if ticket is None or customer is None:
+                return
+            topic = topic_of(customer)
+            if topic is None:
+                return
+            context = await self._card_context(session, ticket, customer)
+        title = topic_title(customer, ticket)
+        if await self._rename(topic, customer.topic_title, title) and title != customer.topic_title:
+            async with transaction(self.services.sessions) as session:
+                await session.execute(
+                    update(Customer).where(Customer.id == customer.id).values(topic_title=title)
+                )
+        if ticket.card_message_id is None:
+            return
+        try:
+            await self.bot.edit_message_text(
+                render_card(ticket, context),
+                chat_id=topic.chat_id,
+                message_id=ticket.card_message_id,
+                parse_mode=ParseMode.HTML,
+                reply_markup=card_buttons(ticket),
+            )
+        except BadRequest as error:  # "message is not modified" and cards agents deleted
+            logger.info("card of ticket #%s not updated: %s", ticket_id, error)
+
+    async def _card_context(
+        self, session: AsyncSession, ticket: Ticket, customer: Customer
+    ) -> CardContext:
+        return CardContext(
+            customer=customer,
+            owner=await owner_of(session, ticket),
+            past=await past_tickets(session, customer.id, before=ticket.id),
+            messages=await conversation(session, customer.id, limit=CARD_MESSAGES),
+        )
+
+    async def notice(self, customer: Customer, html: str) -> None:
+        """A line from the bot in the customer's topic (for the agents only)."""
+        topic = topic_of(customer)
+        if topic is None or topic.chat_id != self.chat_id:
+            return
+        try:
+            await self.bot.send_message(
+                topic.chat_id, html, parse_mode=ParseMode.HTML, message_thread_id=topic.thread_id
+            )
+        except TelegramError as error:
+            logger.warning("could not post to the topic of customer %s: %s", customer.id, error)
+
+    # --- the customer's messages into the topic ----------------------------------------------
+
+    async def relay(self, customer: Customer, message: ConversationMessage) -> None:
+        """Put one of the customer's messages into their topic; remember where it went.
+
+        A message that could not be relayed keeps no topic id and is relayed at the next start.
+        """
+        topic = topic_of(customer)
+        if topic is None or topic.chat_id != self.chat_id:
+            return
+        try:
+            if message.kind in RELAYED_AS_TEXT:
+                mark = EDIT_MARK if message.kind == MessageKind.EDIT else CUSTOMER_MARK
+                sent_id = (
+                    await self.bot.send_message(
+                        topic.chat_id,
+                        f"{mark} {escape(message.text or '')}",
+                        parse_mode=ParseMode.HTML,
+                        message_thread_id=topic.thread_id,
+                    )
+                ).message_id
+            else:
+                assert message.telegram_message_id is not None
+                sent_id = (
+                    await self.bot.copy_message(
+                        topic.chat_id,
+                        customer.chat_id,
+                        message.telegram_message_id,
+                        message_thread_id=topic.thread_id,
+                    )
+                ).message_id
+        except TelegramError as error:
+            logger.warning("message %s not relayed to its topic yet: %s", message.id, error)
+            return
+        async with transaction(self.services.sessions) as session:
+            await session.execute(
+                update(ConversationMessage)
+                .where(ConversationMessage.id == message.id)
+                .values(topic_message_id=sent_id)
+            )
+
+    async def resume(self) -> None:
+        """At start: show tickets whose card never got posted, relay what never reached a topic."""
+        if self.chat_id is None:
+            return
+        async with self.services.sessions() as session:
+            unshown = list(
+                await session.scalars(
+                    select(Ticket.id).where(
+                        Ticket.status.in_(ACTIVE_TICKET_STATUSES), Ticket.card_message_id.is_(None)
+                    )
+                )
+            )
+        for ticket_id in unshown:
+            await self.show_ticket(ticket_id)
+        async with self.services.sessions() as session:
+            pending = (
+                await session.execute(
+                    select(ConversationMessage, Customer)
+                    .join(Ticket, Ticket.id == ConversationMessage.ticket_id)
+                    .join(Customer, Customer.id == ConversationMessage.customer_id)
+                    .where(
+                        Ticket.status.in_(ACTIVE_TICKET_STATUSES),
+                        ConversationMessage.direction == Direction.INBOUND,
+                        ConversationMessage.topic_message_id.is_(None),
+                        ConversationMessage.created_at >= utcnow() - RESUME_WINDOW,
+                    )
+                    .order_by(ConversationMessage.id)
+                )
+            ).all()
+        if pending:
+            logger.info("relaying %d customer messages that did not reach a topic", len(pending))
+        for message, customer in pending:
+            await self.relay(customer, message)
