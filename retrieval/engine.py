@@ -315,8 +315,11 @@ class AnswerEngine:
                 _SETTLED_OUTCOMES[prepared.settled], prepared.settled, language=language
             )
         evidence = prepared.evidence
-        verdict = self.policy.choose(evidence, thresholds or self.policy.thresholds)
-        candidates = [self._candidate(item) for item in verdict.options]
+        limits = thresholds or self.policy.thresholds
+        verdict = self.policy.choose(evidence, limits)
+        # A handoff keeps what the bot weighed: the agent's context card shows it.
+        considered = verdict.options or evidence[: limits.clarify_options]
+        candidates = [self._candidate(item) for item in considered]
         top = evidence[0] if evidence else None
         score = round(top.confidence, 4) if top else None
         if verdict.outcome is Outcome.ANSWER and top is not None:

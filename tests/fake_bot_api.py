@@ -32,7 +32,15 @@ from starlette.routing import Route
 
 BOT_ID = 7000001
 BOT_USERNAME = "firstline_test_bot"
-RAW_STRING_FIELDS = {"text", "caption", "secret_token", "url", "callback_query_id", "parse_mode"}
+RAW_STRING_FIELDS = {
+    "text",
+    "caption",
+    "name",
+    "secret_token",
+    "url",
+    "callback_query_id",
+    "parse_mode",
+}
 
 
 @dataclass
@@ -94,6 +102,12 @@ class FakeBotApi:
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
         self._webhook_delivered = 0
+        # Every message either side sent, by (chat, message id): what copyMessage copies.
+        self._contents: dict[tuple[int, int], dict[str, Any]] = {}
+        self.topics: dict[tuple[int, int], str] = {}  # (group, thread) -> the topic's name
+        self.pins: list[tuple[int, int]] = []
+        self.blocked: set[int] = set()  # chats whose user blocked the bot
+        self._thread_ids = itertools.count(500)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -147,8 +161,95 @@ class FakeBotApi:
 
     def send_message(self, user: dict[str, Any], content: dict[str, Any]) -> int:
         message_id = next(self._message_ids)
+        self._contents[(user["id"], message_id)] = content
         self.add_update({"message": {**self._envelope(user, message_id), **content}})
         return message_id
+
+    # --- the agents' side: a forum supergroup ------------------------------------------------
+
+    def send_in_topic(
+        self,
+        group_id: int,
+        thread_id: int | None,
+        user: dict[str, Any],
+        content: dict[str, Any] | str,
+        *,
+        reply_to: int | None = None,
+    ) -> int:
+        """An agent writes in the group, inside a topic (or in General when thread_id is None)."""
+        body = {"text": content} if isinstance(content, str) else dict(content)
+        text = body.get("text", "")
+        if text.startswith("/"):
+            body["entities"] = [
+                {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
+            ]
+        message_id = next(self._message_ids)
+        self._contents[(group_id, message_id)] = body
+        message: dict[str, Any] = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "chat": _group_chat(group_id),
+            "from": user,
+            **body,
+        }
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
+            # Telegram makes a topic message a reply to the topic's first message.
+            message["reply_to_message"] = {
+                "message_id": reply_to or thread_id,
+                "date": int(time.time()),
+                "chat": _group_chat(group_id),
+                "message_thread_id": thread_id,
+            }
+        self.add_update({"message": message})
+        return message_id
+
+    def edit_in_topic(
+        self, group_id: int, thread_id: int, user: dict[str, Any], message_id: int, text: str
+    ) -> None:
+        message = {
+            "message_id": message_id,
+            "date": int(time.time()),
+            "edit_date": int(time.time()),
+            "chat": _group_chat(group_id),
+            "from": user,
+            "text": text,
+            "message_thread_id": thread_id,
+            "is_topic_message": True,
+        }
+        self.add_update({"edited_message": message})
+
+    def press_in_group(self, user: dict[str, Any], message: SentMessage, data: str) -> None:
+        """An agent presses a button under one of the bot's messages in the group."""
+        bot_message = {
+            "message_id": message.message_id,
+            "date": int(time.time()),
+            "chat": _group_chat(message.chat_id),
+            "from": {"id": BOT_ID, "is_bot": True, "first_name": "Firstline"},
+            "text": message.text,
+            "message_thread_id": message.params.get("message_thread_id"),
+            "is_topic_message": True,
+        }
+        query = {
+            "id": str(next(self._message_ids)),
+            "from": user,
+            "chat_instance": str(message.chat_id),
+            "message": bot_message,
+            "data": data,
+        }
+        self.add_update({"callback_query": query})
+
+    def messages_in_topic(self, group_id: int, thread_id: int) -> list[SentMessage]:
+        return [
+            message
+            for message in self.messages_to(group_id)
+            if message.params.get("message_thread_id") == thread_id
+        ]
+
+    def answers_to_presses(self) -> list[str]:
+        with self._lock:
+            return [str(answer.get("text", "")) for answer in self.callback_answers]
 
     def edit_text(self, user: dict[str, Any], message_id: int, text: str) -> None:
         envelope = self._envelope(user, message_id)
@@ -250,6 +351,17 @@ class FakeBotApi:
             with self._changed:
                 self._changed.wait(min(remaining, 0.1))
 
+    def wait_until_found(self, find: Callable[[], list[Any]], timeout: float = 30) -> list[Any]:
+        """Block until ``find`` returns something; return it."""
+        found: list[Any] = []
+
+        def condition() -> bool:
+            found[:] = find()
+            return bool(found)
+
+        self.wait_until(condition, timeout, lambda: "nothing found")
+        return found
+
     def fail(
         self, method: str, status: int, *, times: int = 1, retry_after: int | None = None
     ) -> None:
@@ -323,6 +435,8 @@ class FakeBotApi:
         return True
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> Any:
+        if int(params["chat_id"]) in self.blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
         text = str(params.get("text", ""))
         problem = telegram_text_problem(text, params.get("parse_mode"))
         if problem:
@@ -349,6 +463,65 @@ class FakeBotApi:
             self.callback_answers.append(params)
         return True
 
+    async def _api_copyMessage(self, params: dict[str, Any]) -> Any:
+        chat_id = int(params["chat_id"])
+        if chat_id in self.blocked:
+            return _error(403, "Forbidden: bot was blocked by the user")
+        source = self._contents.get((int(params["from_chat_id"]), int(params["message_id"])))
+        if source is None:
+            return _error(400, "Bad Request: message to copy not found")
+        text = str(source.get("text") or source.get("caption") or "")
+        copied = self._record(params, "copyMessage", text)
+        with self._lock:
+            self._contents[(chat_id, copied.message_id)] = source
+        return {"message_id": copied.message_id}
+
+    async def _api_createForumTopic(self, params: dict[str, Any]) -> Any:
+        name = str(params["name"])
+        if not 1 <= len(name) <= 128:
+            return _error(400, "Bad Request: TOPIC_NAME_INVALID")
+        thread_id = next(self._thread_ids)
+        with self._lock:
+            self.topics[(int(params["chat_id"]), thread_id)] = name
+        return {"message_thread_id": thread_id, "name": name, "icon_color": 7322096}
+
+    async def _api_editForumTopic(self, params: dict[str, Any]) -> Any:
+        topic = (int(params["chat_id"]), int(params["message_thread_id"]))
+        name = str(params.get("name", ""))
+        with self._lock:
+            if topic not in self.topics:
+                return _error(400, "Bad Request: message thread not found")
+            if self.topics[topic] == name:
+                return _error(400, "Bad Request: TOPIC_NOT_MODIFIED")
+            if not 1 <= len(name) <= 128:
+                return _error(400, "Bad Request: TOPIC_NAME_INVALID")
+            self.topics[topic] = name
+        return True
+
+    async def _api_pinChatMessage(self, params: dict[str, Any]) -> bool:
+        with self._lock:
+            self.pins.append((int(params["chat_id"]), int(params["message_id"])))
+        return True
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> Any:
+        text = str(params.get("text", ""))
+        problem = telegram_text_problem(text, params.get("parse_mode"))
+        if problem:
+            return _error(400, f"Bad Request: {problem}")
+        edit = SentMessage(
+            int(params["message_id"]),
+            int(params["chat_id"]),
+            text,
+            params.get("parse_mode"),
+            params.get("reply_markup"),
+            time.perf_counter(),
+            "editMessageText",
+            params,
+        )
+        with self._lock:
+            self.edits.append(edit)
+        return self._message_result(edit)
+
     def _record(self, params: dict[str, Any], method: str, text: str) -> SentMessage:
         message = SentMessage(
             next(self._message_ids),
@@ -369,7 +542,9 @@ class FakeBotApi:
         return {
             "message_id": message.message_id,
             "date": int(time.time()),
-            "chat": {"id": message.chat_id, "type": "private"},
+            "chat": _group_chat(message.chat_id)
+            if message.chat_id < 0
+            else {"id": message.chat_id, "type": "private"},
             "from": {"id": BOT_ID, "is_bot": True, "first_name": "Firstline"},
             "text": message.text,
         }
@@ -483,10 +658,19 @@ def _error(status: int, description: str, **extra: Any) -> JSONResponse:
     )
 
 
+def _group_chat(chat_id: int) -> dict[str, Any]:
+    return {"id": chat_id, "type": "supergroup", "title": "Support agents", "is_forum": True}
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def agent(user_id: int, first_name: str, username: str) -> dict[str, Any]:
+    """An agent: a Telegram user in the agents' group."""
+    return {"id": user_id, "is_bot": False, "first_name": first_name, "username": username}
 
 
 def customer(
