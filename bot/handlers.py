@@ -487,6 +487,13 @@ async def added_to_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
     was_out = change.old_chat_member.status in (ChatMemberStatus.LEFT, ChatMemberStatus.BANNED)
     if joined and was_out:
+        logger.info(
+            "added to the group %r, id %s (to make it the agents' desk, set "
+            "FIRSTLINE_AGENT_CHAT_ID=%s)",
+            change.chat.title,
+            change.chat.id,
+            change.chat.id,
+        )
         language = change.from_user.language_code if change.from_user else None
         await context.bot.send_message(change.chat.id, texts_for(language).private_only)
 

@@ -283,3 +283,31 @@ def test_nothing_is_lost_across_a_restart_in_the_middle_of_a_ticket(tmp_path: Pa
         finally:
             stop_firstline(process)
     assert relayed() == [f"👤 {text}" for text in words]
+
+
+def test_edits_and_messages_before_a_take_reach_the_other_side(running: Running) -> None:
+    telegram = running.telegram
+    user = customer(407, "Жанна")
+    thread, card_message = _hand_off(running, user)
+    early = telegram.send_text(user, "номер заказа 12345")  # nobody has taken the ticket yet
+    _in_topic(running, thread, "👤 номер заказа 12345")
+    telegram.edit_text(user, early, "номер заказа 12346")
+    _in_topic(running, thread, "✏️ номер заказа 12346")
+    _take(running, OLGA, card_message)
+    count = len(telegram.messages_to(407))
+    sent = telegram.send_in_topic(GROUP, thread, OLGA, "Смотрю заказ 12364")
+    copy = telegram.wait_for_messages(407, count + 1)[-1]
+    telegram.edit_in_topic(GROUP, thread, OLGA, sent, "Смотрю заказ 12346")
+    edit = telegram.wait_until_found(
+        lambda: [e for e in telegram.edits if e.method == "editMessageText" and e.chat_id == 407]
+    )[-1]
+    assert (edit.message_id, edit.text) == (copy.message_id, "Смотрю заказ 12346")
+
+    def stored() -> list[tuple[Any, ...]]:
+        return running.rows(
+            "SELECT text FROM conversation_messages"
+            " WHERE telegram_message_id = ? AND agent_id IS NOT NULL",
+            copy.message_id,
+        )
+
+    telegram.wait_until(lambda: stored() == [("Смотрю заказ 12346",)])
