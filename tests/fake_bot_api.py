@@ -177,8 +177,8 @@ class FakeBotApi:
         reply_to: int | None = None,
     ) -> int:
         """An agent writes in the group, inside a topic (or in General when thread_id is None)."""
-        body = {"text": content} if isinstance(content, str) else dict(content)
-        text = body.get("text", "")
+        body: dict[str, Any] = {"text": content} if isinstance(content, str) else dict(content)
+        text = str(body.get("text", ""))
         if text.startswith("/"):
             body["entities"] = [
                 {"type": "bot_command", "offset": 0, "length": len(text.split()[0])}
@@ -444,14 +444,17 @@ class FakeBotApi:
         return self._message_result(self._record(params, "sendMessage", text))
 
     async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self._record_edit(params, "editMessageReplyMarkup", "")
+
+    def _record_edit(self, params: dict[str, Any], method: str, text: str) -> dict[str, Any]:
         edit = SentMessage(
             int(params["message_id"]),
             int(params["chat_id"]),
-            "",
-            None,
+            text,
+            params.get("parse_mode"),
             params.get("reply_markup"),
             time.perf_counter(),
-            "editMessageReplyMarkup",
+            method,
             params,
         )
         with self._lock:
@@ -508,19 +511,7 @@ class FakeBotApi:
         problem = telegram_text_problem(text, params.get("parse_mode"))
         if problem:
             return _error(400, f"Bad Request: {problem}")
-        edit = SentMessage(
-            int(params["message_id"]),
-            int(params["chat_id"]),
-            text,
-            params.get("parse_mode"),
-            params.get("reply_markup"),
-            time.perf_counter(),
-            "editMessageText",
-            params,
-        )
-        with self._lock:
-            self.edits.append(edit)
-        return self._message_result(edit)
+        return self._record_edit(params, "editMessageText", text)
 
     def _record(self, params: dict[str, Any], method: str, text: str) -> SentMessage:
         message = SentMessage(
