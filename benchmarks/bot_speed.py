@@ -139,6 +139,7 @@ def main() -> None:
         f"steady: {len(steady)} updates at {args.rate:.0f}/s in {steady_seconds:.1f} s; "
         f"latency p50 {statistics.median(steady):.0f} ms, p95 {percentile(steady, 0.95):.0f} ms"
     )
+    print(f"chats handed off to a person (relayed afterwards): {len(telegram.topics)}")
     print(f"process RSS after the runs: {rss:.0f} MB")
 
 

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 
 logger = logging.getLogger(__name__)
@@ -23,7 +23,7 @@ NOT_RETRIED = frozenset({"getUpdates", "getMe", "setWebhook", "deleteWebhook"})
 
 class RetryingRateLimiter(BaseRateLimiter[None]):
     """Retries requests that Telegram refused without doing them: 429 (after ``retry_after``),
-    5xx and connections that failed. A timeout is not retried: Telegram may have delivered the
+    5xx and connections that failed; never a 400, which fails the same way again. A timeout is not retried: Telegram may have delivered the
     message already, and a duplicate reply is worse than a late error in the log."""
 
     def __init__(self, *, max_attempts: int = MAX_ATTEMPTS, backoff: float = 0.5) -> None:
@@ -54,7 +54,7 @@ class RetryingRateLimiter(BaseRateLimiter[None]):
             except RetryAfter as error:
                 delay = min(_seconds(error.retry_after), MAX_RETRY_AFTER)
                 failure: Exception = error
-            except TimedOut:
+            except (TimedOut, BadRequest):  # a 400 fails the same way every time
                 raise
             except NetworkError as error:
                 delay = self.backoff * 2 ** (attempt - 1)

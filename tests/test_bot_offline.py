@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
@@ -242,16 +242,21 @@ async def test_429_waits_retry_after_and_5xx_backs_off_then_succeeds() -> None:
     assert calls == 3 and limiter.retries == 2
 
 
-async def test_a_timeout_is_not_retried_because_the_message_may_have_arrived() -> None:
+@pytest.mark.parametrize(
+    "failure",
+    [TimedOut(), BadRequest("Message is not modified")],
+    ids=["timeout: the message may have arrived", "400: fails the same way again"],
+)
+async def test_timeouts_and_bad_requests_are_not_retried(failure: Exception) -> None:
     limiter = RetryingRateLimiter(backoff=0.01)
     calls = 0
 
     async def send() -> dict[str, Any]:
         nonlocal calls
         calls += 1
-        raise TimedOut()
+        raise failure
 
-    with pytest.raises(TimedOut):
+    with pytest.raises(type(failure)):
         await limiter.process_request(send, (), {}, "sendMessage", {}, None)
     assert calls == 1
 

@@ -311,3 +311,36 @@ def test_edits_and_messages_before_a_take_reach_the_other_side(running: Running)
         )
 
     telegram.wait_until(lambda: stored() == [("Смотрю заказ 12346",)])
+
+
+def test_a_later_ticket_reuses_the_topic_and_shows_the_earlier_rating(running: Running) -> None:
+    telegram = running.telegram
+    user = customer(408, "Зоя")
+    thread, card_message = _hand_off(running, user)
+    _take(running, OLGA, card_message)
+    telegram.send_in_topic(GROUP, thread, OLGA, "/close")
+    rate_request = telegram.wait_until_found(
+        lambda: [m for m in telegram.messages_to(408) if m.text == RU.rate_request]
+    )[-1]
+    telegram.press(user, rate_request, rate_request.buttons[4][1])
+    _in_topic(running, thread, "rated ticket")
+    first_id = _ticket(running, 408)[0]
+    running.rows(  # two days later: past the reopen window and the rating's comment
+        "UPDATE tickets SET resolved_at = datetime('now', '-2 days'),"
+        " rated_at = datetime('now', '-2 days') WHERE id = ?",
+        first_id,
+    )
+    telegram.send_text(user, "когда выйдет третий сезон")
+    second = _in_topic(running, thread, f"<b>Ticket #{first_id + 1}</b>")
+    assert f"Earlier tickets: 1 — #{first_id} ★5" in second.text
+    assert _topic_of(running, 408) == thread
+    telegram.wait_until(lambda: _topic_name(running, thread).startswith("🆕 Зоя · когда выйдет"))
+
+    telegram.press_in_group(OLGA, second, second.buttons[1][1])
+    menu = telegram.wait_until_found(
+        lambda: [e for e in telegram.edits if e.message_id == second.message_id]
+    )[-1]
+    urgent = next(data for label, data in menu.buttons if data.endswith(":urgent"))
+    telegram.press_in_group(OLGA, second, urgent)
+    telegram.wait_until(lambda: _topic_name(running, thread).startswith("🆕🔥"))
+    assert _ticket(running, 408)[4] == "urgent"
