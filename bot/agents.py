@@ -86,7 +86,7 @@ async def _at_ticket(
                 Customer.topic_chat_id == desk.chat_id, Customer.topic_id == topic_id
             )
         )
-        ticket = await tickets.latest_ticket(session, customer.id) if customer else None
+        ticket = await tickets.latest_ticket(session, customer) if customer else None
     if customer is None or ticket is None:
         return None
     return AtTicket(desk, agent, customer, ticket, message)

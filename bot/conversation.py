@@ -148,7 +148,7 @@ async def open_chat(
     async with transaction(services.sessions) as session:
         customer = await register_customer(session, profile)
         history = await recent_turns(session, customer.id)
-        ticket = await latest_ticket(session, customer.id)
+        ticket = await latest_ticket(session, customer)
         stored = record_message(
             session,
             customer,

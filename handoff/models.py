@@ -84,6 +84,9 @@ class Customer(Base):
     topic_chat_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     topic_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     topic_title: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    # The customer's newest ticket, so that each incoming message finds it by primary key (no
+    # foreign key: tickets reference customers, and a cycle would complicate deletes).
+    latest_ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     @property
     def display_name(self) -> str:

@@ -56,26 +56,12 @@ class Claim:
     owner: Agent | None
 
 
-async def active_ticket(session: AsyncSession, customer_id: int) -> Ticket | None:
-    return await session.scalar(
-        select(Ticket)
-        .where(Ticket.customer_id == customer_id, Ticket.status.in_(ACTIVE_TICKET_STATUSES))
-        .order_by(Ticket.id.desc())
-        .limit(1)
-    )
-
-
-async def recently_closed_ticket(session: AsyncSession, customer_id: int) -> Ticket | None:
-    """The customer's ticket closed within the reopen window, if any."""
-    return await session.scalar(
-        select(Ticket)
-        .where(
-            Ticket.customer_id == customer_id,
-            Ticket.status.in_((TicketStatus.RESOLVED, TicketStatus.CLOSED)),
-            Ticket.resolved_at >= utcnow() - REOPEN_WINDOW,
-        )
-        .order_by(Ticket.id.desc())
-        .limit(1)
+def recently_closed(ticket: Ticket) -> bool:
+    """Closed within the reopen window: the customer is still on the same matter."""
+    return (
+        not ticket.is_active
+        and ticket.resolved_at is not None
+        and utcnow() - ticket.resolved_at <= REOPEN_WINDOW
     )
 
 
@@ -83,11 +69,11 @@ async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
     return await session.get(Ticket, ticket_id)
 
 
-async def latest_ticket(session: AsyncSession, customer_id: int) -> Ticket | None:
+async def latest_ticket(session: AsyncSession, customer: Customer) -> Ticket | None:
     """The customer's newest ticket, whatever its status."""
-    return await session.scalar(
-        select(Ticket).where(Ticket.customer_id == customer_id).order_by(Ticket.id.desc()).limit(1)
-    )
+    if customer.latest_ticket_id is None:
+        return None
+    return await session.get(Ticket, customer.latest_ticket_id)
 
 
 def awaits_rating_comment(ticket: Ticket) -> bool:
@@ -138,11 +124,10 @@ async def escalate(
     reads the whole context and the customer repeats nothing. Routing rules set its priority and
     tags from the customer's words (``texts``), language and the entries the bot considered.
     """
-    ticket = await active_ticket(session, customer.id)
-    if ticket is not None:
+    ticket = await latest_ticket(session, customer)
+    if ticket is not None and ticket.is_active:
         return ticket, False
-    ticket = await recently_closed_ticket(session, customer.id)
-    if ticket is not None:
+    if ticket is not None and recently_closed(ticket):
         reopen(session, ticket)
         return ticket, True
     language = decision.language or customer.language
@@ -160,6 +145,11 @@ async def escalate(
     )
     session.add(ticket)
     await session.flush()
+    # The customer may come from an earlier session: write the pointer, not just the attribute.
+    await session.execute(
+        update(Customer).where(Customer.id == customer.id).values(latest_ticket_id=ticket.id)
+    )
+    customer.latest_ticket_id = ticket.id
     record_event(
         session, ticket, "created", actor=Actor.BOT, reason=ticket.reason, rules=routed.rules
     )

@@ -38,6 +38,7 @@ def _plain_columns() -> dict[str, list[sa.Column]]:
             sa.Column("topic_chat_id", sa.BigInteger(), nullable=True),
             sa.Column("topic_id", sa.BigInteger(), nullable=True),
             sa.Column("topic_title", sa.String(128), nullable=True),
+            sa.Column("latest_ticket_id", sa.Integer(), nullable=True),
         ],
         "conversation_messages": [sa.Column("topic_message_id", sa.BigInteger(), nullable=True)],
     }
@@ -73,6 +74,10 @@ def upgrade() -> None:
             op.add_column(table, new_column)
     for table, reference, target in REFERENCES:
         _add_reference(table, reference, target)
+    op.execute(
+        "UPDATE customers SET latest_ticket_id ="
+        " (SELECT max(tickets.id) FROM tickets WHERE tickets.customer_id = customers.id)"
+    )
     op.create_index("ix_conversation_messages_ticket_id", "conversation_messages", ["ticket_id"])
     op.create_index("ix_tickets_assignee_status", "tickets", ["assignee_id", "status"])
     op.create_index("ix_customers_topic", "customers", ["topic_chat_id", "topic_id"])
