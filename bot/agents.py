@@ -137,8 +137,8 @@ async def _owned_for_reply(at: AtTicket) -> bool:
     """Whether this agent may write to the customer now; an unowned ticket is taken first."""
     if not at.ticket.is_active:
         await at.say(
-            f"Ticket #{at.ticket.id} is closed: this was not sent. The customer's next message "
-            "reopens it."
+            f"Ticket #{at.ticket.id} is closed: this was not sent. Within 24 hours, a message "
+            "from the customer that the bot cannot answer reopens it."
         )
         return False
     if at.ticket.assignee_id == at.agent.id:

@@ -62,7 +62,10 @@ def build_application(services: Services) -> Application:
         application.add_handlers(
             [
                 MessageHandler(agents_group & filters.UpdateType.EDITED, agents.agent_edit),
-                MessageHandler(agents_group & filters.UpdateType.MESSAGE, agents.agent_message),
+                MessageHandler(
+                    agents_group & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL,
+                    agents.agent_message,
+                ),
                 CallbackQueryHandler(agents.agent_button, pattern=rf"^{BUTTON_PREFIX}:"),
             ]
         )
