@@ -18,7 +18,7 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
-from bot.formatting import escape
+from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages
 from core.database import transaction, utcnow
 from core.wiring import Services
 from handoff.card import CARD_MESSAGES, CardContext, render_card, topic_title
@@ -226,17 +226,21 @@ class Desk:
         topic = topic_of(customer)
         if topic is None or topic.chat_id != self.chat_id:
             return
+        sent_id: int | None = None
         try:
             if message.kind in RELAYED_AS_TEXT:
                 mark = EDIT_MARK if message.kind == MessageKind.EDIT else CUSTOMER_MARK
-                sent_id = (
-                    await self.bot.send_message(
+                parts = render_messages(
+                    message.text or "", TELEGRAM_MESSAGE_LIMIT - 3, as_html=escape
+                ) or [""]
+                for part in parts:  # the first part is the message's twin in the topic
+                    sent = await self.bot.send_message(
                         topic.chat_id,
-                        f"{mark} {escape(message.text or '')}",
+                        f"{mark} {part}",
                         parse_mode=ParseMode.HTML,
                         message_thread_id=topic.thread_id,
                     )
-                ).message_id
+                    sent_id = sent_id or sent.message_id
             else:
                 assert message.telegram_message_id is not None
                 sent_id = (

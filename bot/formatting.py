@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 TELEGRAM_MESSAGE_LIMIT = 4096
 
@@ -53,40 +54,45 @@ def telegram_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def render_messages(markdown: str, limit: int = TELEGRAM_MESSAGE_LIMIT) -> list[str]:
+def render_messages(
+    markdown: str,
+    limit: int = TELEGRAM_MESSAGE_LIMIT,
+    as_html: Callable[[str], str] = render,
+) -> list[str]:
     """The answer rendered as one or more messages, each within the limit.
 
     Splits between paragraphs, then lines, then words (a word longer than a message, last of
-    all); each message is rendered on its own, so no tag is ever cut in half.
+    all); each message is rendered on its own, so no tag is ever cut in half. ``as_html=escape``
+    splits a customer's plain text the same way.
     """
     messages: list[str] = []
     current = ""
-    for piece, separator in _pieces(markdown.strip(), limit):
+    for piece, separator in _pieces(markdown.strip(), limit, as_html):
         joined = f"{current}{separator}{piece}" if current else piece
-        if telegram_length(render(joined)) <= limit:
+        if telegram_length(as_html(joined)) <= limit:
             current = joined
             continue
         if current:
-            messages.append(render(current))
+            messages.append(as_html(current))
         current = piece
     if current:
-        messages.append(render(current))
+        messages.append(as_html(current))
     return messages
 
 
-def _pieces(text: str, limit: int) -> list[tuple[str, str]]:
+def _pieces(text: str, limit: int, as_html: Callable[[str], str]) -> list[tuple[str, str]]:
     """The text cut into pieces that each render within the limit, with what joined them."""
     pieces: list[tuple[str, str]] = []
     for separator, pattern in (("\n\n", r"\n\s*\n"), ("\n", r"\n"), (" ", r" +")):
         parts = re.split(pattern, text)
         if len(parts) > 1 or separator == " ":
             for part in parts:
-                if telegram_length(render(part)) <= limit:
+                if telegram_length(as_html(part)) <= limit:
                     pieces.append((part, separator))
                 elif separator == " ":
                     pieces.extend((chunk, "") for chunk in _hard_split(part, limit))
                 else:
-                    pieces.extend(_pieces(part, limit))
+                    pieces.extend(_pieces(part, limit, as_html))
             return pieces
     return [(text, "")]
 

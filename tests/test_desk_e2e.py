@@ -7,6 +7,7 @@ topic, use commands. Everything crosses real HTTP; the process decides with the 
 
 from __future__ import annotations
 
+import html
 import json
 import re
 import subprocess
@@ -293,6 +294,14 @@ def test_edits_and_messages_before_a_take_reach_the_other_side(running: Running)
     _in_topic(running, thread, "👤 номер заказа 12345")
     telegram.edit_text(user, early, "номер заказа 12346")
     _in_topic(running, thread, "✏️ номер заказа 12346")
+    longest = ("<b>*x* & [a](b) " + "слово " * 800)[:4096]  # Telegram's longest, with markup
+    before = len(telegram.messages_in_topic(GROUP, thread))
+    telegram.send_text(user, longest)
+    telegram.wait_until(lambda: len(telegram.messages_in_topic(GROUP, thread)) >= before + 2)
+    relayed = telegram.messages_in_topic(GROUP, thread)[before:]
+    assert relayed[0].text.startswith("👤 &lt;b&gt;*x* &amp; [a](b) слово")
+    words = " ".join(html.unescape(m.text.removeprefix("👤 ")) for m in relayed).split()
+    assert words == longest.split()
     _take(running, OLGA, card_message)
     count = len(telegram.messages_to(407))
     sent = telegram.send_in_topic(GROUP, thread, OLGA, "Смотрю заказ 12364")
