@@ -198,16 +198,23 @@ def _agent_id(running: Running, who: dict[str, Any]) -> int:
     return running.rows("SELECT id FROM agents WHERE telegram_user_id = ?", who["id"])[0][0]
 
 
-def test_a_low_rating_alerts_the_team_and_a_reply_after_close_reopens(running: Running) -> None:
+def _close_and_rate(running: Running, user: dict[str, Any], stars: int) -> int:
+    """A ticket taken by Olga, closed with /close, rated by the customer; its topic's thread."""
     telegram = running.telegram
-    user = customer(403, "Вера")
     thread, card_message = _hand_off(running, user)
     _take(running, OLGA, card_message)
     telegram.send_in_topic(GROUP, thread, OLGA, "/close")
     rate_request = telegram.wait_until_found(
-        lambda: [m for m in telegram.messages_to(403) if m.text == RU.rate_request]
+        lambda: [m for m in telegram.messages_to(user["id"]) if m.text == RU.rate_request]
     )[-1]
-    telegram.press(user, rate_request, rate_request.buttons[0][1])
+    telegram.press(user, rate_request, rate_request.buttons[stars - 1][1])
+    return thread
+
+
+def test_a_low_rating_alerts_the_team_and_a_reply_after_close_reopens(running: Running) -> None:
+    telegram = running.telegram
+    user = customer(403, "Вера")
+    thread = _close_and_rate(running, user, 1)
     alert = _in_topic(running, thread, "Low rating")
     assert "@olga_support" in alert.text
     before = len(telegram.messages_to(403))
@@ -325,13 +332,7 @@ def test_edits_and_messages_before_a_take_reach_the_other_side(running: Running)
 def test_a_later_ticket_reuses_the_topic_and_shows_the_earlier_rating(running: Running) -> None:
     telegram = running.telegram
     user = customer(408, "Зоя")
-    thread, card_message = _hand_off(running, user)
-    _take(running, OLGA, card_message)
-    telegram.send_in_topic(GROUP, thread, OLGA, "/close")
-    rate_request = telegram.wait_until_found(
-        lambda: [m for m in telegram.messages_to(408) if m.text == RU.rate_request]
-    )[-1]
-    telegram.press(user, rate_request, rate_request.buttons[4][1])
+    thread = _close_and_rate(running, user, 5)
     _in_topic(running, thread, "rated ticket")
     first_id = _ticket(running, 408)[0]
     running.rows(  # two days later: past the reopen window and the rating's comment
