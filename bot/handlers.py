@@ -25,7 +25,7 @@ from core.database import transaction
 from core.wiring import Services
 from handoff import tickets
 from handoff.conversations import record_vote, sent_message
-from handoff.models import MessageKind, Ticket
+from handoff.models import MessageKind, Ticket, TicketStatus
 from retrieval.decision import Candidate, Decision, Outcome, Reason
 
 logger = logging.getLogger(__name__)
@@ -138,10 +138,16 @@ async def _handled_by_people(chat: Chat) -> bool:
     """While a person handles the chat the message goes to their topic, not to the FAQ; right
     after a rating, the customer's words are the rating's comment."""
     desk = chat.desk
-    if chat.with_person:
+    ticket = chat.ticket
+    if chat.with_person and ticket is not None:
+        if ticket.status == TicketStatus.WAITING:  # the customer answered: the agent's turn
+            async with transaction(chat.services.sessions) as session:
+                stored = await session.get(Ticket, ticket.id)
+                assert stored is not None
+                tickets.note_customer_message(stored)
+            await desk.refresh(ticket.id)
         await desk.relay(chat.customer, chat.inbound)
         return True
-    ticket = chat.ticket
     if ticket is None or chat.inbound.kind != MessageKind.TEXT:
         return False
     if not tickets.awaits_rating_comment(ticket):

@@ -65,10 +65,6 @@ def recently_closed(ticket: Ticket) -> bool:
     )
 
 
-async def get_ticket(session: AsyncSession, ticket_id: int) -> Ticket | None:
-    return await session.get(Ticket, ticket_id)
-
-
 async def latest_ticket(session: AsyncSession, customer: Customer) -> Ticket | None:
     """The customer's newest ticket, whatever its status."""
     if customer.latest_ticket_id is None:

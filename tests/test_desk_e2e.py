@@ -172,8 +172,10 @@ def test_an_agent_takes_replies_notes_uses_templates_and_closes(running: Running
     proposals = running.rows("SELECT text, source FROM phrasing_proposals")
     assert (UNCOVERED, f"ticket:{_ticket(running, 402)[0]}") in proposals
 
+    telegram.wait_until(lambda: _topic_name(running, thread).startswith("⏳"))  # Olga replied
     telegram.send_text(user, "спасибо, жду")  # a person handles the chat: relayed, not answered
     telegram.send_message(user, MEDIA["photo"])
+    telegram.wait_until(lambda: _topic_name(running, thread).startswith("🟢"))  # not ⏳ now
     _in_topic(running, thread, "👤 спасибо, жду")
     _in_topic(running, thread, "вот скриншот ошибки")  # the photo, copied with its caption
     assert len(telegram.messages_to(402)) == customer_messages + 4
