@@ -249,6 +249,16 @@ def test_agent_commands_with_missing_or_unknown_arguments_get_a_usage_hint(
     telegram = running.telegram
     thread, card_message = _hand_off(running, customer(405, "Дина"))
     _take(running, OLGA, card_message)
+    forged = ("desk:take:abc", "desk:setprio:1:whenever", "desk:", "desk:close")
+    answered = len(telegram.answers_to_presses())
+    for data in forged:
+        telegram.press_in_group(OLGA, card_message, data)
+    telegram.wait_until(lambda: len(telegram.answers_to_presses()) >= answered + len(forged))
+    assert _ticket(running, 405)[1] == "open"  # no forged press changed or closed it
+    count = len(telegram.messages_to(405))
+    telegram.send_in_topic(GROUP, thread, OLGA, {"sticker": MEDIA["sticker"]["sticker"]})
+    sticker = telegram.wait_for_messages(405, count + 1)[-1]
+    assert sticker.method == "copyMessage"
     telegram.send_in_topic(GROUP, thread, OLGA, "/reply")
     _in_topic(running, thread, "Usage: /reply &lt;template&gt;")
     telegram.send_in_topic(GROUP, thread, OLGA, "/faq no-such-entry")
