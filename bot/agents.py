@@ -292,7 +292,7 @@ async def _canned(at: AtTicket, name: str) -> None:
 async def _faq(at: AtTicket, key: str) -> None:
     async with at.sessions() as session:
         entry = await get_entry(session, key=key) if key else None
-    if entry is None or not entry.is_published:
+    if entry is None or not entry.is_live:
         hint = card.USAGE["faq"] + (f" No published entry '{key}'." if key else "")
         await at.say(escape(hint))
         return

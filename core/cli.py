@@ -7,19 +7,18 @@ import asyncio
 import json
 import logging
 import sys
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from core.settings import Settings, get_settings
-from core.wiring import Services, open_services
+from core.wiring import Services, open_services, run_eval, scratch_services
 from knowledge_base.formats import FaqFileError, FaqFormat, export_csv, export_json, parse_faq
 from knowledge_base.repository import entry_data, list_entries
 from retrieval.calibration import calibrate, effective_thresholds, store_thresholds
 from retrieval.embedder import load_embedder
-from retrieval.evaluation import EvalFile, measure
+from retrieval.evaluation import EvalFile
 from retrieval.model_prep import ModelPreparationError, prepare_default_model
 from retrieval.sync import import_and_index
 
@@ -42,7 +41,9 @@ async def kb_import(settings: Settings, path: Path, author: str) -> int:
     entries = parse_faq(_read(path), FaqFormat.from_filename(path.name))
     services = await _with_services(settings)
     try:
-        report = await import_and_index(services.sessions, services.answers, entries, author=author)
+        report = await import_and_index(
+            services.sessions, services.decisions, entries, author=author
+        )
     finally:
         await services.close()
     print(
@@ -89,45 +90,15 @@ def _load_eval_file(path: Path) -> EvalFile:
         raise CommandError(f"{path}: not an eval file: {error}") from error
 
 
-async def _eval_services(settings: Settings, eval_file: EvalFile, workdir: Path) -> Services:
-    """A throw-away database and index holding only the eval file's FAQ."""
-    scratch = _configured(settings).model_copy(update={"data_dir": workdir, "database_url": None})
-    embedder = load_embedder(settings.embedding_model, settings.models_dir)
-    services = await open_services(scratch, embedder=embedder)
-    await import_and_index(services.sessions, services.answers, eval_file.faq, author="eval")
-    return services
-
-
 async def evaluate(settings: Settings, path: Path, as_json: bool) -> int:
     eval_file = _load_eval_file(path)
-    with tempfile.TemporaryDirectory(prefix="firstline-eval-") as workdir:
-        services = await _eval_services(settings, eval_file, Path(workdir))
-        try:
-            answers = services.answers
-            prepared = answers.prepare_batch([query.text for query in eval_file.queries])
-            decisions = [answers.conclude(item) for item in prepared]
-        finally:
-            await services.close()
-    metrics = measure([query.expected for query in eval_file.queries], decisions)
+    embedder = load_embedder(settings.embedding_model, settings.models_dir)
+    outcome = await run_eval(_configured(settings), eval_file, embedder)
     if as_json:
-        results = [
-            {
-                "text": query.text,
-                "lang": query.lang,
-                "expected": query.expected,
-                "decision": decision.to_dict(),
-            }
-            for query, decision in zip(eval_file.queries, decisions, strict=True)
-        ]
-        print(
-            json.dumps(
-                {"name": eval_file.name, "metrics": metrics.as_dict(), "results": results},
-                ensure_ascii=False,
-            )
-        )
+        print(json.dumps(outcome.as_dict(), ensure_ascii=False))
         return 0
-    print(f"{eval_file.name}: {metrics.queries} queries, {len(eval_file.faq)} FAQ entries")
-    for name, value in metrics.as_dict().items():
+    print(f"{eval_file.name}: {len(eval_file.queries)} queries, {len(eval_file.faq)} FAQ entries")
+    for name, value in outcome.metrics.as_dict().items():
         if name != "queries":
             print(f"  {name:<20} {value:7.1%}")
     return 0
@@ -135,12 +106,9 @@ async def evaluate(settings: Settings, path: Path, as_json: bool) -> int:
 
 async def calibrate_command(settings: Settings, path: Path, max_wrong: float) -> int:
     eval_file = _load_eval_file(path)
-    with tempfile.TemporaryDirectory(prefix="firstline-calibrate-") as workdir:
-        services = await _eval_services(settings, eval_file, Path(workdir))
-        try:
-            result = calibrate(services.answers, eval_file.queries, max_wrong=max_wrong)
-        finally:
-            await services.close()
+    embedder = load_embedder(settings.embedding_model, settings.models_dir)
+    async with scratch_services(_configured(settings), eval_file, embedder) as services:
+        result = calibrate(services.answers, eval_file.queries, max_wrong=max_wrong)
     stored = store_thresholds(settings, result.thresholds)
     print(f"thresholds for at most {max_wrong:.1%} wrong answers, stored in {stored}:")
     print(json.dumps(result.thresholds.model_dump(), indent=2))
@@ -176,6 +144,27 @@ async def run(settings: Settings) -> int:
         if bot is not None:
             await bot.stop()
         await services.close()
+    return 0
+
+
+async def token_create(settings: Settings, name: str, role: str, agent: str | None) -> int:
+    from admin_api.tokens import Role, issue_token
+    from core.database import transaction
+    from core.wiring import open_database
+
+    database, sessions = await open_database(settings)
+    try:
+        async with transaction(sessions) as session:
+            issued = await issue_token(session, name=name, role=Role(role), agent=agent)
+    except LookupError as error:
+        raise CommandError(str(error)) from error
+    finally:
+        await database.dispose()
+    print(issued.secret)
+    print(
+        f"the {role} token of {name} (id {issued.token.id}) is shown only now: store it",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -217,6 +206,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     calibrate_parser.add_argument("path", type=Path)
     calibrate_parser.add_argument("--max-wrong", type=float, default=0.02)
+    token = commands.add_parser("token", help="admin API tokens").add_subparsers(
+        dest="token_command", required=True
+    )
+    token_create_parser = token.add_parser("create", help="print a new API token")
+    token_create_parser.add_argument("--role", choices=["admin", "editor", "agent"], required=True)
+    token_create_parser.add_argument("--name", required=True, help="whose token it is")
+    token_create_parser.add_argument(
+        "--agent", help="for an agent token: the agent's @username or name in the agents' group"
+    )
     model = commands.add_parser("model", help="the embedding model").add_subparsers(
         dest="model_command", required=True
     )
@@ -235,6 +233,8 @@ def run_command(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(ask(settings, args.text, args.json))
     if args.command == "eval":
         return asyncio.run(evaluate(settings, args.path, args.json))
+    if args.command == "token":
+        return asyncio.run(token_create(settings, args.name, args.role, args.agent))
     if args.command == "calibrate":
         return asyncio.run(calibrate_command(settings, args.path, args.max_wrong))
     return model_prepare(settings)

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import tempfile
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from importlib import resources
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -12,8 +18,10 @@ from core.database import create_engine, create_session_factory, migrate
 from core.settings import Settings
 from knowledge_base.formats import FaqFormat, parse_faq
 from knowledge_base.repository import count_entries
+from retrieval.decision import Decision
 from retrieval.embedder import Embedder, load_embedder
 from retrieval.engine import AnswerEngine
+from retrieval.evaluation import EvalFile, Metrics, measure
 from retrieval.service import DecisionService
 from retrieval.sync import import_and_index, published_entries
 
@@ -67,8 +75,62 @@ async def load_demo_faq(services: Services) -> None:
     """Fill an empty knowledge base with the bundled demo FAQ, so a first run has something to say."""
     data = resources.files("knowledge_base").joinpath("demo/demo_faq.json").read_bytes()
     report = await import_and_index(
-        services.sessions, services.answers, parse_faq(data, FaqFormat.JSON), author=DEMO_AUTHOR
+        services.sessions, services.decisions, parse_faq(data, FaqFormat.JSON), author=DEMO_AUTHOR
     )
     logger.info(
         "the knowledge base was empty: loaded the demo FAQ (%d entries)", len(report.created)
     )
+
+
+@asynccontextmanager
+async def scratch_services(
+    settings: Settings, eval_file: EvalFile, embedder: Embedder
+) -> AsyncIterator[Services]:
+    """A throw-away database and index holding only the eval file's FAQ."""
+    with tempfile.TemporaryDirectory(prefix="firstline-eval-") as workdir:
+        scratch = settings.model_copy(update={"data_dir": Path(workdir), "database_url": None})
+        services = await open_services(scratch, embedder=embedder)
+        try:
+            await import_and_index(
+                services.sessions, services.decisions, eval_file.faq, author="eval"
+            )
+            yield services
+        finally:
+            await services.close()
+
+
+@dataclass(frozen=True)
+class EvalRun:
+    """An eval file's metrics and the decision on each of its queries, in the file's order."""
+
+    eval_file: EvalFile
+    decisions: list[Decision]
+
+    @property
+    def metrics(self) -> Metrics:
+        return measure([query.expected for query in self.eval_file.queries], self.decisions)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ``firstline eval --json`` shape (DESIGN.md)."""
+        results = [
+            {
+                "text": query.text,
+                "lang": query.lang,
+                "expected": query.expected,
+                "decision": decision.to_dict(),
+            }
+            for query, decision in zip(self.eval_file.queries, self.decisions, strict=True)
+        ]
+        return {"name": self.eval_file.name, "metrics": self.metrics.as_dict(), "results": results}
+
+
+async def run_eval(settings: Settings, eval_file: EvalFile, embedder: Embedder) -> EvalRun:
+    """Decide every query of the file against its own FAQ, away from the live knowledge base."""
+    async with scratch_services(settings, eval_file, embedder) as services:
+        answers = services.answers
+
+        def decide_all() -> list[Decision]:
+            prepared = answers.prepare_batch([query.text for query in eval_file.queries])
+            return [answers.conclude(item) for item in prepared]
+
+        return EvalRun(eval_file, await asyncio.to_thread(decide_all))

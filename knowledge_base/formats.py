@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, Self
 
 from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
 
@@ -42,10 +42,14 @@ class FaqFormat(StrEnum):
         return aliases[suffix]
 
 
-class FaqEntryData(BaseModel):
-    """One entry as it comes in from a file or the API, validated."""
+def _clean_text(value: Any) -> Any:
+    """Trimmed, without NUL characters (PostgreSQL refuses them in text; nobody means them)."""
+    return value.replace("\x00", "").strip() if isinstance(value, str) else value
 
-    key: str = Field(pattern=KEY_PATTERN)
+
+class FaqEntryContent(BaseModel):
+    """What an entry says, validated: everything but its key (an API edit sends this)."""
+
     question: str = Field(min_length=1, max_length=1000)
     alt_questions: list[str] = Field(default_factory=list, max_length=500)
     answer: str = Field(min_length=1, max_length=20000)
@@ -56,7 +60,7 @@ class FaqEntryData(BaseModel):
     @field_validator("question", "answer", mode="before")
     @classmethod
     def _strip(cls, value: Any) -> Any:
-        return value.strip() if isinstance(value, str) else value
+        return _clean_text(value)
 
     @field_validator("alt_questions", "tags", mode="before")
     @classmethod
@@ -64,7 +68,8 @@ class FaqEntryData(BaseModel):
         if value is None:
             return []
         if isinstance(value, list):
-            return [item.strip() if isinstance(item, str) else item for item in value if item != ""]
+            cleaned = [_clean_text(item) for item in value]
+            return [item for item in cleaned if item != ""]
         return value
 
     @field_validator("alt_questions")
@@ -76,7 +81,7 @@ class FaqEntryData(BaseModel):
         return list(dict.fromkeys(value))
 
     @model_validator(mode="after")
-    def _fill_language(self) -> FaqEntryData:
+    def _fill_language(self) -> Self:
         if self.language is None:
             self.language = detect_language(self.question) or "en"
         return self
@@ -84,6 +89,12 @@ class FaqEntryData(BaseModel):
     def content(self) -> dict[str, Any]:
         """Everything but the key, as stored in a version snapshot and compared on import."""
         return self.model_dump(mode="json", exclude={"key"})
+
+
+class FaqEntryData(FaqEntryContent):
+    """One entry as it comes in from a file or the API, validated."""
+
+    key: str = Field(pattern=KEY_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -308,7 +319,7 @@ def slugify(text: str) -> str:
 
 
 def export_records(entries: Iterable[FaqEntryData]) -> list[dict[str, Any]]:
-    return [entry.model_dump(mode="json") for entry in entries]
+    return [{"key": entry.key, **entry.content()} for entry in entries]
 
 
 def export_json(entries: Iterable[FaqEntryData]) -> str:

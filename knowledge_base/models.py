@@ -33,6 +33,8 @@ class FaqEntry(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    # Soft delete: the entry leaves the bot's index and the lists, and can be restored.
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     versions: Mapped[list[FaqVersion]] = relationship(
         back_populates="entry", order_by="FaqVersion.version", cascade="all, delete-orphan"
@@ -41,6 +43,11 @@ class FaqEntry(Base):
     @property
     def is_published(self) -> bool:
         return self.status == EntryStatus.PUBLISHED
+
+    @property
+    def is_live(self) -> bool:
+        """What the bot answers with: published and not deleted."""
+        return self.is_published and self.deleted_at is None
 
     @property
     def phrasings(self) -> list[str]:

@@ -3,12 +3,33 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.database import utcnow
 from knowledge_base.formats import FaqEntryData
-from knowledge_base.models import FaqEntry, FaqVersion, PhrasingProposal
+from knowledge_base.models import EntryStatus, FaqEntry, FaqVersion, PhrasingProposal
+
+
+class EntryNotFound(LookupError):
+    """No entry with that key (or it is deleted, where that matters)."""
+
+
+class StaleEntry(Exception):
+    """The entry changed since the caller read it: their edit would overwrite someone else's."""
+
+    def __init__(self, key: str, current_version: int) -> None:
+        super().__init__(
+            f"entry '{key}' is at version {current_version} now: someone changed it since you "
+            "read it; read it again and reapply your change"
+        )
+        self.current_version = current_version
+
+
+class EntryExists(Exception):
+    """Creating an entry whose key is taken."""
 
 
 @dataclass
@@ -25,18 +46,67 @@ class ImportReport:
 
 
 async def list_entries(session: AsyncSession, *, published_only: bool = False) -> list[FaqEntry]:
-    query = select(FaqEntry).order_by(FaqEntry.id)
+    """Every entry that is not deleted (only the published ones, if asked), oldest first."""
+    query = select(FaqEntry).where(FaqEntry.deleted_at.is_(None)).order_by(FaqEntry.id)
     if published_only:
-        query = query.where(FaqEntry.status == "published")
+        query = query.where(FaqEntry.status == EntryStatus.PUBLISHED)
     return list((await session.scalars(query)).all())
 
 
+@dataclass(frozen=True)
+class EntryFilter:
+    """What an editor looks for in the FAQ list."""
+
+    search: str | None = None
+    tag: str | None = None
+    language: str | None = None
+    status: EntryStatus | None = None
+    updated_since: datetime | None = None
+    deleted: bool = False
+
+
+async def find_entries(
+    session: AsyncSession, wanted: EntryFilter, *, offset: int = 0, limit: int = 100
+) -> tuple[list[FaqEntry], int]:
+    """One page of matching entries (by id) and how many match in all."""
+    query = select(FaqEntry).where(
+        FaqEntry.deleted_at.is_not(None) if wanted.deleted else FaqEntry.deleted_at.is_(None)
+    )
+    if wanted.language:
+        query = query.where(FaqEntry.language == wanted.language)
+    if wanted.status:
+        query = query.where(FaqEntry.status == wanted.status)
+    if wanted.updated_since:
+        query = query.where(FaqEntry.updated_at >= wanted.updated_since)
+    entries = list(await session.scalars(query.order_by(FaqEntry.id)))
+    # Tags and phrasings are JSON lists: matched here, the same way on SQLite and PostgreSQL.
+    if wanted.tag:
+        entries = [entry for entry in entries if wanted.tag in entry.tags]
+    if wanted.search:
+        needle = wanted.search.casefold()
+        entries = [entry for entry in entries if needle in _searchable(entry)]
+    return entries[offset : offset + limit], len(entries)
+
+
+def _searchable(entry: FaqEntry) -> str:
+    return "\n".join([entry.key, *entry.phrasings, entry.answer]).casefold()
+
+
 async def get_entry(session: AsyncSession, *, key: str) -> FaqEntry | None:
+    """The entry with this key, deleted or not."""
     return await session.scalar(select(FaqEntry).where(FaqEntry.key == key))
 
 
 async def count_entries(session: AsyncSession) -> int:
     return await session.scalar(select(func.count(FaqEntry.id))) or 0
+
+
+async def versions_of(session: AsyncSession, entry: FaqEntry) -> list[FaqVersion]:
+    return list(
+        await session.scalars(
+            select(FaqVersion).where(FaqVersion.entry_id == entry.id).order_by(FaqVersion.version)
+        )
+    )
 
 
 def entry_data(entry: FaqEntry) -> FaqEntryData:
@@ -95,15 +165,114 @@ async def import_entries(
             session.add(entry)
             _record_version(session, entry, author=author, change="created")
             report.created.append(data.key)
-        elif entry_data(entry).content() == data.content():
+        elif entry.deleted_at is None and entry_data(entry).content() == data.content():
             report.unchanged.append(data.key)
         else:
+            change = "restored" if entry.deleted_at is not None else "updated"
+            entry.deleted_at = None
             _apply(entry, data)
             entry.version += 1
-            _record_version(session, entry, author=author, change="updated")
+            _record_version(session, entry, author=author, change=change)
             report.updated.append(data.key)
     await session.flush()
     return report
+
+
+async def create_entry(session: AsyncSession, data: FaqEntryData, *, author: str) -> FaqEntry:
+    if await get_entry(session, key=data.key) is not None:
+        raise EntryExists(
+            f"an entry with key '{data.key}' exists (perhaps deleted: restore it instead)"
+        )
+    entry = FaqEntry(key=data.key, version=1)
+    _apply(entry, data)
+    session.add(entry)
+    _record_version(session, entry, author=author, change="created")
+    await session.flush()
+    return entry
+
+
+async def _claim_version(session: AsyncSession, entry: FaqEntry, expected: int | None) -> None:
+    """Move the entry to its next version, if it is still at ``expected`` (None: any).
+
+    A conditional UPDATE, so of two editors who read the same version exactly one wins, on
+    SQLite and PostgreSQL alike, whatever else runs at the same time.
+    """
+    current = entry.version if expected is None else expected
+    claimed = await session.execute(
+        update(FaqEntry)
+        .where(FaqEntry.id == entry.id, FaqEntry.version == current)
+        .values(version=current + 1, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        await session.refresh(entry)
+        raise StaleEntry(entry.key, entry.version)
+    await session.refresh(entry)
+
+
+async def change_entry(
+    session: AsyncSession,
+    entry: FaqEntry,
+    data: FaqEntryData,
+    *,
+    author: str,
+    expected_version: int | None,
+    change: str = "updated",
+) -> bool:
+    """Replace the entry's content (the key stays); False when nothing would change."""
+    if expected_version is not None and entry.version != expected_version:
+        raise StaleEntry(entry.key, entry.version)
+    content = data.model_copy(update={"key": entry.key})
+    if entry_data(entry).content() == content.content():
+        return False
+    await _claim_version(session, entry, expected_version)
+    _apply(entry, content)
+    _record_version(session, entry, author=author, change=change)
+    await session.flush()
+    return True
+
+
+async def set_deleted(
+    session: AsyncSession,
+    entry: FaqEntry,
+    deleted: bool,
+    *,
+    author: str,
+    expected_version: int | None,
+) -> None:
+    """Soft-delete (or restore) the entry: the bot stops (or resumes) answering with it."""
+    if expected_version is not None and entry.version != expected_version:
+        raise StaleEntry(entry.key, entry.version)
+    await _claim_version(session, entry, expected_version)
+    entry.deleted_at = utcnow() if deleted else None
+    _record_version(session, entry, author=author, change="deleted" if deleted else "restored")
+    await session.flush()
+
+
+async def roll_back(
+    session: AsyncSession,
+    entry: FaqEntry,
+    version: int,
+    *,
+    author: str,
+    expected_version: int | None,
+) -> FaqEntry:
+    """Make the content of an old version current again, as a new version."""
+    old = await session.scalar(
+        select(FaqVersion).where(FaqVersion.entry_id == entry.id, FaqVersion.version == version)
+    )
+    if old is None:
+        raise EntryNotFound(f"entry '{entry.key}' has no version {version}")
+    data = FaqEntryData.model_validate({**old.snapshot, "key": entry.key})
+    await change_entry(
+        session,
+        entry,
+        data,
+        author=author,
+        expected_version=expected_version,
+        change=f"rolled back to {version}",
+    )
+    return entry
 
 
 async def propose_phrasing(

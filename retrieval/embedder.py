@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -54,6 +55,9 @@ class SentenceTransformerEmbedder:
         if dimension is None:
             raise ModelLoadError(f"model '{name}' does not declare its embedding dimension")
         self._dimension = int(dimension)
+        # The answer engine's thread and an eval or gap report may embed at the same time; the
+        # fast tokenizer raises "Already borrowed" when two threads use it at once.
+        self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -66,14 +70,15 @@ class SentenceTransformerEmbedder:
     def encode(self, texts: Sequence[str]) -> Vectors:
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
-        vectors = self._model.encode(
-            [text[:MAX_EMBED_CHARS] for text in texts],
-            prompt_name=self._prompt_name,
-            batch_size=self._batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._lock:
+            vectors = self._model.encode(
+                [text[:MAX_EMBED_CHARS] for text in texts],
+                prompt_name=self._prompt_name,
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from functools import partial
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -11,6 +13,7 @@ from knowledge_base.formats import FaqEntryData
 from knowledge_base.models import FaqEntry
 from knowledge_base.repository import ImportReport, get_entry, import_entries, list_entries
 from retrieval.engine import AnswerEngine, IndexedEntry
+from retrieval.service import DecisionService
 
 logger = logging.getLogger(__name__)
 
@@ -31,9 +34,28 @@ async def published_entries(session: AsyncSession) -> list[IndexedEntry]:
     return [indexed_entry(entry) for entry in await list_entries(session, published_only=True)]
 
 
+def _apply_changes(engine: AnswerEngine, changes: Sequence[IndexedEntry | int]) -> None:
+    for change in changes:
+        if isinstance(change, IndexedEntry):
+            engine.upsert(change)
+        else:
+            engine.remove(change)
+    engine.persist()
+
+
+async def refresh_index(decisions: DecisionService, entries: Sequence[FaqEntry]) -> None:
+    """Bring the index in line with these entries: live ones in, drafts and deleted ones out.
+
+    Runs in the engine's thread between decisions, so the next question already sees the edit.
+    """
+    changes = [indexed_entry(entry) if entry.is_live else entry.id for entry in entries]
+    if changes:
+        await decisions.run(partial(_apply_changes, changes=changes))
+
+
 async def import_and_index(
     sessions: async_sessionmaker[AsyncSession],
-    engine: AnswerEngine,
+    decisions: DecisionService,
     entries: list[FaqEntryData],
     *,
     author: str,
@@ -42,15 +64,8 @@ async def import_and_index(
     async with transaction(sessions) as session:
         report = await import_entries(session, entries, author=author)
     async with sessions() as session:
-        for key in report.changed_keys:
-            entry = await get_entry(session, key=key)
-            if entry is None:
-                continue
-            if entry.is_published:
-                engine.upsert(indexed_entry(entry))
-            else:
-                engine.remove(entry.id)
-    engine.persist()
+        changed = [await get_entry(session, key=key) for key in report.changed_keys]
+    await refresh_index(decisions, [entry for entry in changed if entry is not None])
     logger.info(
         "imported FAQ: %d created, %d updated, %d unchanged",
         len(report.created),

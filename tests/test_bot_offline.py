@@ -109,7 +109,7 @@ async def services(settings: Settings) -> AsyncIterator[Services]:
     )
     embedder = KeywordEmbedder(["пароль", "деньг", "вернуть", "подписк"])
     services = await open_services(settings, embedder=embedder)
-    await import_and_index(services.sessions, services.answers, FAQ, author="test")
+    await import_and_index(services.sessions, services.decisions, FAQ, author="test")
     yield services
     await services.close()
 

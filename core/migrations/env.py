@@ -2,7 +2,8 @@
 
 from alembic import context
 
-import handoff.models  # noqa: F401  (registers the tables on Base.metadata)
+import admin_api.tokens  # noqa: F401  (registers the tables on Base.metadata)
+import handoff.models  # noqa: F401
 import knowledge_base.models  # noqa: F401
 from core.database import Base
 

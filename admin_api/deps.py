@@ -1,0 +1,60 @@
+"""What routes depend on: the running services and the caller's token, checked for its role."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from admin_api.errors import ApiError
+from admin_api.tokens import ApiToken, Role, authenticate, grants
+from core.database import transaction
+from core.wiring import Services
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="An API token from `firstline token create` (or POST /api/v1/tokens).",
+)
+
+
+def services_of(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(services_of)]
+
+
+async def caller(
+    services: ServicesDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> ApiToken:
+    """The caller's token; 401 without one, or with one that is unknown or revoked."""
+    challenge = {"WWW-Authenticate": "Bearer"}
+    if credentials is None or not credentials.credentials:
+        raise ApiError(
+            401, "an API token is required: send 'Authorization: Bearer <token>'", headers=challenge
+        )
+    async with transaction(services.sessions) as session:
+        token = await authenticate(session, credentials.credentials)
+    if token is None:
+        raise ApiError(401, "this API token is unknown or revoked", headers=challenge)
+    return token
+
+
+def role_required(needed: Role) -> object:
+    async def check(token: Annotated[ApiToken, Depends(caller)]) -> ApiToken:
+        if not grants(Role(token.role), needed):
+            raise ApiError(
+                403, f"this needs a token with the role '{needed}' (yours is '{token.role}')"
+            )
+        return token
+
+    return Depends(check)
+
+
+AnyTokenDep = Annotated[ApiToken, Depends(caller)]
+EditorDep = Annotated[ApiToken, role_required(Role.EDITOR)]
+AgentDep = Annotated[ApiToken, role_required(Role.AGENT)]
+AdminDep = Annotated[ApiToken, role_required(Role.ADMIN)]

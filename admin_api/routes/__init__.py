@@ -1,0 +1,9 @@
+"""The admin API's routers, one per resource, mounted together under /api/v1."""
+
+from fastapi import APIRouter
+
+from admin_api.routes import faq, preview, tokens
+
+api_router = APIRouter(prefix="/api/v1")
+for module in (faq, preview, tokens):
+    api_router.include_router(module.router)

@@ -1,0 +1,399 @@
+"""The FAQ for editors: list, read, create, edit (If-Match), delete and restore, publish,
+history and rollback, bulk import (with a dry run) and export. Every change reaches the bot's
+index before the response is sent."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Header, Query, Request, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from admin_api.deps import AnyTokenDep, EditorDep, ServicesDep
+from admin_api.errors import ERROR_RESPONSES, ApiError
+from core.database import transaction
+from core.wiring import Services
+from knowledge_base.formats import (
+    MAX_FILE_BYTES,
+    FaqEntryContent,
+    FaqEntryData,
+    FaqFileError,
+    FaqFormat,
+    export_csv,
+    export_json,
+    parse_faq,
+)
+from knowledge_base.models import EntryStatus, FaqEntry
+from knowledge_base.repository import (
+    EntryExists,
+    EntryFilter,
+    EntryNotFound,
+    ImportReport,
+    StaleEntry,
+    change_entry,
+    create_entry,
+    entry_data,
+    find_entries,
+    get_entry,
+    import_entries,
+    list_entries,
+    roll_back,
+    set_deleted,
+    versions_of,
+)
+from retrieval.sync import import_and_index, refresh_index
+
+router = APIRouter(prefix="/faq", tags=["faq"], responses=ERROR_RESPONSES)
+
+EXAMPLE_ENTRY = {
+    "key": "reset-password",
+    "question": "Как сбросить пароль?",
+    "alt_questions": ["забыл пароль", "як змінити пароль", "I forgot my password"],
+    "answer": "1. Откройте «Вход».\n2. Нажмите «Забыли пароль?».\n3. Перейдите по ссылке из письма.",
+    "tags": ["account"],
+    "language": "ru",
+    "status": "published",
+}
+
+
+class FaqEntryOut(BaseModel):
+    key: str
+    question: str
+    alt_questions: list[str]
+    answer: str
+    tags: list[str]
+    language: str
+    status: EntryStatus
+    version: int = Field(description="the entry's version; its ETag is its quoted version")
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+    @classmethod
+    def of(cls, entry: FaqEntry) -> FaqEntryOut:
+        return cls(
+            **entry_data(entry).model_dump(),
+            version=entry.version,
+            created_at=entry.created_at,
+            updated_at=entry.updated_at,
+            deleted_at=entry.deleted_at,
+        )
+
+
+class FaqPage(BaseModel):
+    items: list[FaqEntryOut]
+    total: int = Field(description="entries matching the filters, on all pages")
+
+
+class FaqVersionOut(BaseModel):
+    version: int
+    author: str
+    change: str
+    changed_at: datetime
+    snapshot: dict[str, Any]
+
+
+class RollbackRequest(BaseModel):
+    version: int = Field(ge=1, description="the version whose content becomes current again")
+
+
+class ImportResult(BaseModel):
+    dry_run: bool
+    created: list[str]
+    updated: list[str]
+    unchanged: list[str]
+
+    @classmethod
+    def of(cls, report: ImportReport, *, dry_run: bool) -> ImportResult:
+        return cls(
+            dry_run=dry_run,
+            created=report.created,
+            updated=report.updated,
+            unchanged=report.unchanged,
+        )
+
+
+class ExportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+
+
+IfMatch = Annotated[
+    str | None,
+    Header(
+        description='the ETag you read (e.g. "3"): the change is refused with 412 if the '
+        "entry changed since; required for edits and deletes"
+    ),
+]
+
+
+def _etag(entry: FaqEntry) -> str:
+    return f'"{entry.version}"'
+
+
+def _expected_version(if_match: str | None, *, required: bool) -> int | None:
+    """The version the caller read, from If-Match; None for '*' (or no header where allowed)."""
+    if if_match is None or not if_match.strip():
+        if required:
+            raise ApiError(
+                428,
+                "send If-Match with the entry's ETag (from GET), so that two editors never "
+                "overwrite each other; 'If-Match: *' overwrites whatever is there",
+            )
+        return None
+    value = if_match.strip()
+    if value == "*":
+        return None
+    try:
+        return int(value.removeprefix("W/").strip('"'))
+    except ValueError:
+        raise ApiError(400, f'If-Match {value!r} is not an ETag of this API (like "3")') from None
+
+
+def _entry_response(entry: FaqEntry, response: Response) -> FaqEntryOut:
+    response.headers["ETag"] = _etag(entry)
+    return FaqEntryOut.of(entry)
+
+
+def _stale(error: StaleEntry) -> ApiError:
+    return ApiError(412, str(error), headers={"ETag": f'"{error.current_version}"'})
+
+
+@router.get("", summary="List FAQ entries")
+async def list_faq(
+    services: ServicesDep,
+    _token: AnyTokenDep,
+    search: Annotated[
+        str | None, Query(max_length=200, description="in key, phrasings, answer")
+    ] = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    language: Annotated[str | None, Query(max_length=8)] = None,
+    entry_status: Annotated[EntryStatus | None, Query(alias="status")] = None,
+    updated_since: datetime | None = None,
+    deleted: Annotated[bool, Query(description="list deleted entries instead")] = False,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> FaqPage:
+    wanted = EntryFilter(search, tag, language, entry_status, updated_since, deleted)
+    async with services.sessions() as session:
+        entries, total = await find_entries(session, wanted, offset=offset, limit=limit)
+    return FaqPage(items=[FaqEntryOut.of(entry) for entry in entries], total=total)
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary="Create an entry")
+async def create_faq(
+    services: ServicesDep,
+    token: EditorDep,
+    response: Response,
+    data: Annotated[FaqEntryData, Body(openapi_examples={"entry": {"value": EXAMPLE_ENTRY}})],
+) -> FaqEntryOut:
+    """A new entry; with `"status": "draft"` the bot does not use it until it is published."""
+    try:
+        async with transaction(services.sessions) as session:
+            entry = await create_entry(session, data, author=token.name)
+    except EntryExists as error:
+        raise ApiError(409, str(error)) from None
+    await refresh_index(services.decisions, [entry])
+    response.headers["Location"] = f"{router.prefix}/{entry.key}"
+    return _entry_response(entry, response)
+
+
+@router.get("/export", summary="Export the FAQ", response_class=Response)
+async def export_faq(
+    services: ServicesDep,
+    _token: EditorDep,
+    export_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.JSON,
+) -> Response:
+    """Every entry that is not deleted, drafts included; the file imports back unchanged."""
+    async with services.sessions() as session:
+        entries = [entry_data(entry) for entry in await list_entries(session)]
+    if export_format == ExportFormat.CSV:
+        try:
+            body = export_csv(entries)
+        except ValueError as error:
+            raise ApiError(409, str(error)) from None
+        return Response(body, media_type="text/csv; charset=utf-8")
+    return Response(export_json(entries), media_type="application/json")
+
+
+@router.post("/import", summary="Import a FAQ file, or see what it would change")
+async def import_faq(
+    services: ServicesDep,
+    token: EditorDep,
+    request: Request,
+    file_format: Annotated[
+        FaqFormat, Query(alias="format", description="json, csv or md")
+    ] = FaqFormat.JSON,
+    dry_run: Annotated[bool, Query(description="list what would change, change nothing")] = False,
+) -> ImportResult:
+    """The request body is the file itself (JSON, CSV or Markdown, as in DESIGN.md). All or
+    nothing: a file with any problem is refused whole, each problem listed."""
+    data = await request.body()
+    if len(data) > MAX_FILE_BYTES:
+        raise ApiError(413, f"the file is over {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    try:
+        entries = parse_faq(data, file_format)
+    except FaqFileError as error:
+        raise ApiError(
+            422,
+            "the file was not imported: fix these problems and send it again",
+            details=[{"location": p.location, "problem": p.reason} for p in error.problems],
+        ) from None
+    if dry_run:
+        return ImportResult.of(await _dry_run(services, entries), dry_run=True)
+    report = await import_and_index(
+        services.sessions, services.decisions, entries, author=token.name
+    )
+    return ImportResult.of(report, dry_run=False)
+
+
+async def _dry_run(services: Services, entries: list[FaqEntryData]) -> ImportReport:
+    async with services.sessions() as session:
+        outer = await session.begin()
+        try:
+            return await import_entries(session, entries, author="dry-run")
+        finally:
+            await outer.rollback()
+
+
+@router.get("/{key}", summary="Read one entry")
+async def get_faq(
+    services: ServicesDep, _token: AnyTokenDep, key: str, response: Response
+) -> FaqEntryOut:
+    async with services.sessions() as session:
+        entry = await _find(session, key, deleted=None)
+    return _entry_response(entry, response)
+
+
+async def _find(session: AsyncSession, key: str, *, deleted: bool | None = False) -> FaqEntry:
+    """The entry with this key (not deleted; with ``deleted``, deleted; None: either), or 404."""
+    entry = await get_entry(session, key=key)
+    if entry is None or (deleted is not None and (entry.deleted_at is not None) != deleted):
+        state = "deleted " if deleted else ""
+        raise ApiError(404, f"there is no {state}FAQ entry '{key}'")
+    return entry
+
+
+@router.put("/{key}", summary="Replace an entry's content (needs If-Match)")
+async def update_faq(
+    services: ServicesDep,
+    token: EditorDep,
+    key: str,
+    response: Response,
+    content: Annotated[
+        FaqEntryContent,
+        Body(
+            openapi_examples={
+                "entry": {"value": {k: v for k, v in EXAMPLE_ENTRY.items() if k != "key"}}
+            }
+        ),
+    ],
+    if_match: IfMatch = None,
+) -> FaqEntryOut:
+    """The whole content; 412 when the entry changed since you read its ETag."""
+    expected = _expected_version(if_match, required=True)
+    data = FaqEntryData.model_validate({**content.model_dump(), "key": key})
+    try:
+        async with transaction(services.sessions) as session:
+            entry = await _find(session, key)
+            await change_entry(session, entry, data, author=token.name, expected_version=expected)
+    except StaleEntry as error:
+        raise _stale(error) from None
+    await refresh_index(services.decisions, [entry])
+    return _entry_response(entry, response)
+
+
+@router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete (restorable)")
+async def delete_faq(
+    services: ServicesDep, token: EditorDep, key: str, if_match: IfMatch = None
+) -> Response:
+    """The bot stops answering with it at once; POST …/restore brings it back."""
+    expected = _expected_version(if_match, required=True)
+    try:
+        async with transaction(services.sessions) as session:
+            entry = await _find(session, key)
+            await set_deleted(session, entry, True, author=token.name, expected_version=expected)
+    except StaleEntry as error:
+        raise _stale(error) from None
+    await refresh_index(services.decisions, [entry])
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{key}/restore", summary="Restore a deleted entry")
+async def restore_faq(
+    services: ServicesDep, token: EditorDep, key: str, response: Response
+) -> FaqEntryOut:
+    async with transaction(services.sessions) as session:
+        entry = await _find(session, key, deleted=True)
+        await set_deleted(session, entry, False, author=token.name, expected_version=None)
+    await refresh_index(services.decisions, [entry])
+    return _entry_response(entry, response)
+
+
+@router.post("/{key}/publish", summary="Publish a draft")
+async def publish_faq(
+    services: ServicesDep, token: EditorDep, key: str, response: Response, if_match: IfMatch = None
+) -> FaqEntryOut:
+    """The bot answers with the entry from now on (no change if it is published already)."""
+    expected = _expected_version(if_match, required=False)
+    try:
+        async with transaction(services.sessions) as session:
+            entry = await _find(session, key)
+            published = entry_data(entry).model_copy(update={"status": EntryStatus.PUBLISHED})
+            await change_entry(
+                session,
+                entry,
+                published,
+                author=token.name,
+                expected_version=expected,
+                change="published",
+            )
+    except StaleEntry as error:
+        raise _stale(error) from None
+    await refresh_index(services.decisions, [entry])
+    return _entry_response(entry, response)
+
+
+@router.get("/{key}/versions", summary="An entry's version history")
+async def faq_versions(services: ServicesDep, _token: EditorDep, key: str) -> list[FaqVersionOut]:
+    async with services.sessions() as session:
+        entry = await _find(session, key, deleted=None)
+        versions = await versions_of(session, entry)
+    return [
+        FaqVersionOut(
+            version=v.version,
+            author=v.author,
+            change=v.change,
+            changed_at=v.changed_at,
+            snapshot=v.snapshot,
+        )
+        for v in versions
+    ]
+
+
+@router.post("/{key}/rollback", summary="Make an old version current again")
+async def rollback_faq(
+    services: ServicesDep,
+    token: EditorDep,
+    key: str,
+    request_body: RollbackRequest,
+    response: Response,
+    if_match: IfMatch = None,
+) -> FaqEntryOut:
+    """The old content becomes a new version (history is never rewritten); the index follows."""
+    expected = _expected_version(if_match, required=False)
+    try:
+        async with transaction(services.sessions) as session:
+            entry = await _find(session, key)
+            await roll_back(
+                session, entry, request_body.version, author=token.name, expected_version=expected
+            )
+    except EntryNotFound as error:
+        raise ApiError(404, str(error)) from None
+    except StaleEntry as error:
+        raise _stale(error) from None
+    await refresh_index(services.decisions, [entry])
+    return _entry_response(entry, response)
