@@ -284,7 +284,7 @@ async def _canned(at: AtTicket, name: str) -> None:
     if not await _owned_for_reply(at):
         return
     text = fill(template.text, name=at.customer.first_name or "")
-    await _send_text(
+    await send_text(
         at, escape(text), text, echo=f"📤 Template <b>{escape(template.name)}</b> sent."
     )
 
@@ -300,7 +300,7 @@ async def _faq(at: AtTicket, key: str) -> None:
         return
     parts = render_messages(entry.answer)
     for part in parts:
-        await _send_text(at, part, entry.answer, faq_key=entry.key)
+        await send_text(at, part, entry.answer, faq_key=entry.key)
     async with transaction(at.sessions) as session:
         ticket = await session.get(Ticket, at.ticket.id)
         stored_entry = await get_entry(session, key=entry.key)
@@ -318,14 +318,15 @@ async def _faq(at: AtTicket, key: str) -> None:
     await at.say(echo)
 
 
-async def _send_text(
+async def send_text(
     at: AtTicket, html: str, plain: str, *, faq_key: str | None = None, echo: str | None = None
-) -> None:
+) -> bool:
+    """Send the owner's text to the customer and store it; False when the customer blocked us."""
     try:
         sent = await at.desk.bot.send_message(at.customer.chat_id, html, parse_mode=ParseMode.HTML)
     except Forbidden:
         await _undeliverable(at)
-        return
+        return False
     await _record_reply(
         at,
         MessageKind.TEXT,
@@ -336,6 +337,7 @@ async def _send_text(
     )
     if echo:
         await at.say(f"{echo}\n{escape(plain)}")
+    return True
 
 
 async def _assign(at: AtTicket, who: str) -> None:
@@ -374,11 +376,11 @@ async def _take(at: AtTicket) -> tickets.Claim:
         claim = await tickets.take(session, ticket, at.agent)
         at.ticket = ticket
     if claim.won and not already_owned:
-        await _announce_take(at)
+        await announce_take(at)
     return claim
 
 
-async def _announce_take(at: AtTicket) -> None:
+async def announce_take(at: AtTicket) -> None:
     await at.desk.refresh(at.ticket.id)
     await at.say(card.taken_by(at.agent, at.ticket))
     texts = texts_for(at.ticket.language)

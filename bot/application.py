@@ -20,13 +20,16 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot import agents, handlers
 from bot.delivery import FloodGuard, PerChatUpdateProcessor, RetryingRateLimiter
 from bot.desk import BUTTON_PREFIX, Desk
+from bot.remote_desk import DeskRequest, TelegramDesk, perform_desk_request
 from core.wiring import Services
+from handoff.actions import DatabaseDesk
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +84,7 @@ def build_application(services: Services) -> Application:
             MessageHandler(private & filters.UpdateType.MESSAGE, handlers.media_message),
             CallbackQueryHandler(handlers.button),
             ChatMemberHandler(handlers.added_to_group, ChatMemberHandler.MY_CHAT_MEMBER),
+            TypeHandler(DeskRequest, perform_desk_request),
         ]
     )
     application.add_error_handler(handlers.on_error)
@@ -135,6 +139,7 @@ class BotRunner:
         self._started = True
         bot = self.application.bot
         await Desk(self.services, bot).resume()
+        self.services.desk = TelegramDesk(self.application)
         if self.webhook_url:
             await bot.set_webhook(
                 self.webhook_url, secret_token=self.webhook_secret, allowed_updates=Update.ALL_TYPES
@@ -155,6 +160,7 @@ class BotRunner:
         if self._task is not None and not self._task.done():
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
+        self.services.desk = DatabaseDesk(self.services.sessions)
         if self._started:
             updater = self.application.updater
             if updater is not None and updater.running:

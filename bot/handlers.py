@@ -24,7 +24,7 @@ from bot.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
 from core.database import transaction
 from core.wiring import Services
 from handoff import tickets
-from handoff.conversations import record_vote, sent_message
+from handoff.conversations import NONE_OF_THESE, record_vote, sent_message
 from handoff.models import MessageKind, Ticket, TicketStatus
 from retrieval.decision import Candidate, Decision, Outcome, Reason
 
@@ -211,7 +211,7 @@ async def offer_options(chat: Chat, decision: Decision, prompt: str) -> None:
         [InlineKeyboardButton(_label(candidate), callback_data=f"pick:{candidate.faq_id}")]
         for candidate in decision.candidates
     ]
-    rows.append([InlineKeyboardButton(chat.texts.none_of_these, callback_data="none")])
+    rows.append([InlineKeyboardButton(chat.texts.none_of_these, callback_data=NONE_OF_THESE)])
     await chat.say(prompt, reply_markup=InlineKeyboardMarkup(rows), decision=decision)
 
 
@@ -276,7 +276,7 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _vote(chat, pressed, helpful=argument == "1")
     elif action == "pick" and argument.isdigit():
         await _pick(chat, int(argument), pressed)
-    elif action == "none":
+    elif action == NONE_OF_THESE:
         await _clear_buttons(pressed)
         decision = Decision(Outcome.HANDOFF, Reason.REPEATED_FAILURE, chat.language)
         await hand_off(chat, decision)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.database import create_engine, create_session_factory, migrate
 from core.settings import Settings
+from handoff.actions import DatabaseDesk, TicketDesk
 from knowledge_base.formats import FaqFormat, parse_faq
 from knowledge_base.repository import count_entries
 from retrieval.decision import Decision
@@ -41,6 +42,11 @@ class Services:
     decisions: DecisionService
     # What each part of the running process reports for /readyz ("ok", "off: …", "error: …").
     status: dict[str, str] = field(default_factory=dict)
+    # Carries out agents' actions from the API: the bot's desk once it runs, else the database's.
+    desk: TicketDesk = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.desk = DatabaseDesk(self.sessions)
 
     async def close(self) -> None:
         self.decisions.close()

@@ -18,6 +18,8 @@ from retrieval.decision import Decision, Outcome, Turn
 CONVERSATION_WINDOW = timedelta(hours=1)
 HISTORY_TURNS = 8
 LAST_SEEN_PRECISION = timedelta(minutes=1)
+# The "None of these" button under a clarify: its press is stored as a button message with it.
+NONE_OF_THESE = "none"
 
 
 @dataclass(frozen=True)

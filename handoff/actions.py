@@ -1,0 +1,127 @@
+"""Agents' actions on a ticket that arrive from outside Telegram (the admin API).
+
+The rules are the desk's rules: one owner per ticket (whoever writes first to an unowned ticket
+takes it), only the owner writes to the customer or closes, notes never reach the customer.
+``check`` applies them in the database; a ``TicketDesk`` then carries the action out — the bot's
+desk delivers replies to the customer and keeps the agents' topic in step, the database desk
+(bot off) does what needs no Telegram and refuses what does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.database import transaction
+from handoff import tickets
+from handoff.models import Agent, Customer, Priority, Ticket
+
+
+class ActionKind(StrEnum):
+    TAKE = "take"
+    REPLY = "reply"
+    NOTE = "note"
+    PRIORITY = "priority"
+    CLOSE = "close"
+
+
+@dataclass(frozen=True)
+class AgentAction:
+    ticket_id: int
+    agent_id: int
+    kind: ActionKind
+    text: str | None = None
+    priority: Priority | None = None
+
+
+class Refusal(StrEnum):
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"  # someone else's ticket, or closed
+    UNDELIVERABLE = "undeliverable"  # the customer blocked the bot
+    UNAVAILABLE = "unavailable"  # the bot is off
+
+
+class ActionRefused(Exception):
+    def __init__(self, refusal: Refusal, message: str) -> None:
+        super().__init__(message)
+        self.refusal = refusal
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Checked:
+    """An action the rules allow, with what it acts on (the ticket as it is after any take)."""
+
+    action: AgentAction
+    ticket: Ticket
+    customer: Customer
+    agent: Agent
+    took: bool  # this action made the agent the owner
+
+
+class TicketDesk(Protocol):
+    async def perform(self, action: AgentAction) -> None:
+        """Carry the action out, or raise ActionRefused saying why not."""
+
+
+OWNER_ONLY = (ActionKind.REPLY, ActionKind.CLOSE)
+
+
+async def check(session: AsyncSession, action: AgentAction) -> Checked:
+    """Apply the desk's rules; a reply or take on an unowned ticket takes it (atomically)."""
+    ticket = await session.get(Ticket, action.ticket_id)
+    agent = await session.get(Agent, action.agent_id)
+    if ticket is None or agent is None:
+        raise ActionRefused(Refusal.NOT_FOUND, f"there is no ticket #{action.ticket_id}")
+    customer = await session.get(Customer, ticket.customer_id)
+    assert customer is not None  # tickets belong to customers (ON DELETE CASCADE)
+    needs_open = action.kind in (ActionKind.TAKE, ActionKind.REPLY, ActionKind.CLOSE)
+    if needs_open and not ticket.is_active:
+        raise ActionRefused(Refusal.CONFLICT, f"ticket #{ticket.id} is closed")
+    took = False
+    if action.kind in (ActionKind.TAKE, ActionKind.REPLY) and ticket.assignee_id != agent.id:
+        claim = await tickets.take(session, ticket, agent)
+        if not claim.won:
+            raise ActionRefused(Refusal.CONFLICT, _owned_message(ticket, claim.owner))
+        took = True
+    if action.kind in OWNER_ONLY and ticket.assignee_id not in (None, agent.id):
+        raise ActionRefused(
+            Refusal.CONFLICT, _owned_message(ticket, await tickets.owner_of(session, ticket))
+        )
+    return Checked(action, ticket, customer, agent, took)
+
+
+def _owned_message(ticket: Ticket, owner: Agent | None) -> str:
+    who = owner.mention if owner else "someone else"
+    return f"ticket #{ticket.id} is {who}'s: only the owner writes to the customer or closes it"
+
+
+def apply_in_database(session: AsyncSession, checked: Checked) -> None:
+    """What a note, a priority change or a close does to the ticket itself."""
+    action, ticket, agent = checked.action, checked.ticket, checked.agent
+    if action.kind == ActionKind.NOTE:
+        tickets.add_note(session, ticket, agent, action.text or "")
+    elif action.kind == ActionKind.PRIORITY and action.priority is not None:
+        tickets.set_priority(session, ticket, action.priority, agent)
+    elif action.kind == ActionKind.CLOSE:
+        tickets.close(session, ticket, agent)
+
+
+class DatabaseDesk:
+    """The desk while the bot is off: tickets change, nothing reaches the customer."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+
+    async def perform(self, action: AgentAction) -> None:
+        if action.kind == ActionKind.REPLY:
+            raise ActionRefused(
+                Refusal.UNAVAILABLE,
+                "the Telegram bot is off (FIRSTLINE_TELEGRAM_TOKEN is not set): a reply cannot "
+                "reach the customer",
+            )
+        async with transaction(self.sessions) as session:
+            apply_in_database(session, await check(session, action))

@@ -1,0 +1,532 @@
+"""The support report over a synthetic week (SQLite and PostgreSQL).
+
+Percentiles interpolate linearly between the closest ranks (PostgreSQL's percentile_cont):
+for sorted values v[0..n-1], the p-th is at position (n-1)·p, e.g. p90 of
+[60, 120, 300, 600, 900] sits at 3.6: 600 + 0.6·(900-600) = 780.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.database import transaction
+from handoff.analytics import SupportReport, percentile, support_report
+from handoff.models import (
+    Agent,
+    AnswerVote,
+    ConversationMessage,
+    Customer,
+    Direction,
+    MessageKind,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
+from knowledge_base.models import FaqEntry
+from retrieval.decision import Outcome, Reason
+
+Sessions = async_sessionmaker[AsyncSession]
+KYIV = "Europe/Kyiv"  # UTC+2 all through the week below (summer time starts on 29 March)
+WEEK_START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
+WEEK_END = datetime(2026, 3, 9, tzinfo=UTC)
+CANCEL, REFUND = "cancel-subscription", "refund"
+
+
+def at(day: int, clock: str) -> datetime:
+    """A moment of March 2026 in UTC, e.g. ``at(2, "12:00:30")``."""
+    return datetime.fromisoformat(f"2026-03-{day:02d}T{clock}+00:00")
+
+
+@dataclass
+class History:
+    """Writes a support history straight into the tables, every timestamp given."""
+
+    session: AsyncSession
+
+    async def customer(self, user_id: int, name: str) -> Customer:
+        customer = Customer(
+            telegram_user_id=user_id, chat_id=user_id, first_name=name, language="en"
+        )
+        self.session.add(customer)
+        await self.session.flush()
+        return customer
+
+    async def agent(self, user_id: int, name: str) -> Agent:
+        agent = Agent(telegram_user_id=user_id, name=name)
+        self.session.add(agent)
+        await self.session.flush()
+        return agent
+
+    async def faq(self, key: str, question: str) -> None:
+        self.session.add(FaqEntry(key=key, question=question, answer="…", language="en"))
+        await self.session.flush()
+
+    async def asks(
+        self,
+        customer: Customer,
+        when: datetime,
+        outcome: Outcome | None = None,
+        reason: Reason | None = None,
+        *,
+        kind: MessageKind = MessageKind.TEXT,
+        faq_key: str | None = None,
+    ) -> ConversationMessage:
+        """The customer's message, with what the bot decided about it."""
+        return await self._message(
+            customer, when, Direction.INBOUND, kind, outcome, reason, faq_key
+        )
+
+    async def bot_says(
+        self,
+        customer: Customer,
+        when: datetime,
+        outcome: Outcome | None = None,
+        reason: Reason | None = None,
+        *,
+        faq_key: str | None = None,
+    ) -> ConversationMessage:
+        return await self._message(
+            customer, when, Direction.OUTBOUND, MessageKind.TEXT, outcome, reason, faq_key
+        )
+
+    async def _message(
+        self,
+        customer: Customer,
+        when: datetime,
+        direction: Direction,
+        kind: MessageKind,
+        outcome: Outcome | None,
+        reason: Reason | None,
+        faq_key: str | None,
+    ) -> ConversationMessage:
+        message = ConversationMessage(
+            customer_id=customer.id,
+            direction=direction,
+            kind=kind,
+            outcome=outcome,
+            reason=reason,
+            faq_key=faq_key,
+            created_at=when,
+        )
+        self.session.add(message)
+        await self.session.flush()
+        return message
+
+    async def vote(self, answer: ConversationMessage, *, helpful: bool) -> None:
+        self.session.add(
+            AnswerVote(
+                answer_message_id=answer.id,
+                customer_id=answer.customer_id,
+                faq_key=answer.faq_key or "",
+                helpful=helpful,
+                created_at=answer.created_at + timedelta(seconds=20),
+            )
+        )
+        await self.session.flush()
+
+    async def ticket(
+        self,
+        customer: Customer,
+        opened: datetime,
+        reason: Reason,
+        *,
+        agent: Agent | None = None,
+        first_response_after: int | None = None,
+        resolved_after: int | None = None,
+        rating: int | None = None,
+        opening: ConversationMessage | None = None,
+    ) -> Ticket:
+        """A ticket; the times after opening are in seconds."""
+        ticket = Ticket(
+            customer_id=customer.id,
+            status=TicketStatus.CLOSED if resolved_after is not None else TicketStatus.OPEN,
+            reason=reason,
+            language="en",
+            subject="…",
+            opening_message_id=opening.id if opening else None,
+            created_at=opened,
+            assignee_id=agent.id if agent else None,
+            first_response_at=_after(opened, first_response_after),
+            resolved_at=_after(opened, resolved_after),
+            rating=rating,
+        )
+        self.session.add(ticket)
+        await self.session.flush()
+        return ticket
+
+    async def reopened(self, ticket: Ticket, when: datetime) -> None:
+        self.session.add(
+            TicketEvent(ticket_id=ticket.id, actor="customer", action="reopened", created_at=when)
+        )
+        await self.session.flush()
+
+
+def _after(moment: datetime, seconds: int | None) -> datetime | None:
+    return None if seconds is None else moment + timedelta(seconds=seconds)
+
+
+async def _record_week(history: History) -> None:
+    """Four customers' conversations around the week of 2 March, and six tickets opened in it."""
+    h = history
+    olga, petr = await h.agent(10, "Olga"), await h.agent(11, "Petr")
+    await h.faq(CANCEL, "How do I cancel my subscription?")
+    await h.faq(REFUND, "How do I get a refund?")
+    ann, bob, cat = (
+        await h.customer(1, "Ann"),
+        await h.customer(2, "Bob"),
+        await h.customer(3, "Cat"),
+    )
+
+    # Ann, Monday 10:00: answered at once, in two parts (a long answer), 👍 — resolved by the bot.
+    await h.asks(ann, at(2, "10:00"), Outcome.ANSWER, Reason.CONFIDENT, faq_key=CANCEL)
+    await h.bot_says(ann, at(2, "10:00:01"), Outcome.ANSWER, Reason.CONFIDENT, faq_key=CANCEL)
+    last_part = await h.bot_says(ann, at(2, "10:00:02"), Outcome.ANSWER, faq_key=CANCEL)
+    await h.vote(last_part, helpful=True)
+    # Ann, 12:00: "did you mean…", she picks the refund entry, 👎; at 12:59 (58 minutes later:
+    # the same conversation) nothing fits and a ticket opens — answered, but not resolved.
+    await h.asks(ann, at(2, "12:00"), Outcome.CLARIFY, Reason.AMBIGUOUS)
+    await h.bot_says(ann, at(2, "12:00:01"), Outcome.CLARIFY, Reason.AMBIGUOUS)
+    await h.asks(ann, at(2, "12:00:30"), kind=MessageKind.BUTTON)
+    picked = await h.bot_says(
+        ann, at(2, "12:00:31"), Outcome.ANSWER, Reason.CUSTOMER_CHOICE, faq_key=REFUND
+    )
+    await h.vote(picked, helpful=False)
+    question = await h.asks(ann, at(2, "12:59"), Outcome.HANDOFF, Reason.LOW_CONFIDENCE)
+    await h.bot_says(ann, at(2, "12:59:01"), Outcome.HANDOFF, Reason.LOW_CONFIDENCE)
+    await h.ticket(
+        ann,
+        at(2, "12:59"),
+        Reason.LOW_CONFIDENCE,
+        agent=olga,
+        first_response_after=60,
+        resolved_after=3600,
+        rating=5,
+        opening=question,
+    )
+    earlier = await h.ticket(
+        ann,
+        datetime(2026, 2, 28, 10, tzinfo=UTC),
+        Reason.LOW_CONFIDENCE,
+        agent=olga,
+        first_response_after=10,
+        resolved_after=20,
+        rating=1,
+    )
+    await h.reopened(earlier, at(4, "12:00"))
+    await h.reopened(earlier, WEEK_END)
+
+    # Bob, Tuesday 09:00: /human at once — a handoff, no answer.
+    human = await h.asks(bob, at(3, "09:00"), kind=MessageKind.COMMAND)
+    await h.bot_says(bob, at(3, "09:00:01"), Outcome.HANDOFF, Reason.CUSTOMER_REQUEST)
+    await h.ticket(
+        bob,
+        at(3, "09:00"),
+        Reason.CUSTOMER_REQUEST,
+        agent=petr,
+        first_response_after=300,
+        resolved_after=7200,
+        rating=2,
+        opening=human,
+    )
+    # Bob, 15:00: a greeting, a sticker and an edit — a conversation, neither answered nor handed off.
+    await h.asks(bob, at(3, "15:00"), Outcome.CLARIFY, Reason.GREETING)
+    await h.bot_says(bob, at(3, "15:00:01"), Outcome.CLARIFY, Reason.GREETING)
+    await h.asks(bob, at(3, "15:00:30"), kind=MessageKind.STICKER)
+    await h.bot_says(bob, at(3, "15:00:31"))
+    await h.asks(bob, at(3, "15:00:40"), kind=MessageKind.EDIT)
+
+    # Cat, Sunday 1 March 20:00, before the week: not counted at all.
+    await h.asks(cat, at(1, "20:00"), Outcome.ANSWER, Reason.CONFIDENT, faq_key=CANCEL)
+    await h.bot_says(cat, at(1, "20:00:01"), Outcome.ANSWER, Reason.CONFIDENT, faq_key=CANCEL)
+    # Cat, 23:30 and on past midnight: a conversation begun before the week; its answer at
+    # 00:10 falls in the week and counts for the entry, the conversation does not.
+    await h.asks(cat, at(1, "23:30"), Outcome.ANSWER, Reason.CONFIDENT, faq_key=CANCEL)
+    before = await h.bot_says(
+        cat, at(1, "23:30:01"), Outcome.ANSWER, Reason.CONFIDENT, faq_key=CANCEL
+    )
+    await h.vote(before, helpful=True)
+    await h.asks(cat, at(2, "00:10"), Outcome.ANSWER, Reason.CONFIDENT, faq_key=CANCEL)
+    await h.bot_says(cat, at(2, "00:10:01"), Outcome.ANSWER, Reason.CONFIDENT, faq_key=CANCEL)
+    # Cat, Sunday 8 March 23:30 UTC (Monday 01:30 in Kyiv): answered; the handoff at the
+    # week's end (09 March 00:00) belongs to the next period.
+    await h.asks(cat, at(8, "23:30"), Outcome.ANSWER, Reason.CONFIDENT, faq_key=CANCEL)
+    await h.bot_says(cat, at(8, "23:30:01"), Outcome.ANSWER, Reason.CONFIDENT, faq_key=CANCEL)
+    late = await h.asks(cat, WEEK_END, Outcome.HANDOFF, Reason.LOW_CONFIDENCE)
+    await h.ticket(
+        cat,
+        WEEK_END,
+        Reason.LOW_CONFIDENCE,
+        agent=olga,
+        first_response_after=10,
+        rating=1,
+        opening=late,
+    )
+
+    # Tickets without a stored conversation: they still count for the agents.
+    dan, eve = await h.customer(4, "Dan"), await h.customer(5, "Eve")
+    fay, gus = await h.customer(6, "Fay"), await h.customer(7, "Gus")
+    await h.ticket(
+        dan,
+        at(4, "10:00"),
+        Reason.REPEATED_FAILURE,
+        agent=olga,
+        first_response_after=120,
+        resolved_after=7200,
+        rating=4,
+    )
+    await h.ticket(eve, at(5, "11:00"), Reason.LOW_CONFIDENCE, agent=olga, first_response_after=600)
+    await h.ticket(
+        fay,
+        at(6, "14:00"),
+        Reason.CUSTOMER_REQUEST,
+        agent=petr,
+        first_response_after=900,
+        resolved_after=1800,
+        rating=5,
+    )
+    await h.ticket(gus, at(7, "16:00"), Reason.CUSTOMER_REQUEST)
+
+
+@pytest.fixture
+async def week(sessions: Sessions) -> SupportReport:
+    async with transaction(sessions) as session:
+        await _record_week(History(session))
+    async with sessions() as session:
+        return await support_report(session, start=WEEK_START, end=WEEK_END, timezone=KYIV)
+
+
+async def _report(sessions: Sessions, start: datetime = WEEK_START) -> SupportReport:
+    async with sessions() as session:
+        return await support_report(session, start=start, end=WEEK_END)
+
+
+async def test_conversations_are_runs_of_messages_begun_in_the_period(week: SupportReport) -> None:
+    # Ann's two, Bob's two, Cat's last one; Cat's begun before the week is not counted.
+    assert week.conversations.total == 5
+
+
+async def test_the_bot_resolves_the_conversations_it_answered_without_a_handoff(
+    week: SupportReport,
+) -> None:
+    assert (week.conversations.resolved_by_bot, week.conversations.bot_resolution_rate) == (2, 0.4)
+
+
+async def test_a_conversation_that_opened_a_ticket_was_handed_off(sessions: Sessions) -> None:
+    """Even when the bot's handoff reply was never stored (Telegram failed to take it)."""
+    async with transaction(sessions) as session:
+        h = History(session)
+        ann = await h.customer(1, "Ann")
+        await h.asks(ann, at(2, "10:00"), Outcome.ANSWER, Reason.CONFIDENT, faq_key=CANCEL)
+        await h.bot_says(ann, at(2, "10:00:01"), Outcome.ANSWER, faq_key=CANCEL)
+        press = await h.asks(ann, at(2, "10:01"), kind=MessageKind.BUTTON)
+        await h.ticket(ann, at(2, "10:01"), Reason.CUSTOMER_REQUEST, opening=press)
+    report = await _report(sessions)
+    assert (report.conversations.total, report.conversations.resolved_by_bot) == (1, 0)
+
+
+async def test_messages_an_hour_apart_are_one_conversation_as_the_bot_reads_them(
+    sessions: Sessions,
+) -> None:
+    async with transaction(sessions) as session:
+        h = History(session)
+        ann = await h.customer(1, "Ann")
+        for when in (at(2, "10:00"), at(2, "11:00"), at(2, "12:00:01")):
+            await h.asks(ann, when, Outcome.CLARIFY, Reason.GREETING)
+    report = await _report(sessions)
+    assert report.conversations.total == 2
+    assert report.conversations.bot_resolution_rate == 0
+
+
+async def test_handoffs_count_each_ticket_opened_once_by_its_reason(week: SupportReport) -> None:
+    assert week.handoffs.total == 6
+    assert list(week.handoffs.by_reason.items()) == [
+        ("customer_request", 3),
+        ("low_confidence", 2),
+        ("repeated_failure", 1),
+    ]
+    assert week.handoffs.reopened == 1
+
+
+async def test_response_and_resolution_times_are_median_and_p90_overall_and_per_agent(
+    week: SupportReport,
+) -> None:
+    times = {
+        name: (
+            service.tickets,
+            service.first_response.model_dump(),
+            service.resolution.model_dump(),
+        )
+        for name, service in [
+            ("all", week.tickets),
+            *((agent.name, agent.service) for agent in week.agents),
+        ]
+    }
+    assert times == {
+        # first responses 60, 120, 300, 600, 900 (one never answered); resolutions 1800, 3600,
+        # 7200, 7200 (two still open)
+        "all": (
+            6,
+            {"count": 5, "median_seconds": 300.0, "p90_seconds": 780.0},
+            {"count": 4, "median_seconds": 5400.0, "p90_seconds": 7200.0},
+        ),
+        "Olga": (  # 60, 120, 600; 3600, 7200
+            3,
+            {"count": 3, "median_seconds": 120.0, "p90_seconds": 504.0},
+            {"count": 2, "median_seconds": 5400.0, "p90_seconds": 6840.0},
+        ),
+        "Petr": (  # 300, 900; 1800, 7200
+            2,
+            {"count": 2, "median_seconds": 600.0, "p90_seconds": 840.0},
+            {"count": 2, "median_seconds": 4500.0, "p90_seconds": 6660.0},
+        ),
+    }
+    assert [agent.name for agent in week.agents] == ["Olga", "Petr"]  # the busiest first
+
+
+async def test_csat_is_the_mean_and_distribution_of_ratings_overall_and_per_agent(
+    week: SupportReport,
+) -> None:
+    olga, petr = week.agents
+    assert week.tickets.csat.model_dump() == {
+        "count": 4,
+        "mean": 4.0,
+        "distribution": {1: 0, 2: 1, 3: 0, 4: 1, 5: 2},
+    }
+    assert (olga.service.csat.mean, olga.service.csat.distribution) == (
+        4.5,
+        {1: 0, 2: 0, 3: 0, 4: 1, 5: 1},
+    )
+    assert (petr.service.csat.count, petr.service.csat.mean) == (2, 3.5)
+
+
+async def test_volume_counts_customer_messages_by_hour_and_weekday_in_the_time_zone(
+    week: SupportReport,
+) -> None:
+    """Kyiv is UTC+2: Cat's Sunday 23:30 UTC is Monday 01:30; presses and edits are not messages."""
+    busy_hours = {hour: count for hour, count in week.volume.by_hour.items() if count}
+    assert busy_hours == {1: 1, 2: 1, 11: 1, 12: 1, 14: 2, 17: 2}
+    assert list(week.volume.by_hour) == list(range(24))
+    assert week.volume.by_weekday == {
+        "mon": 5,
+        "tue": 3,
+        "wed": 0,
+        "thu": 0,
+        "fri": 0,
+        "sat": 0,
+        "sun": 0,
+    }
+
+
+async def test_faq_entries_count_each_answer_once_with_its_votes(week: SupportReport) -> None:
+    """Ann's two-part answer is one; Cat's answer before the week and its 👍 are not counted."""
+    assert [usage.model_dump() for usage in week.top_faq] == [
+        {
+            "faq_key": CANCEL,
+            "question": "How do I cancel my subscription?",
+            "answers": 3,
+            "helpful": 1,
+            "not_helpful": 0,
+        },
+        {
+            "faq_key": REFUND,
+            "question": "How do I get a refund?",
+            "answers": 1,
+            "helpful": 0,
+            "not_helpful": 1,
+        },
+    ]
+
+
+async def test_only_the_twenty_most_answered_entries_are_listed(sessions: Sessions) -> None:
+    async with transaction(sessions) as session:
+        h = History(session)
+        ann = await h.customer(1, "Ann")
+        for index in range(21):
+            # Each an hour and more apart: 21 conversations, entry-20 answered once more.
+            for repeat in range(2 if index == 20 else 1):
+                when = at(2, "00:00") + timedelta(hours=2 * index, minutes=repeat)
+                await h.asks(ann, when, Outcome.ANSWER, Reason.CONFIDENT, faq_key=f"entry-{index}")
+                await h.bot_says(
+                    ann, when + timedelta(seconds=1), Outcome.ANSWER, faq_key=f"entry-{index}"
+                )
+    report = await _report(sessions)
+    assert [(usage.faq_key, usage.answers) for usage in report.top_faq[:2]] == [
+        ("entry-20", 2),
+        ("entry-0", 1),
+    ]
+    assert len(report.top_faq) == 20
+    assert report.top_faq[-1].faq_key == "entry-8"  # keys in order among equals: entry-9 is cut
+    assert report.top_faq[0].question is None  # no such entry in the knowledge base
+    assert report.conversations.total == 21
+
+
+async def test_low_confidence_handoffs_are_the_uncovered_questions(week: SupportReport) -> None:
+    assert week.uncovered_questions == 1  # Ann's at 12:59; Cat's at the week's end is the next
+
+
+async def test_an_empty_period_gives_zeros_and_no_times(sessions: Sessions) -> None:
+    report = await _report(sessions)
+    assert report.conversations.model_dump() == {
+        "total": 0,
+        "resolved_by_bot": 0,
+        "bot_resolution_rate": None,
+    }
+    assert report.handoffs.model_dump() == {"total": 0, "by_reason": {}, "reopened": 0}
+    assert report.tickets.first_response.model_dump() == {
+        "count": 0,
+        "median_seconds": None,
+        "p90_seconds": None,
+    }
+    assert (report.tickets.csat.mean, sum(report.tickets.csat.distribution.values())) == (None, 0)
+    assert (report.agents, report.top_faq, report.uncovered_questions) == ([], [], 0)
+    assert sum(report.volume.by_hour.values()) == sum(report.volume.by_weekday.values()) == 0
+
+
+async def test_the_report_is_json_for_the_admin_api(week: SupportReport) -> None:
+    data = week.model_dump(mode="json")
+    assert data["start"] == "2026-03-02T00:00:00Z"
+    assert data["volume"]["by_weekday"]["mon"] == 5
+    assert data["tickets"]["csat"]["distribution"]["5"] == 2
+    assert SupportReport.model_validate_json(week.model_dump_json()) == week
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [
+        (WEEK_END, WEEK_START, "must be before its end"),
+        (WEEK_START, WEEK_START, "must be before its end"),
+        (datetime(2026, 3, 2), WEEK_END, "timezone-aware"),
+    ],
+)
+async def test_a_period_that_is_not_a_forward_interval_is_refused(
+    sessions: Sessions, start: datetime, end: datetime, message: str
+) -> None:
+    async with sessions() as session:
+        with pytest.raises(ValueError, match=message):
+            await support_report(session, start=start, end=end)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Kiev-ish", "", "../etc/passwd"])
+async def test_an_unknown_time_zone_is_refused(sessions: Sessions, zone: str) -> None:
+    async with sessions() as session:
+        with pytest.raises(ValueError, match="unknown time zone"):
+            await support_report(session, start=WEEK_START, end=WEEK_END, timezone=zone)
+
+
+def test_percentiles_interpolate_between_the_closest_ranks() -> None:
+    seconds = [900.0, 60.0, 600.0, 120.0, 300.0]
+    assert [percentile(seconds, fraction) for fraction in (0, 0.5, 0.9, 1)] == [
+        60.0,
+        300.0,
+        pytest.approx(780.0),
+        900.0,
+    ]
+    assert percentile([1800.0, 3600.0, 7200.0, 7200.0], 0.5) == 5400.0  # the two middle ones
+    assert percentile([42.0], 0.9) == 42.0
+    assert percentile([], 0.5) is None
+    with pytest.raises(ValueError, match="0 to 1"):
+        percentile(seconds, 90)
