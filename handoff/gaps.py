@@ -5,17 +5,8 @@ A question counts as unanswered when the bot handed it off because nothing in th
 pressed "None of these" on the options offered for it. Explicit requests for a person are not
 gaps: the FAQ may well cover what the customer would have asked.
 
-Three steps, so that the CPU work runs off the event loop and in the right thread:
-
-    history = await unanswered_questions(session, since=since, until=until)
-    grouped = await decisions.run(
-        lambda engine: group_questions(engine.embedder, history.texts, threshold)
-    )
-    gaps = build_gaps(history, grouped)
-
-The answer engine is not thread-safe, so its embedder must be used in its own thread
-(``DecisionService.run``). ``knowledge_gaps`` does the three steps with ``asyncio.to_thread``,
-for an embedder that nothing else uses at the same time.
+``knowledge_gaps`` reads the history, groups it in a worker thread (the embedder serialises
+its own use, so the answer engine may embed meanwhile) and builds the gaps.
 
 Editors also decide on the phrasings agents proposed (``/faq <key>`` on a ticket):
 ``pending_phrasing_proposals`` and ``decide_phrasing_proposal``.
@@ -517,8 +508,7 @@ async def knowledge_gaps(
     threshold: float = DEFAULT_THRESHOLD,
     limit: int = DEFAULT_LIMIT,
 ) -> list[KnowledgeGap]:
-    """The gaps of a period, the most asked first; the embedder runs in a worker thread, so it
-    must not be one another thread uses meanwhile (see the module's docstring)."""
+    """The gaps of a period, the most asked first; the embedding runs in a worker thread."""
     history = await unanswered_questions(session, since=since, until=until, limit=limit)
     grouped = await asyncio.to_thread(group_questions, embedder, history.texts, threshold)
     return build_gaps(history, grouped)
@@ -595,7 +585,7 @@ async def decide_phrasing_proposal(
     assert entry is not None  # the proposal's foreign key cascades on delete
     if accept and entry.deleted_at is not None:
         raise ProposalConflict(f"entry '{entry.key}' is deleted: restore it first")
-    changed = accept and await _add_phrasing(session, entry, proposal.text, author=author)
+    changed = accept and await add_phrasings(session, entry, [proposal.text], author=author)
     proposal.status = ProposalStatus.ACCEPTED if accept else ProposalStatus.REJECTED
     await session.flush()
     return PhrasingDecision(
@@ -607,13 +597,17 @@ async def decide_phrasing_proposal(
     )
 
 
-async def _add_phrasing(session: AsyncSession, entry: FaqEntry, text: str, *, author: str) -> bool:
-    """Add the text to the entry's phrasings as a new version; False when an editor has added it
-    meanwhile."""
-    if _wording(text) in {_wording(phrasing) for phrasing in entry.phrasings}:
+async def add_phrasings(
+    session: AsyncSession, entry: FaqEntry, texts: Sequence[str], *, author: str
+) -> bool:
+    """Add customers' wordings to the entry's phrasings as one new version; False when it has
+    them all already (an editor added them meanwhile)."""
+    known = {_wording(phrasing) for phrasing in entry.phrasings}
+    new = [text for text in dict.fromkeys(texts) if _wording(text) not in known]
+    if not new:
         return False
     data = entry_data(entry)
-    extended = data.model_copy(update={"alt_questions": [*data.alt_questions, text]})
+    extended = data.model_copy(update={"alt_questions": [*data.alt_questions, *new]})
     return await change_entry(
-        session, entry, extended, author=author, expected_version=None, change="phrasing added"
+        session, entry, extended, author=author, expected_version=None, change="phrasings added"
     )

@@ -97,6 +97,11 @@ async def get_entry(session: AsyncSession, *, key: str) -> FaqEntry | None:
     return await session.scalar(select(FaqEntry).where(FaqEntry.key == key))
 
 
+async def entry_keys(session: AsyncSession) -> set[str]:
+    """Every key in use, deleted entries' included (their keys stay theirs)."""
+    return set(await session.scalars(select(FaqEntry.key)))
+
+
 async def count_entries(session: AsyncSession) -> int:
     return await session.scalar(select(func.count(FaqEntry.id))) or 0
 

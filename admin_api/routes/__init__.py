@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from admin_api.routes import faq, preview, tokens
+from admin_api.routes import analytics, faq, gaps, lead_settings, preview, tickets, tokens
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (faq, preview, tokens):
+for module in (faq, preview, gaps, tickets, lead_settings, analytics, tokens):
     api_router.include_router(module.router)

@@ -1,0 +1,41 @@
+"""The support lead's numbers for a period."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from admin_api.deps import AdminDep, ServicesDep
+from admin_api.errors import ERROR_RESPONSES, ApiError
+from core.database import utcnow
+from handoff.analytics import SupportReport, support_report
+
+router = APIRouter(prefix="/analytics", tags=["analytics"], responses=ERROR_RESPONSES)
+
+DEFAULT_PERIOD = timedelta(days=7)
+
+
+@router.get("", summary="Conversations, self-service, handoffs, response times, CSAT, volume")
+async def analytics(
+    services: ServicesDep,
+    _token: AdminDep,
+    start: Annotated[datetime | None, Query(description="default: 7 days before end")] = None,
+    end: Annotated[datetime | None, Query(description="default: now")] = None,
+    timezone: Annotated[
+        str | None,
+        Query(max_length=64, description="for hours and weekdays; default FIRSTLINE_TIMEZONE"),
+    ] = None,
+) -> SupportReport:
+    """Every figure covers [start, end): conversations by when they began, tickets by when they
+    were opened (their response, resolution and rating count with them)."""
+    end = end or utcnow()
+    start = start or end - DEFAULT_PERIOD
+    try:
+        async with services.sessions() as session:
+            return await support_report(
+                session, start=start, end=end, timezone=timezone or services.settings.timezone
+            )
+    except ValueError as error:
+        raise ApiError(422, str(error)) from None

@@ -1,0 +1,129 @@
+"""Settings for support leads: canned replies (agents read them too) and routing rules."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Response, status
+from pydantic import BaseModel, Field
+from sqlalchemy import delete, select
+
+from admin_api.deps import AdminDep, AgentDep, ServicesDep
+from admin_api.errors import ERROR_RESPONSES, ApiError
+from core.database import transaction
+from handoff.canned import save_canned_reply
+from handoff.models import CannedReply, Priority, RoutingRule
+from handoff.routing import save_rule
+
+router = APIRouter(prefix="/settings", tags=["settings"], responses=ERROR_RESPONSES)
+
+TemplateName = Annotated[str, Path(pattern=r"^[\w-]{1,64}$", description="used as /reply <name>")]
+RuleName = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+class CannedReplyIn(BaseModel):
+    text: str = Field(
+        min_length=1, max_length=4000, description="{name} becomes the customer's first name"
+    )
+
+
+class CannedReplyOut(BaseModel):
+    name: str
+    text: str
+
+
+class RoutingRuleIn(BaseModel):
+    """Every condition given must hold; empty conditions match every handoff."""
+
+    keywords: list[str] = Field(default_factory=list, max_length=200)
+    language: str | None = Field(None, max_length=8)
+    tag: str | None = Field(None, max_length=64, description="a tag of the FAQ entries considered")
+    priority: Priority | None = None
+    add_tags: list[str] = Field(default_factory=list, max_length=20)
+
+
+class RoutingRuleOut(RoutingRuleIn):
+    name: str
+    enabled: bool
+
+
+def _rule_out(rule: RoutingRule) -> RoutingRuleOut:
+    return RoutingRuleOut(
+        name=rule.name,
+        enabled=rule.enabled,
+        keywords=rule.keywords,
+        language=rule.language,
+        tag=rule.tag,
+        priority=Priority(rule.priority) if rule.priority else None,
+        add_tags=rule.add_tags,
+    )
+
+
+@router.get("/canned-replies", summary="Canned replies")
+async def canned_replies(services: ServicesDep, _token: AgentDep) -> list[CannedReplyOut]:
+    async with services.sessions() as session:
+        replies = await session.scalars(select(CannedReply).order_by(CannedReply.name))
+        return [CannedReplyOut(name=reply.name, text=reply.text) for reply in replies]
+
+
+@router.put("/canned-replies/{name}", summary="Create or replace a canned reply")
+async def put_canned_reply(
+    services: ServicesDep, _token: AdminDep, name: TemplateName, request: CannedReplyIn
+) -> CannedReplyOut:
+    try:
+        async with transaction(services.sessions) as session:
+            reply = await save_canned_reply(session, name, request.text)
+    except ValueError as error:
+        raise ApiError(422, str(error)) from None
+    return CannedReplyOut(name=reply.name, text=reply.text)
+
+
+@router.delete(
+    "/canned-replies/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete one"
+)
+async def delete_canned_reply(
+    services: ServicesDep, _token: AdminDep, name: TemplateName
+) -> Response:
+    async with transaction(services.sessions) as session:
+        result = await session.execute(
+            delete(CannedReply).where(CannedReply.name == name.casefold())
+        )
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise ApiError(404, f"there is no canned reply '{name}'")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/routing-rules", summary="Routing rules")
+async def routing_rules(services: ServicesDep, _token: AdminDep) -> list[RoutingRuleOut]:
+    async with services.sessions() as session:
+        rules = await session.scalars(select(RoutingRule).order_by(RoutingRule.id))
+        return [_rule_out(rule) for rule in rules]
+
+
+@router.put("/routing-rules/{name}", summary="Create or replace a routing rule")
+async def put_routing_rule(
+    services: ServicesDep, _token: AdminDep, name: RuleName, request: RoutingRuleIn
+) -> RoutingRuleOut:
+    """Applied to every handoff from now on: the most urgent matching priority wins, tags add up."""
+    async with transaction(services.sessions) as session:
+        rule = await save_rule(
+            session,
+            name,
+            keywords=request.keywords,
+            language=request.language,
+            tag=request.tag,
+            priority=request.priority,
+            add_tags=request.add_tags,
+        )
+    return _rule_out(rule)
+
+
+@router.delete(
+    "/routing-rules/{name}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete one"
+)
+async def delete_routing_rule(services: ServicesDep, _token: AdminDep, name: RuleName) -> Response:
+    async with transaction(services.sessions) as session:
+        result = await session.execute(delete(RoutingRule).where(RoutingRule.name == name))
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise ApiError(404, f"there is no routing rule '{name}'")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

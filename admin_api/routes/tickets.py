@@ -1,0 +1,262 @@
+"""Tickets for agents: the queue, one ticket with its whole conversation, and the desk's actions
+(take, reply, note, priority, close) under the same rules as in the agents' Telegram group."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, status
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from admin_api.deps import AgentDep, ServicesDep
+from admin_api.errors import ERROR_RESPONSES, ApiError
+from admin_api.tokens import ApiToken, agent_of
+from core.database import transaction
+from core.wiring import Services
+from handoff.actions import ActionKind, ActionRefused, AgentAction, Refusal
+from handoff.conversations import conversation
+from handoff.models import (
+    Agent,
+    ConversationMessage,
+    Customer,
+    Priority,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
+
+router = APIRouter(prefix="/tickets", tags=["tickets"], responses=ERROR_RESPONSES)
+
+CONVERSATION_LIMIT = 500
+REFUSAL_STATUS = {
+    Refusal.NOT_FOUND: 404,
+    Refusal.CONFLICT: 409,
+    Refusal.UNDELIVERABLE: 409,
+    Refusal.UNAVAILABLE: 503,
+}
+
+
+class TicketOut(BaseModel):
+    id: int
+    status: TicketStatus
+    priority: Priority
+    reason: str
+    language: str
+    subject: str
+    tags: list[str]
+    customer_id: int
+    customer_name: str
+    assignee_id: int | None
+    faq_key: str | None
+    rating: int | None
+    rating_comment: str | None
+    created_at: datetime
+    first_response_at: datetime | None
+    resolved_at: datetime | None
+
+    @classmethod
+    def of(cls, ticket: Ticket, customer: Customer) -> TicketOut:
+        return cls(
+            id=ticket.id,
+            status=TicketStatus(ticket.status),
+            priority=Priority(ticket.priority),
+            reason=ticket.reason,
+            language=ticket.language,
+            subject=ticket.subject,
+            tags=ticket.tags,
+            customer_id=customer.id,
+            customer_name=customer.display_name,
+            assignee_id=ticket.assignee_id,
+            faq_key=ticket.faq_key,
+            rating=ticket.rating,
+            rating_comment=ticket.rating_comment,
+            created_at=ticket.created_at,
+            first_response_at=ticket.first_response_at,
+            resolved_at=ticket.resolved_at,
+        )
+
+
+class TicketPage(BaseModel):
+    items: list[TicketOut]
+    total: int
+
+
+class MessageOut(BaseModel):
+    id: int
+    direction: Literal["in", "out"]
+    kind: str
+    text: str | None
+    outcome: str | None
+    faq_key: str | None
+    agent_id: int | None
+    ticket_id: int | None
+    has_media: bool
+    created_at: datetime
+
+
+class EventOut(BaseModel):
+    action: str
+    actor: str
+    agent_id: int | None
+    details: dict[str, Any] | None
+    created_at: datetime
+
+
+class TicketDetail(TicketOut):
+    decision: dict[str, Any] | None = Field(description="the bot's view at handoff")
+    conversation: list[MessageOut] = Field(description="the customer's messages, oldest first")
+    events: list[EventOut] = Field(description="the audit trail, internal notes included")
+
+
+class TextRequest(BaseModel):
+    text: str = Field(min_length=1, max_length=20_000)
+
+
+class PriorityRequest(BaseModel):
+    priority: Priority
+
+
+@router.get("", summary="The ticket queue")
+async def list_tickets(
+    services: ServicesDep,
+    _token: AgentDep,
+    ticket_status: Annotated[TicketStatus | None, Query(alias="status")] = None,
+    priority: Priority | None = None,
+    assignee: Annotated[
+        str | None, Query(max_length=20, description="an agent id, or 'none' for unassigned")
+    ] = None,
+    language: Annotated[str | None, Query(max_length=8)] = None,
+    tag: Annotated[str | None, Query(max_length=64)] = None,
+    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> TicketPage:
+    """Newest first."""
+    query = select(Ticket, Customer).join(Customer, Customer.id == Ticket.customer_id)
+    if ticket_status:
+        query = query.where(Ticket.status == ticket_status)
+    if priority:
+        query = query.where(Ticket.priority == priority)
+    if language:
+        query = query.where(Ticket.language == language)
+    if assignee == "none":
+        query = query.where(Ticket.assignee_id.is_(None))
+    elif assignee:
+        if not assignee.isdigit():
+            raise ApiError(422, "assignee is an agent id or 'none'")
+        query = query.where(Ticket.assignee_id == int(assignee))
+    async with services.sessions() as session:
+        rows = (await session.execute(query.order_by(Ticket.id.desc()))).all()
+    if tag:  # a JSON list: matched here, the same way on SQLite and PostgreSQL
+        rows = [row for row in rows if tag in row[0].tags]
+    page = rows[offset : offset + limit]
+    return TicketPage(items=[TicketOut.of(t, c) for t, c in page], total=len(rows))
+
+
+@router.get("/{ticket_id}", summary="One ticket with its whole conversation")
+async def get_ticket(services: ServicesDep, _token: AgentDep, ticket_id: int) -> TicketDetail:
+    async with services.sessions() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        if ticket is None:
+            raise ApiError(404, f"there is no ticket #{ticket_id}")
+        customer = await session.get(Customer, ticket.customer_id)
+        assert customer is not None
+        messages = await conversation(session, customer.id, limit=CONVERSATION_LIMIT)
+        events = list(
+            await session.scalars(
+                select(TicketEvent)
+                .where(TicketEvent.ticket_id == ticket.id)
+                .order_by(TicketEvent.id)
+            )
+        )
+    return TicketDetail(
+        **TicketOut.of(ticket, customer).model_dump(),
+        decision=ticket.decision,
+        conversation=[_message(message) for message in messages],
+        events=[
+            EventOut(
+                action=e.action,
+                actor=e.actor,
+                agent_id=e.agent_id,
+                details=e.details,
+                created_at=e.created_at,
+            )
+            for e in events
+        ],
+    )
+
+
+def _message(message: ConversationMessage) -> MessageOut:
+    return MessageOut(
+        id=message.id,
+        direction="in" if message.direction == "in" else "out",
+        kind=message.kind,
+        text=message.text,
+        outcome=message.outcome,
+        faq_key=message.faq_key,
+        agent_id=message.agent_id,
+        ticket_id=message.ticket_id,
+        has_media=message.file_id is not None,
+        created_at=message.created_at,
+    )
+
+
+async def _act(
+    services: Services,
+    token: ApiToken,
+    ticket_id: int,
+    kind: ActionKind,
+    *,
+    text: str | None = None,
+    priority: Priority | None = None,
+) -> TicketOut:
+    async with transaction(services.sessions) as session:
+        agent: Agent = await agent_of(session, token)
+    action = AgentAction(ticket_id, agent.id, kind, text=text, priority=priority)
+    try:
+        await services.desk.perform(action)
+    except ActionRefused as refusal:
+        raise ApiError(REFUSAL_STATUS[refusal.refusal], refusal.message) from None
+    async with services.sessions() as session:
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None
+        customer = await session.get(Customer, ticket.customer_id)
+        assert customer is not None
+    return TicketOut.of(ticket, customer)
+
+
+@router.post("/{ticket_id}/take", summary="Take the ticket")
+async def take(services: ServicesDep, token: AgentDep, ticket_id: int) -> TicketOut:
+    """409 when a colleague owns it: one chat, one responsible agent."""
+    return await _act(services, token, ticket_id, ActionKind.TAKE)
+
+
+@router.post("/{ticket_id}/reply", summary="Reply to the customer")
+async def reply(
+    services: ServicesDep, token: AgentDep, ticket_id: int, request: TextRequest
+) -> TicketOut:
+    """Delivered through the bot and shown in the ticket's topic; an unowned ticket is taken
+    first; 409 when it is a colleague's or closed, 503 while the bot is off."""
+    return await _act(services, token, ticket_id, ActionKind.REPLY, text=request.text)
+
+
+@router.post("/{ticket_id}/notes", status_code=status.HTTP_201_CREATED, summary="Internal note")
+async def note(
+    services: ServicesDep, token: AgentDep, ticket_id: int, request: TextRequest
+) -> TicketOut:
+    """For the agents only: never sent to the customer."""
+    return await _act(services, token, ticket_id, ActionKind.NOTE, text=request.text)
+
+
+@router.post("/{ticket_id}/priority", summary="Change the priority")
+async def change_priority(
+    services: ServicesDep, token: AgentDep, ticket_id: int, request: PriorityRequest
+) -> TicketOut:
+    return await _act(services, token, ticket_id, ActionKind.PRIORITY, priority=request.priority)
+
+
+@router.post("/{ticket_id}/close", summary="Close the ticket")
+async def close(services: ServicesDep, token: AgentDep, ticket_id: int) -> TicketOut:
+    """The customer is asked to rate the help (when the bot runs)."""
+    return await _act(services, token, ticket_id, ActionKind.CLOSE)
