@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from admin_api.errors import ApiError
@@ -58,3 +58,6 @@ AnyTokenDep = Annotated[ApiToken, Depends(caller)]
 EditorDep = Annotated[ApiToken, role_required(Role.EDITOR)]
 AgentDep = Annotated[ApiToken, role_required(Role.AGENT)]
 AdminDep = Annotated[ApiToken, role_required(Role.ADMIN)]
+
+# Ids are 32-bit in the database; a bigger number is no id of ours (and SQLite would overflow).
+RowId = Annotated[int, Path(ge=1, le=2_147_483_647, description="an id")]

@@ -117,3 +117,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     for status, code in CODES.items()
     if status in (400, 401, 403, 404, 409, 412, 413, 422, 428)
 }
+UNAVAILABLE_RESPONSE: dict[int | str, dict[str, Any]] = {
+    503: {"model": ErrorResponse, "description": "the Telegram bot is off or not ready"}
+}

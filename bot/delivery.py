@@ -6,13 +6,17 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram import Update
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.error import BadRequest, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import BaseRateLimiter, BaseUpdateProcessor
 
+from core.metrics import TELEGRAM_ERRORS
+
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 5
 MAX_RETRY_AFTER = 60.0
@@ -47,10 +51,10 @@ class RetryingRateLimiter(BaseRateLimiter[None]):
         rate_limit_args: None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         if endpoint in NOT_RETRIED:
-            return await callback(*args, **kwargs)
+            return await _counting_errors(callback(*args, **kwargs), endpoint)
         for attempt in range(1, self.max_attempts + 1):
             try:
-                return await callback(*args, **kwargs)
+                return await _counting_errors(callback(*args, **kwargs), endpoint)
             except RetryAfter as error:
                 delay = min(_seconds(error.retry_after), MAX_RETRY_AFTER)
                 failure: Exception = error
@@ -67,6 +71,14 @@ class RetryingRateLimiter(BaseRateLimiter[None]):
             )
             await asyncio.sleep(delay)
         raise AssertionError("unreachable")
+
+
+async def _counting_errors(request: Awaitable[T], endpoint: str) -> T:
+    try:
+        return await request
+    except TelegramError as error:
+        TELEGRAM_ERRORS.labels(endpoint, type(error).__name__).inc()
+        raise
 
 
 def _seconds(retry_after: Any) -> float:

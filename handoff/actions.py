@@ -118,6 +118,11 @@ class DatabaseDesk:
 
     async def perform(self, action: AgentAction) -> None:
         if action.kind == ActionKind.REPLY:
+            async with self.sessions() as session:
+                if await session.get(Ticket, action.ticket_id) is None:
+                    raise ActionRefused(
+                        Refusal.NOT_FOUND, f"there is no ticket #{action.ticket_id}"
+                    )
             raise ActionRefused(
                 Refusal.UNAVAILABLE,
                 "the Telegram bot is off (FIRSTLINE_TELEGRAM_TOKEN is not set): a reply cannot "

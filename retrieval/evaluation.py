@@ -6,7 +6,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from knowledge_base.formats import FaqEntryData
 from retrieval.decision import Decision, Outcome
@@ -28,6 +28,16 @@ class EvalFile(BaseModel):
     name: str = "eval"
     faq: list[FaqEntryData] = Field(min_length=1)
     queries: list[EvalQuery] = Field(min_length=1)
+
+    @field_validator("faq")
+    @classmethod
+    def _keys_are_unique(cls, faq: list[FaqEntryData]) -> list[FaqEntryData]:
+        seen: set[str] = set()
+        for entry in faq:
+            if entry.key in seen:
+                raise ValueError(f"the key '{entry.key}' is used by two entries")
+            seen.add(entry.key)
+        return faq
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import TypeVar
 
+from core.metrics import DECISION_SECONDS, DECISIONS
 from retrieval.decision import Decision, Turn
 from retrieval.engine import AnswerEngine, Message
 
@@ -37,11 +39,15 @@ class DecisionService:
     async def decide(
         self, text: str, language: str | None = None, history: Sequence[Turn] = ()
     ) -> Decision:
+        started = time.perf_counter()
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
         self._waiting.append((Message(text, language, tuple(history)), future))
         if self._draining is None or self._draining.done():
             self._draining = asyncio.create_task(self._drain())
-        return await future
+        decision = await future
+        DECISION_SECONDS.observe(time.perf_counter() - started)
+        DECISIONS.labels(decision.decision.value, decision.reason.value).inc()
+        return decision
 
     async def run(self, work: Callable[[AnswerEngine], T]) -> T:
         """Run ``work(engine)`` in the engine's thread, between decisions."""

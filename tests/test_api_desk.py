@@ -216,3 +216,21 @@ async def test_an_accepted_phrasing_is_answered_at_once(api: ApiHarness) -> None
     assert twice.status_code == 409
     entry_now = await api.client.get("/api/v1/faq/password", headers=api.auth(EDITOR))
     assert entry_now.json()["alt_questions"] == ["не помню пароль"]
+
+
+def _metric(text: str, name: str) -> float:
+    lines = [line for line in text.splitlines() if line.startswith(name + " ")]
+    return float(lines[0].split()[-1]) if lines else 0.0
+
+
+async def test_metrics_count_decisions_tickets_and_requests(api: ApiHarness) -> None:
+    before = (await api.client.get("/metrics")).text
+    await api.answer("забыл пароль")
+    await _handed_off(api, "когда выйдет третий сезон")
+    after = await api.client.get("/metrics")
+    assert after.headers["content-type"].startswith("text/plain")
+    answered = 'firstline_decisions_total{outcome="answer",reason="confident"}'
+    assert _metric(after.text, answered) == _metric(before, answered) + 1
+    assert _metric(after.text, 'firstline_tickets{status="new"}') == 1
+    assert _metric(after.text, "firstline_faq_entries") == 2
+    assert 'firstline_api_request_seconds_count{method="POST",route="/api/v1/answer"' in after.text

@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 from pydantic import BaseModel, Field
 
-from admin_api.deps import EditorDep, ServicesDep
+from admin_api.deps import EditorDep, RowId, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from admin_api.routes.faq import FaqEntryOut
 from core.database import transaction, utcnow
@@ -100,7 +100,7 @@ async def proposals(services: ServicesDep, _token: EditorDep) -> list[PendingPhr
 async def decide_proposal(
     services: ServicesDep,
     token: EditorDep,
-    proposal_id: int,
+    proposal_id: RowId,
     request: ProposalDecisionRequest,
 ) -> PhrasingDecision:
     """Accepted, the text becomes an alternative phrasing (a new version) and the bot knows it."""

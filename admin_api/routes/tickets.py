@@ -10,8 +10,8 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from admin_api.deps import AgentDep, ServicesDep
-from admin_api.errors import ERROR_RESPONSES, ApiError
+from admin_api.deps import AgentDep, RowId, ServicesDep
+from admin_api.errors import ERROR_RESPONSES, UNAVAILABLE_RESPONSE, ApiError
 from admin_api.tokens import ApiToken, agent_of
 from core.database import transaction
 from core.wiring import Services
@@ -155,7 +155,7 @@ async def list_tickets(
 
 
 @router.get("/{ticket_id}", summary="One ticket with its whole conversation")
-async def get_ticket(services: ServicesDep, _token: AgentDep, ticket_id: int) -> TicketDetail:
+async def get_ticket(services: ServicesDep, _token: AgentDep, ticket_id: RowId) -> TicketDetail:
     async with services.sessions() as session:
         ticket = await session.get(Ticket, ticket_id)
         if ticket is None:
@@ -205,7 +205,7 @@ def _message(message: ConversationMessage) -> MessageOut:
 async def _act(
     services: Services,
     token: ApiToken,
-    ticket_id: int,
+    ticket_id: RowId,
     kind: ActionKind,
     *,
     text: str | None = None,
@@ -227,14 +227,14 @@ async def _act(
 
 
 @router.post("/{ticket_id}/take", summary="Take the ticket")
-async def take(services: ServicesDep, token: AgentDep, ticket_id: int) -> TicketOut:
+async def take(services: ServicesDep, token: AgentDep, ticket_id: RowId) -> TicketOut:
     """409 when a colleague owns it: one chat, one responsible agent."""
     return await _act(services, token, ticket_id, ActionKind.TAKE)
 
 
-@router.post("/{ticket_id}/reply", summary="Reply to the customer")
+@router.post("/{ticket_id}/reply", summary="Reply to the customer", responses=UNAVAILABLE_RESPONSE)
 async def reply(
-    services: ServicesDep, token: AgentDep, ticket_id: int, request: TextRequest
+    services: ServicesDep, token: AgentDep, ticket_id: RowId, request: TextRequest
 ) -> TicketOut:
     """Delivered through the bot and shown in the ticket's topic; an unowned ticket is taken
     first; 409 when it is a colleague's or closed, 503 while the bot is off."""
@@ -243,7 +243,7 @@ async def reply(
 
 @router.post("/{ticket_id}/notes", status_code=status.HTTP_201_CREATED, summary="Internal note")
 async def note(
-    services: ServicesDep, token: AgentDep, ticket_id: int, request: TextRequest
+    services: ServicesDep, token: AgentDep, ticket_id: RowId, request: TextRequest
 ) -> TicketOut:
     """For the agents only: never sent to the customer."""
     return await _act(services, token, ticket_id, ActionKind.NOTE, text=request.text)
@@ -251,12 +251,12 @@ async def note(
 
 @router.post("/{ticket_id}/priority", summary="Change the priority")
 async def change_priority(
-    services: ServicesDep, token: AgentDep, ticket_id: int, request: PriorityRequest
+    services: ServicesDep, token: AgentDep, ticket_id: RowId, request: PriorityRequest
 ) -> TicketOut:
     return await _act(services, token, ticket_id, ActionKind.PRIORITY, priority=request.priority)
 
 
 @router.post("/{ticket_id}/close", summary="Close the ticket")
-async def close(services: ServicesDep, token: AgentDep, ticket_id: int) -> TicketOut:
+async def close(services: ServicesDep, token: AgentDep, ticket_id: RowId) -> TicketOut:
     """The customer is asked to rate the help (when the bot runs)."""
     return await _act(services, token, ticket_id, ActionKind.CLOSE)

@@ -7,7 +7,7 @@ from datetime import datetime
 from fastapi import APIRouter, status
 from pydantic import BaseModel, Field
 
-from admin_api.deps import AdminDep, ServicesDep
+from admin_api.deps import AdminDep, RowId, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from admin_api.tokens import ApiToken, Role, issue_token, list_tokens, revoke_token
 from core.database import transaction
@@ -72,7 +72,7 @@ async def create_token(
 
 
 @router.delete("/{token_id}", summary="Revoke a token")
-async def revoke(services: ServicesDep, _admin: AdminDep, token_id: int) -> TokenOut:
+async def revoke(services: ServicesDep, _admin: AdminDep, token_id: RowId) -> TokenOut:
     """The token stops working at once; it stays listed, with the time it was revoked."""
     async with transaction(services.sessions) as session:
         token = await revoke_token(session, token_id)
