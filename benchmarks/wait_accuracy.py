@@ -1,0 +1,135 @@
+"""How honest the wait estimate is: a simulated queue at several loads.
+
+Customers arrive at random (Poisson, seeded); each is handed to the next free agent in arrival
+order; an agent works one ticket at a time for a random handling time (log-normal), and the
+first response comes a little after the pickup. As each ticket arrives, ``estimate_wait`` sees
+what the bot would see then: its place in the queue, the number of agents, and the first
+responses measured in the last three days. The table shows the share of real waits that fall
+within the stated bound (goal: 80 % or more) and the mean stated bound beside the mean real wait.
+
+    .venv/bin/python benchmarks/wait_accuracy.py
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import math
+import random
+import statistics
+from dataclasses import dataclass
+from datetime import timedelta
+
+from handoff.wait import estimate_wait
+
+SEED = 6
+AGENTS = 3
+MEAN_HANDLING_MINUTES = 12.0
+HANDLING_SPREAD = 0.6  # sigma of the log-normal: some tickets take three times the median
+FIRST_REPLY_MINUTES = (0.5, 3.0)  # reading the context card and typing, after the pickup
+SIMULATED_DAYS = 30
+WARM_UP_DAYS = 3
+HISTORY = timedelta(days=3)
+LOADS = (0.3, 0.5, 0.7, 0.85, 0.95)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    arrived: float  # minutes since the start
+    position: int
+    first_response: float
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    load: float
+    tickets: int
+    within_bound: float
+    later_today: float
+    mean_bound: float
+    mean_wait: float
+
+
+def handling_minutes(rng: random.Random) -> float:
+    # The log-normal's mean is exp(mu + sigma²/2): pick mu so that it is MEAN_HANDLING_MINUTES.
+    mu = math.log(MEAN_HANDLING_MINUTES) - HANDLING_SPREAD**2 / 2
+    return rng.lognormvariate(mu, HANDLING_SPREAD)
+
+
+def simulate_queue(load: float, rng: random.Random) -> list[Ticket]:
+    """First-come-first-served with AGENTS agents; positions as the bot sees them on arrival."""
+    arrivals_per_minute = load * AGENTS / MEAN_HANDLING_MINUTES
+    free_at = [0.0] * AGENTS
+    pickups: list[float] = []  # non-decreasing: the queue is served in arrival order
+    tickets = []
+    now = 0.0
+    while now < SIMULATED_DAYS * 24 * 60:
+        now += rng.expovariate(arrivals_per_minute)
+        pickup = max(now, heapq.heappop(free_at))
+        heapq.heappush(free_at, pickup + handling_minutes(rng))
+        waiting_ahead = len(pickups) - bisect.bisect_right(pickups, now)
+        pickups.append(pickup)
+        reply = rng.uniform(*FIRST_REPLY_MINUTES)
+        tickets.append(Ticket(now, waiting_ahead + 1, pickup + reply))
+    return tickets
+
+
+def measure(load: float, tickets: list[Ticket]) -> LoadResult:
+    answered = sorted(tickets, key=lambda ticket: ticket.first_response)
+    answered_at = [ticket.first_response for ticket in answered]
+    history = HISTORY.total_seconds() / 60
+    covered = later = 0
+    bounds: list[float] = []
+    waits: list[float] = []
+    for ticket in tickets:
+        if ticket.arrived < WARM_UP_DAYS * 24 * 60:
+            continue
+        seen = answered[
+            bisect.bisect_left(answered_at, ticket.arrived - history) : bisect.bisect_right(
+                answered_at, ticket.arrived
+            )
+        ]
+        estimate = estimate_wait(
+            position=ticket.position,
+            active_agents=AGENTS,
+            recent_first_responses=[
+                timedelta(minutes=past.first_response - past.arrived) for past in seen
+            ],
+        )
+        wait = ticket.first_response - ticket.arrived
+        waits.append(wait)
+        if estimate.minutes is None:
+            later += 1
+            continue
+        bounds.append(estimate.minutes)
+        covered += wait <= estimate.minutes
+    counted = len(waits)
+    return LoadResult(
+        load=load,
+        tickets=counted,
+        within_bound=covered / (counted - later) if counted > later else 0.0,
+        later_today=later / counted,
+        mean_bound=statistics.fmean(bounds) if bounds else 0.0,
+        mean_wait=statistics.fmean(waits),
+    )
+
+
+def main() -> None:
+    print(
+        f"{AGENTS} agents, handling time log-normal with mean {MEAN_HANDLING_MINUTES:g} min, "
+        f"{SIMULATED_DAYS} days per load ({WARM_UP_DAYS} of warm-up not counted), seed {SEED}\n"
+    )
+    print(
+        "| load | tickets | real wait within the bound | 'later today' | mean bound | mean real wait |"
+    )
+    print("|---|---|---|---|---|---|")
+    for load in LOADS:
+        result = measure(load, simulate_queue(load, random.Random(f"{SEED}-{load}")))
+        print(
+            f"| {result.load:.0%} | {result.tickets} | {result.within_bound:.1%} "
+            f"| {result.later_today:.1%} | {result.mean_bound:.1f} min | {result.mean_wait:.1f} min |"
+        )
+
+
+if __name__ == "__main__":
+    main()

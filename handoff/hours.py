@@ -1,0 +1,496 @@
+"""Business hours: when the support line is open, in the line's own time zone.
+
+Hours are wall-clock times of the line's time zone, so 09:00 stays 09:00 across daylight saving
+changes. A local time the clocks skip (spring forward) and a local time they show twice (autumn
+back) are both read as the first instant at which the line's clock shows that time or later: a
+skipped 03:30 is the instant of the jump, a repeated 03:30 its first occurrence. That reading
+never runs backwards, so no interval ends before it starts.
+
+An interval belongs to the day it starts on, overnight ones included: a public holiday on Tuesday
+cancels Tuesday 22:00-Wednesday 06:00, not Monday's night shift that ends on Tuesday morning.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
+from types import MappingProxyType
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import holidays as holiday_calendars
+
+DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ALWAYS = "always"
+MIDNIGHT = time(0)
+# How far ahead next_opening and next_closing look, and how far back current_period_start does.
+HORIZON = timedelta(days=400)
+SCHEDULE_EXAMPLE = "'mon-fri 09:00-18:00; sat 10:00-14:00', or 'always' for 24/7"
+
+_Value = TypeVar("_Value")
+_INTERVAL = re.compile(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})")
+
+
+class ScheduleError(ValueError):
+    """A schedule that cannot be read; the message says how to fix it."""
+
+
+def _minutes(moment: time) -> int:
+    return moment.hour * 60 + moment.minute
+
+
+def _clock(hour: str, minute: str, *, end: bool) -> time:
+    hours, minutes = int(hour), int(minute)
+    if end and (hours, minutes) == (24, 0):
+        return MIDNIGHT
+    if hours > 23 or minutes > 59:
+        raise ScheduleError(
+            f"'{hour}:{minute}' is not a time: write HH:MM from 00:00 to 23:59 "
+            "(24:00 only as the end of an interval)"
+        )
+    return time(hours, minutes)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Open from start to end, local time; an end at or before the start is on the next day.
+
+    An end of 00:00 is midnight at the end of the day (written 24:00); 00:00-24:00 is the whole day.
+    """
+
+    start: time
+    end: time
+
+    def __post_init__(self) -> None:
+        for moment in (self.start, self.end):
+            if moment.tzinfo is not None or moment.second or moment.microsecond:
+                raise ScheduleError(
+                    f"{moment.isoformat()} is not a whole minute of local time: "
+                    "give hours and minutes only, without a time zone"
+                )
+        if self.start == self.end != MIDNIGHT:
+            raise ScheduleError(
+                f"{self} opens and closes at the same time: write 00:00-24:00 for a whole day"
+            )
+
+    @classmethod
+    def parse(cls, text: str) -> Interval:
+        """Read ``09:00-18:00``, ``22:00-06:00`` (overnight) or ``18:00-24:00``."""
+        match = _INTERVAL.fullmatch(text.strip())
+        if match is None:
+            raise ScheduleError(f"'{text}' is not an interval: write HH:MM-HH:MM, e.g. 09:00-18:00")
+        start_hour, start_minute, end_hour, end_minute = match.groups()
+        return cls(
+            _clock(start_hour, start_minute, end=False), _clock(end_hour, end_minute, end=True)
+        )
+
+    @property
+    def overnight(self) -> bool:
+        return self.end <= self.start
+
+    def local_bounds(self, day: date) -> tuple[datetime, datetime]:
+        """Naive local start and end when the interval opens on ``day``."""
+        end_day = day + timedelta(days=1) if self.overnight else day
+        return datetime.combine(day, self.start), datetime.combine(end_day, self.end)
+
+    def __str__(self) -> str:
+        end = "24:00" if self.end == MIDNIGHT else f"{self.end:%H:%M}"
+        return f"{self.start:%H:%M}-{end}"
+
+
+WHOLE_DAY = Interval(MIDNIGHT, MIDNIGHT)
+
+
+def _checked_day(intervals: Iterable[Interval], where: str) -> tuple[Interval, ...]:
+    """One day's intervals in order; overlapping ones are a typo, touching ones are fine."""
+    ordered = tuple(sorted(intervals, key=lambda interval: interval.start))
+    for earlier, later in pairwise(ordered):
+        earlier_end = _minutes(earlier.end) + (24 * 60 if earlier.overnight else 0)
+        if _minutes(later.start) < earlier_end:
+            raise ScheduleError(
+                f"{where}: {earlier} and {later} overlap: join them into one interval or fix the times"
+            )
+    return ordered
+
+
+def _parse_intervals(text: str) -> tuple[Interval, ...]:
+    return tuple(Interval.parse(part) for part in re.sub(r"\s", "", text).split(","))
+
+
+@dataclass(frozen=True)
+class SpecialDay:
+    """A one-off day: closed when it has no intervals, otherwise open at these hours only."""
+
+    day: date
+    intervals: tuple[Interval, ...] = ()
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "intervals", _checked_day(self.intervals, self.day.isoformat()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "date": self.day.isoformat(),
+            "hours": [str(interval) for interval in self.intervals],
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any, where: str = "special day") -> SpecialDay:
+        """Read ``{"date": "2027-01-01", "hours": ["10:00-14:00"], "note": "…"}``."""
+        fields = _expect_mapping(data, where, required={"date"}, optional={"hours", "note"})
+        text = _expect(fields["date"], str, f"{where}.date")
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise ScheduleError(f"{where}.date: '{text}' is not a date: write YYYY-MM-DD") from None
+        hours = _expect(fields.get("hours", []), list, f"{where}.hours")
+        note = _expect(fields.get("note", ""), str, f"{where}.note")
+        return cls(day, _intervals_from(hours, f"{where}.hours"), note)
+
+
+@dataclass(frozen=True)
+class _Span:
+    """An open stretch of time, as UTC instants."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class BusinessHours:
+    """When the line is open: weekly hours, public holidays of a country, and special days.
+
+    ``weekly`` maps a weekday (0 is Monday) to its intervals; missing days are closed. Every
+    datetime it returns is in the line's time zone, ready to show. Python subtracts two datetimes
+    of one zone by the wall clock, so measure durations after ``.astimezone(UTC)``.
+    """
+
+    timezone: str
+    weekly: Mapping[int, tuple[Interval, ...]]
+    holidays_country: str | None = None
+    special_days: tuple[SpecialDay, ...] = ()
+    _zone: ZoneInfo = field(init=False, repr=False, compare=False)
+    _holidays: holiday_calendars.HolidayBase | None = field(init=False, repr=False, compare=False)
+    _special: Mapping[date, SpecialDay] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "_zone", _zone(self.timezone))
+        country = (self.holidays_country or "").strip().upper() or None
+        set_(self, "holidays_country", country)
+        set_(self, "_holidays", _public_holidays(country) if country else None)
+        unknown = set(self.weekly) - set(range(7))
+        if unknown:
+            raise ScheduleError(f"weekdays are 0 (Monday) to 6 (Sunday), not {sorted(unknown)}")
+        weekly = {day: _checked_day(self.weekly.get(day, ()), DAY_NAMES[day]) for day in range(7)}
+        if not any(weekly.values()):
+            raise ScheduleError(f"the week has no opening hours: write e.g. {SCHEDULE_EXAMPLE}")
+        set_(self, "weekly", MappingProxyType(weekly))
+        special = sorted(self.special_days, key=lambda special_day: special_day.day)
+        for earlier, later in pairwise(special):
+            if earlier.day == later.day:
+                raise ScheduleError(
+                    f"{later.day.isoformat()} is given twice as a special day: keep one"
+                )
+        set_(self, "special_days", tuple(special))
+        set_(self, "_special", MappingProxyType({item.day: item for item in special}))
+
+    @classmethod
+    def parse(
+        cls,
+        schedule: str,
+        *,
+        timezone: str,
+        holidays: str = "",
+        special_days: Iterable[SpecialDay] = (),
+    ) -> BusinessHours:
+        """Read the settings' format: ``mon-fri 09:00-13:00,14:00-18:00; sat 10:00-14:00``.
+
+        Days are ``mon``…``sun``, ranges (``mon-fri``, ``fri-mon``) and lists (``mon,wed``);
+        a day named in several clauses gets all their intervals. ``always`` means 24/7.
+        """
+        return cls(
+            timezone=timezone,
+            weekly=_parse_weekly(schedule),
+            holidays_country=holidays or None,
+            special_days=tuple(special_days),
+        )
+
+    def describe(self) -> str:
+        """The weekly hours in the settings' format; ``parse`` reads it back to the same hours."""
+        if all(self.weekly[day] == (WHOLE_DAY,) for day in range(7)):
+            return ALWAYS
+        days_by_hours: dict[tuple[Interval, ...], list[int]] = {}
+        for day in range(7):
+            if self.weekly[day]:
+                days_by_hours.setdefault(self.weekly[day], []).append(day)
+        return "; ".join(
+            f"{_describe_days(days)} {','.join(str(interval) for interval in intervals)}"
+            for intervals, days in days_by_hours.items()
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able form for the database and the admin API; ``from_dict`` reads it back."""
+        return {
+            "timezone": self.timezone,
+            "weekly": {
+                DAY_NAMES[day]: [str(interval) for interval in self.weekly[day]] for day in range(7)
+            },
+            "holidays": self.holidays_country,
+            "special_days": [special.to_dict() for special in self.special_days],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> BusinessHours:
+        """Read and validate the form ``to_dict`` writes; days missing from weekly are closed."""
+        fields = _expect_mapping(
+            data,
+            "business hours",
+            required={"timezone", "weekly"},
+            optional={"holidays", "special_days"},
+        )
+        weekly_data = _expect_mapping(
+            fields["weekly"], "weekly", required=set(), optional=set(DAY_NAMES)
+        )
+        weekly = {
+            DAY_NAMES.index(name): _intervals_from(
+                _expect(hours, list, f"weekly.{name}"), f"weekly.{name}"
+            )
+            for name, hours in weekly_data.items()
+        }
+        holidays = fields.get("holidays")
+        special_data = _expect(fields.get("special_days", []), list, "special_days")
+        return cls(
+            timezone=_expect(fields["timezone"], str, "timezone"),
+            weekly=weekly,
+            holidays_country=None if holidays is None else _expect(holidays, str, "holidays"),
+            special_days=tuple(
+                SpecialDay.from_dict(item, f"special_days[{index}]")
+                for index, item in enumerate(special_data)
+            ),
+        )
+
+    def is_open(self, moment: datetime) -> bool:
+        """Whether the line is open at ``moment`` (timezone-aware, any zone)."""
+        day = self._local_day(moment)
+        return any(
+            span.start <= moment < span.end
+            for span in self._spans(day - timedelta(days=1), day + timedelta(days=1))
+        )
+
+    def next_opening(self, moment: datetime) -> datetime | None:
+        """The first instant at or after ``moment`` when the line is open.
+
+        ``moment`` itself when the line is open then; None when it stays closed for the next
+        400 days.
+        """
+        for span in self._forward_spans(moment):
+            if span.end > moment:
+                opening = max(span.start, moment)
+                return self._local(opening) if opening - moment <= HORIZON else None
+        return None
+
+    def next_closing(self, moment: datetime) -> datetime | None:
+        """The first instant at or after ``moment`` when the line is closed.
+
+        ``moment`` itself when the line is closed then; None when it stays open for the next
+        400 days (``always``).
+        """
+        for span in self._forward_spans(moment):
+            if span.end > moment:
+                if span.start > moment:
+                    return self._local(moment)
+                return self._local(span.end) if span.end - moment <= HORIZON else None
+        return self._local(moment)
+
+    def current_period_start(self, moment: datetime) -> datetime | None:
+        """When the line last changed between open and closed, at or before ``moment``.
+
+        So: the start of the closed period ``moment`` is in when the line is closed, of the open
+        period when it is open. Every moment of one period gives the same answer, which makes it a
+        key for "once per closed period" notices. None when the line has been in the same state
+        for the last 400 days (``always``): then any earlier notice was in this same period.
+        """
+        day = self._local_day(moment)
+        change: datetime | None = None
+        for span in self._spans(day - HORIZON - timedelta(days=2), day + timedelta(days=1)):
+            if span.start > moment:
+                break
+            if span.end > moment:
+                change = span.start
+                break
+            change = span.end
+        if change is None or moment - change > HORIZON:
+            return None
+        return self._local(change)
+
+    def _hours_on(self, day: date) -> tuple[Interval, ...]:
+        special = self._special.get(day)
+        if special is not None:
+            return special.intervals
+        if self._holidays is not None and day in self._holidays:
+            return ()
+        return self.weekly[day.weekday()]
+
+    def _instant(self, local: datetime) -> datetime:
+        """The first instant (UTC) at which the line's clock shows ``local`` or later."""
+        first = local.replace(tzinfo=self._zone).astimezone(UTC)  # fold=0: the first occurrence
+        if first.astimezone(self._zone).replace(tzinfo=None) == local:
+            return first
+        # Skipped by a jump forward: find the jump between reading ``local`` with the offset
+        # after it (too early) and with the offset before it (too late). Jumps fall on whole seconds.
+        early = int(local.replace(tzinfo=self._zone, fold=1).timestamp())
+        late = int(first.timestamp())
+        while late - early > 1:
+            middle = (early + late) // 2
+            shown = datetime.fromtimestamp(middle, self._zone).replace(tzinfo=None)
+            early, late = (early, middle) if shown >= local else (middle, late)
+        return datetime.fromtimestamp(late, UTC)
+
+    def _spans(self, first_day: date, last_day: date) -> Iterator[_Span]:
+        """Open spans from the intervals of the days first_day..last_day, joined where they meet."""
+        current: _Span | None = None
+        day = first_day
+        while day <= last_day:
+            for interval in self._hours_on(day):
+                local_start, local_end = interval.local_bounds(day)
+                start, end = self._instant(local_start), self._instant(local_end)
+                if start >= end:  # wholly inside a skipped hour
+                    continue
+                if current is not None and start <= current.end:
+                    current = _Span(current.start, max(current.end, end))
+                    continue
+                if current is not None:
+                    yield current
+                current = _Span(start, end)
+            day += timedelta(days=1)
+        if current is not None:
+            yield current
+
+    def _forward_spans(self, moment: datetime) -> Iterator[_Span]:
+        # Two days beyond the horizon: a span cut off by the last day then ends past it.
+        day = self._local_day(moment)
+        return self._spans(day - timedelta(days=1), day + HORIZON + timedelta(days=2))
+
+    def _local_day(self, moment: datetime) -> date:
+        if moment.tzinfo is None or moment.utcoffset() is None:
+            raise ValueError("the moment must be timezone-aware, e.g. datetime.now(UTC)")
+        return moment.astimezone(self._zone).date()
+
+    def _local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self._zone)
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ScheduleError(
+            f"unknown time zone '{name}': use an IANA name such as Europe/Kyiv or UTC"
+        ) from None
+
+
+def _public_holidays(country: str) -> holiday_calendars.HolidayBase:
+    try:
+        return holiday_calendars.country_holidays(country)
+    except NotImplementedError:
+        raise ScheduleError(
+            f"no public holidays known for '{country}': use a two-letter country code "
+            "such as UA, PL or DE, or leave it empty for none"
+        ) from None
+
+
+def _parse_weekly(schedule: str) -> dict[int, tuple[Interval, ...]]:
+    clauses = [clause.strip() for clause in re.split(r"[;\n]", schedule.lower()) if clause.strip()]
+    if clauses == [ALWAYS]:
+        return {day: (WHOLE_DAY,) for day in range(7)}
+    if not clauses:
+        raise ScheduleError(f"the schedule is empty: write e.g. {SCHEDULE_EXAMPLE}")
+    weekly: dict[int, list[Interval]] = {day: [] for day in range(7)}
+    for clause in clauses:
+        if clause == ALWAYS:
+            raise ScheduleError("'always' means 24/7 and stands alone: remove the other clauses")
+        hours_at = re.search(r"\d", clause)
+        if hours_at is None:
+            raise ScheduleError(
+                f"'{clause}' has no hours: write days, a space and hours, e.g. 'mon-fri 09:00-18:00'"
+            )
+        days_text, hours_text = clause[: hours_at.start()], clause[hours_at.start() :]
+        try:
+            intervals = _parse_intervals(hours_text)
+            for day in _parse_days(days_text):
+                weekly[day].extend(intervals)
+        except ScheduleError as error:
+            raise ScheduleError(f"in '{clause}': {error}") from None
+    return {day: tuple(intervals) for day, intervals in weekly.items()}
+
+
+def _parse_days(text: str) -> list[int]:
+    names = re.sub(r"\s", "", text)
+    if not names:
+        raise ScheduleError("which days? start with days, e.g. 'mon-fri 09:00-18:00'")
+    days: list[int] = []
+    for part in names.split(","):
+        first, _, last = part.partition("-")
+        start = _day_number(first)
+        count = (_day_number(last) - start) % 7 + 1 if last else 1
+        days.extend((start + offset) % 7 for offset in range(count))
+    return days
+
+
+def _day_number(name: str) -> int:
+    if name not in DAY_NAMES:
+        raise ScheduleError(f"'{name}' is not a day: use {', '.join(DAY_NAMES)}")
+    return DAY_NAMES.index(name)
+
+
+def _describe_days(days: list[int]) -> str:
+    """``[0, 1, 2, 4]`` → ``mon-wed,fri``."""
+    runs: list[list[int]] = []
+    for day in days:
+        if runs and runs[-1][-1] == day - 1:
+            runs[-1].append(day)
+        else:
+            runs.append([day])
+    return ",".join(
+        DAY_NAMES[run[0]] if len(run) == 1 else f"{DAY_NAMES[run[0]]}-{DAY_NAMES[run[-1]]}"
+        for run in runs
+    )
+
+
+def _expect(value: Any, kind: type[_Value], where: str) -> _Value:
+    if not isinstance(value, kind):
+        raise ScheduleError(f"{where}: expected {_KIND_NAMES[kind]}, got {value!r}")
+    return value
+
+
+_KIND_NAMES: dict[type, str] = {str: "a string", list: "a list", dict: "an object"}
+
+
+def _expect_mapping(
+    value: Any, where: str, *, required: set[str], optional: set[str]
+) -> dict[str, Any]:
+    fields = _expect(value, dict, where)
+    missing = required - set(fields)
+    if missing:
+        raise ScheduleError(f"{where}: missing {', '.join(sorted(missing))}")
+    unknown = set(fields) - required - optional
+    if unknown:
+        known = ", ".join(sorted(required | optional))
+        raise ScheduleError(f"{where}: unknown {', '.join(sorted(unknown))} (known: {known})")
+    return fields
+
+
+def _intervals_from(hours: list[Any], where: str) -> tuple[Interval, ...]:
+    intervals = []
+    for index, item in enumerate(hours):
+        text = _expect(item, str, f"{where}[{index}]")
+        try:
+            intervals.append(Interval.parse(text))
+        except ScheduleError as error:
+            raise ScheduleError(f"{where}[{index}]: {error}") from None
+    return tuple(intervals)
