@@ -27,6 +27,7 @@ from telegram.ext import (
 from bot import agents, handlers
 from bot.delivery import FloodGuard, PerChatUpdateProcessor, RetryingRateLimiter
 from bot.desk import BUTTON_PREFIX, Desk
+from bot.line import watch_the_line
 from bot.remote_desk import DeskRequest, TelegramDesk, perform_desk_request
 from core.wiring import Services
 from handoff.actions import DatabaseDesk
@@ -88,6 +89,11 @@ def build_application(services: Services) -> Application:
         ]
     )
     application.add_error_handler(handlers.on_error)
+    job_queue = application.job_queue
+    assert job_queue is not None  # python-telegram-bot[job-queue] is a dependency
+    job_queue.run_repeating(
+        watch_the_line, interval=settings.line_check_seconds, first=1, name="watch-the-line"
+    )
     return application
 
 

@@ -20,6 +20,7 @@ from telegram.ext import ContextTypes
 from bot.conversation import Chat, Inbound, open_chat
 from bot.delivery import FloodGuard
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages, telegram_length
+from bot.line import answer_wait_question, line_is_closed, status_at_handoff
 from bot.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
 from core.database import transaction
 from core.wiring import Services
@@ -27,6 +28,7 @@ from handoff import tickets
 from handoff.conversations import NONE_OF_THESE, record_vote, sent_message
 from handoff.models import MessageKind, Ticket, TicketStatus
 from retrieval.decision import Candidate, Decision, Outcome, Reason
+from retrieval.intents import asks_about_wait
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +149,14 @@ async def _handled_by_people(chat: Chat) -> bool:
                 tickets.note_customer_message(stored)
             await desk.refresh(ticket.id)
         await desk.relay(chat.customer, chat.inbound)
-        return True
+        text = chat.inbound.text if chat.inbound.kind == MessageKind.TEXT else None
+        if text is not None and asks_about_wait(text):
+            await answer_wait_question(chat, ticket)
+            return True
+        # Nobody has it yet and the line is closed: the bot answers from the FAQ meanwhile.
+        return not (
+            text is not None and ticket.assignee_id is None and await line_is_closed(chat.services)
+        )
     if ticket is None or chat.inbound.kind != MessageKind.TEXT:
         return False
     if not tickets.awaits_rating_comment(ticket):
@@ -243,7 +252,8 @@ async def hand_off(chat: Chat, decision: Decision) -> None:
         reply = chat.texts.ticket_reopened
     else:
         reply = getattr(chat.texts, HANDOFF_REPLIES.get(decision.reason, "handoff_unsure"))
-    await chat.say(reply, decision=decision)
+    status = await status_at_handoff(chat, ticket)
+    await chat.say(f"{reply}\n\n{status}" if status else reply, decision=decision)
     if created:
         await chat.desk.show_ticket(ticket.id)
 

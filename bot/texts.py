@@ -47,6 +47,12 @@ class Texts:
     comment_thanks: str
     ticket_reopened: str
     agent_joined: str  # {agent}
+    out_of_hours: str  # {opening}
+    out_of_hours_unknown: str
+    queue_wait: str  # {position} {wait}
+    wait_with_agent: str  # {agent}
+    wait_closed: str  # {opening}
+    line_open: str  # {position} {wait}
 
 
 RU = Texts(
@@ -143,6 +149,21 @@ RU = Texts(
         "и ответит здесь."
     ),
     agent_joined="{agent} из поддержки взял(а) ваш вопрос и ответит здесь.",
+    out_of_hours=(
+        "Сейчас мы не на связи. Специалист ответит {opening} — ваш запрос сохранён, повторять "
+        "ничего не нужно. А пока я могу ответить на вопросы из справки."
+    ),
+    out_of_hours_unknown=(
+        "Сейчас мы не на связи. Ваш запрос сохранён: специалист ответит, как только мы снова "
+        "откроемся."
+    ),
+    queue_wait="Место в очереди: {position}. Ожидаемое время ответа: {wait}.",
+    wait_with_agent="Ваш вопрос уже у специалиста ({agent}), он ответит здесь.",
+    wait_closed="Сейчас мы не на связи; специалист ответит {opening}. Ваш запрос в очереди.",
+    line_open=(
+        "Мы снова на связи! Ваш запрос в очереди (место {position}), ожидаемое время ответа: "
+        "{wait}."
+    ),
 )
 
 UK = Texts(
@@ -239,6 +260,21 @@ UK = Texts(
         "і відповість тут."
     ),
     agent_joined="{agent} з підтримки взяв(ла) ваше питання і відповість тут.",
+    out_of_hours=(
+        "Зараз ми не на зв'язку. Фахівець відповість {opening} — ваш запит збережено, "
+        "повторювати нічого не треба. А поки я можу відповісти на запитання з довідки."
+    ),
+    out_of_hours_unknown=(
+        "Зараз ми не на зв'язку. Ваш запит збережено: фахівець відповість, щойно ми знову "
+        "відкриємося."
+    ),
+    queue_wait="Місце в черзі: {position}. Очікуваний час відповіді: {wait}.",
+    wait_with_agent="Ваше питання вже у фахівця ({agent}), він відповість тут.",
+    wait_closed="Зараз ми не на зв'язку; фахівець відповість {opening}. Ваш запит у черзі.",
+    line_open=(
+        "Ми знову на зв'язку! Ваш запит у черзі (місце {position}), очікуваний час відповіді: "
+        "{wait}."
+    ),
 )
 
 EN = Texts(
@@ -332,6 +368,18 @@ EN = Texts(
         "and reply here."
     ),
     agent_joined="{agent} from support has taken your question and will reply here.",
+    out_of_hours=(
+        "We're closed right now. A person will answer {opening} — your request is saved, no "
+        "need to repeat anything. Meanwhile I can answer questions from our help pages."
+    ),
+    out_of_hours_unknown=(
+        "We're closed right now. Your request is saved: a person will answer as soon as we "
+        "open again."
+    ),
+    queue_wait="Your place in the queue: {position}. Expected wait for an answer: {wait}.",
+    wait_with_agent="{agent} from support has your question and will reply here.",
+    wait_closed="We're closed right now; a person will answer {opening}. Your request is queued.",
+    line_open="We're online again! Your request is in the queue (place {position}); expected wait: {wait}.",
 )
 
 TEXTS: dict[str, Texts] = {"ru": RU, "uk": UK, "en": EN}

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     business_hours: str = "always"
     holidays: str = ""
+    line_check_seconds: float = Field(
+        60, gt=0, description="how often the bot checks opening time and service levels"
+    )
     log_level: str = "INFO"
     flood_per_minute: int = Field(20, ge=1, description="messages a minute one chat may send")
     flood_burst: int = Field(8, ge=1, description="messages one chat may send at once")

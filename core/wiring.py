@@ -5,16 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from core.database import create_engine, create_session_factory, migrate
+from core.database import create_engine, create_session_factory, migrate, utcnow
 from core.settings import Settings
 from handoff.actions import DatabaseDesk, TicketDesk
 from knowledge_base.formats import FaqFormat, parse_faq
@@ -44,6 +45,8 @@ class Services:
     status: dict[str, str] = field(default_factory=dict)
     # Carries out agents' actions from the API: the bot's desk once it runs, else the database's.
     desk: TicketDesk = field(init=False)
+    # What business hours, waits and service levels read as "now" (tests set their own).
+    clock: Callable[[], datetime] = utcnow
 
     def __post_init__(self) -> None:
         self.desk = DatabaseDesk(self.sessions)

@@ -30,6 +30,7 @@ from handoff.models import (
     TicketEvent,
 )
 from handoff.periods import check_period, time_zone
+from handoff.sla import SlaKind, SlaStage
 from knowledge_base.models import FaqEntry
 from retrieval.decision import Outcome, Reason
 
@@ -149,6 +150,8 @@ class SupportReport(BaseModel):
     # Customers' questions handed off because nothing in the FAQ fits (reason low_confidence).
     uncovered_questions: int
     tickets: ServiceLevels
+    # Service-level targets missed in the period (recorded by handoff.sla), by target.
+    sla_breaches: dict[str, int]
     agents: list[AgentServiceLevels]  # the busiest first
     volume: MessageVolume
     top_faq: list[FaqUsage]  # the most answered first, at most TOP_FAQ_ENTRIES
@@ -257,6 +260,7 @@ async def support_report(
         ),
         uncovered_questions=activity.uncovered_questions,
         tickets=ServiceLevels.of(tickets),
+        sla_breaches=await _sla_breaches(session, start=start, end=end),
         agents=_per_agent(tickets),
         volume=MessageVolume(
             by_hour={hour: activity.by_hour[hour] for hour in range(24)},
@@ -392,6 +396,18 @@ async def _tickets_reopened(session: AsyncSession, *, start: datetime, end: date
         )
     )
     return count or 0
+
+
+async def _sla_breaches(session: AsyncSession, *, start: datetime, end: datetime) -> dict[str, int]:
+    details = await session.scalars(
+        select(TicketEvent.details).where(
+            TicketEvent.action == SlaStage.BREACH,
+            TicketEvent.created_at >= start,
+            TicketEvent.created_at < end,
+        )
+    )
+    counts = Counter((detail or {}).get("kind", "unknown") for detail in details)
+    return {kind.value: counts.get(kind.value, 0) for kind in SlaKind}
 
 
 def _per_agent(tickets: Sequence[_TicketFacts]) -> list[AgentServiceLevels]:

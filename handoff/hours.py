@@ -328,6 +328,22 @@ class BusinessHours:
             return None
         return self._local(change)
 
+    def open_time_between(self, start: datetime, end: datetime) -> timedelta:
+        """How much of [start, end) the line is open: service-level clocks run in open hours."""
+        if end <= start:
+            return timedelta(0)
+        spans = self._spans(
+            self._local_day(start) - timedelta(days=1), self._local_day(end) + timedelta(days=1)
+        )
+        return sum(
+            (
+                min(span.end, end) - max(span.start, start)
+                for span in spans
+                if span.end > start and span.start < end
+            ),
+            timedelta(0),
+        )
+
     def _hours_on(self, day: date) -> tuple[Interval, ...]:
         special = self._special.get(day)
         if special is not None:

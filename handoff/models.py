@@ -87,6 +87,9 @@ class Customer(Base):
     # The customer's newest ticket, so that each incoming message finds it by primary key (no
     # foreign key: tickets reference customers, and a cycle would complicate deletes).
     latest_ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # When we last told them the line is closed (once per closed period), and that it is open.
+    closed_notice_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    open_notice_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     @property
     def display_name(self) -> str:
@@ -244,3 +247,13 @@ class RoutingRule(Base):
     priority: Mapped[str | None] = mapped_column(String(16), nullable=True)
     add_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class SupportSetting(Base):
+    """A setting a lead changes over the admin API (business hours, SLA targets), as JSON."""
+
+    __tablename__ = "support_settings"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[dict[str, Any]] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

@@ -67,6 +67,31 @@ _NEGATIVE_FEEDBACK = _pattern(
     r"\bне\s+помогл\w*|\bне\s+допомогл\w*|\bdidn'?t\s+help\b|\bdoes\s*n'?t\s+help\b",
 )
 
+# "How long?" from a customer whose request waits for a person.
+_WAIT_QUESTION = _pattern(
+    # Russian
+    r"\bскоро\s+(?:ли\s+)?(?:мне\s+)?(?:ответ\w*|отвеч\w*|помо\w*|свяж\w*)",
+    r"\b(?:сколько|долго)\s+(?:ещ[её]\s+)?(?:мне\s+)?(?:ждать|ожидать|жду)",
+    r"\bкогда\s+(?:же\s+)?(?:мне\s+)?(?:ответ\w*|отвеч\w*|свяж\w*|помо\w*|будет\s+ответ)",
+    r"\bдолго\s+ещ[её]\b",
+    r"\bгде\s+(?:же\s+)?(?:ответ|оператор\w*|специалист\w*)\b",
+    r"\bесть\s+кто\b",
+    # Ukrainian
+    r"\bскоро\s+(?:мені\s+)?(?:відповід\w*|допомож\w*|зв['’]яж\w*)",
+    r"\b(?:скільки|довго)\s+(?:ще\s+)?(?:мені\s+)?(?:чекати|очікувати|чекаю)",
+    r"\bколи\s+(?:ж\s+)?(?:мені\s+)?(?:відповід\w*|зв['’]яж\w*|допомож\w*)",
+    r"\bде\s+(?:ж\s+)?(?:відповідь|оператор\w*|фахів\w*)\b",
+    r"\bє\s+хто\b",
+    # English
+    r"\bhow\s+(?:much\s+)?long(?:er)?\s*(?:[?!.]|$)",
+    r"\bhow\s+long(?:er)?\s+(?:do|will|should|must|shall)\s+i\s+(?:have\s+to\s+)?wait",
+    r"\bhow\s+long\s+(?:until|till|before)\s+(?:someone|somebody|anyone|an?\s+agent|you)\b",
+    r"\bwhen\s+(?:will|do|can)\s+(?:i|you|someone|somebody|anyone|an?\s+agent)\s+(?:\w+\s+){0,2}?(?:answer|reply|respond|get\s+back|hear)",
+    r"\bany\s+(?:update|news|one\s+there)\b",
+    r"\bis\s+any(?:one|body)\s+there\b",
+    r"\bstill\s+waiting\b",
+)
+
 # Whole-message conversational phrases; a message is conversational when nothing else remains.
 _CONVERSATIONAL: dict[Conversational, tuple[str, ...]] = {
     Conversational.THANKS: (
@@ -214,6 +239,12 @@ def asks_for_human(text: str) -> bool:
 def says_not_helped(text: str) -> bool:
     """True when the customer says the bot's last answer missed ("не то", "not what I asked")."""
     return _NEGATIVE_FEEDBACK.search(text) is not None
+
+
+def asks_about_wait(text: str) -> bool:
+    """True when the customer asks how long until a person answers ("скоро ответите?",
+    "коли відповідь?", "how long?")."""
+    return _WAIT_QUESTION.search(text) is not None
 
 
 def conversational_intent(text: str) -> Conversational | None:

@@ -155,9 +155,9 @@ def test_a_request_for_a_human_opens_a_ticket_with_the_conversation(
 ) -> None:
     user = customer(user_id, language_code="en")
     running.telegram.send_text(user, text)
-    assert running.telegram.wait_for_messages(user_id, 1)[0].text == texts.handoff_requested
+    assert running.telegram.wait_for_messages(user_id, 1)[0].text.startswith(texts.handoff_requested)
     running.telegram.send_command(user, "/human")
-    assert running.telegram.wait_for_messages(user_id, 2)[1].text == texts.handoff_already
+    assert running.telegram.wait_for_messages(user_id, 2)[1].text.startswith(texts.handoff_already)
     tickets = running.rows(
         "SELECT t.status, t.reason, t.subject FROM tickets t JOIN customers c"
         " ON c.id = t.customer_id WHERE c.telegram_user_id = ?",
@@ -168,7 +168,7 @@ def test_a_request_for_a_human_opens_a_ticket_with_the_conversation(
 
 def test_the_persistent_button_asks_for_a_person(running: Running) -> None:
     running.telegram.send_text(customer(124), RU.human_button)
-    assert running.telegram.wait_for_messages(124, 1)[0].text == RU.handoff_requested
+    assert running.telegram.wait_for_messages(124, 1)[0].text.startswith(RU.handoff_requested)
 
 
 MEDIA: dict[str, dict[str, Any]] = {
@@ -243,7 +243,7 @@ def test_markup_from_customers_and_answers_never_breaks_a_reply(running: Running
         '<a href="https://example.com/?a=1&amp;b=2">сайт</a>.'
     )
     running.telegram.send_text(user, "<b>*[x](y)* & </b> _оператор_ <script>")
-    assert running.telegram.wait_for_messages(141, 3)[2].text == RU.handoff_requested
+    assert running.telegram.wait_for_messages(141, 3)[2].text.startswith(RU.handoff_requested)
 
 
 def test_a_long_answer_arrives_whole_in_several_messages(running: Running) -> None:
@@ -276,7 +276,7 @@ def test_votes_are_stored_against_the_entry_and_not_that_offers_a_person(
     )
     telegram.press(user, answer, "vote:0")  # a change of mind changes the vote
     follow_up = telegram.wait_for_messages(161, 2)[1]
-    assert follow_up.text in (RU.other_options, RU.handoff_not_helped)
+    assert follow_up.text.startswith((RU.other_options, RU.handoff_not_helped))
     votes = running.rows(
         "SELECT v.faq_key, v.helpful, e.key FROM answer_votes v"
         " JOIN faq_entries e ON e.id = v.faq_entry_id JOIN customers c ON c.id = v.customer_id"
@@ -300,12 +300,12 @@ def test_clarify_offers_entries_a_press_answers_and_none_hands_off(running: Runn
     assert answer.text.startswith(_answer_html(running, "double-charge"))
     telegram.send_text(user, "почему два платежа за один месяц??")
     again = telegram.wait_for_messages(171, 3)[2]
-    assert again.text == RU.handoff_not_helped  # the same question again: the bot is failing
+    assert again.text.startswith(RU.handoff_not_helped)  # the same question again: the bot is failing
     user2 = customer(172)
     telegram.send_text(user2, "почему два платежа за один месяц??")
     offer2 = telegram.wait_for_messages(172, 1)[0]
     telegram.press(user2, offer2, "none")
-    assert telegram.wait_for_messages(172, 2)[1].text == RU.handoff_not_helped
+    assert telegram.wait_for_messages(172, 2)[1].text.startswith(RU.handoff_not_helped)
     decided = running.rows(
         "SELECT m.outcome, m.reason FROM conversation_messages m JOIN customers c"
         " ON c.id = m.customer_id WHERE c.telegram_user_id = ? AND m.direction = 'in'"

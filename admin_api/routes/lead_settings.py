@@ -1,8 +1,10 @@
-"""Settings for support leads: canned replies (agents read them too) and routing rules."""
+"""Settings for support leads: business hours, SLA targets, canned replies (agents read them
+too) and routing rules."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field
@@ -11,14 +13,93 @@ from sqlalchemy import delete, select
 from admin_api.deps import AdminDep, AgentDep, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from core.database import transaction
+from handoff.availability import business_hours, save_business_hours
 from handoff.canned import save_canned_reply
+from handoff.hours import BusinessHours, ScheduleError
 from handoff.models import CannedReply, Priority, RoutingRule
 from handoff.routing import save_rule
+from handoff.sla import SlaTargets, save_sla_targets, sla_targets
 
 router = APIRouter(prefix="/settings", tags=["settings"], responses=ERROR_RESPONSES)
 
 TemplateName = Annotated[str, Path(pattern=r"^[\w-]{1,64}$", description="used as /reply <name>")]
 RuleName = Annotated[str, Path(min_length=1, max_length=100)]
+
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+
+
+class SpecialDayIn(BaseModel):
+    date: date
+    hours: list[str] = Field(
+        default_factory=list, max_length=10, description='e.g. ["10:00-14:00"]; empty: closed'
+    )
+    note: str = Field("", max_length=200)
+
+
+class BusinessHoursIn(BaseModel):
+    timezone: str = Field(max_length=64, examples=["Europe/Kyiv"])
+    weekly: dict[Weekday, list[str]] = Field(
+        description="intervals per weekday (overnight like 22:00-06:00); missing days are closed",
+        examples=[{"mon": ["09:00-18:00"], "sat": ["10:00-14:00"]}],
+    )
+    holidays: str | None = Field(
+        None, max_length=8, description="country whose public holidays close the line, e.g. PL"
+    )
+    special_days: list[SpecialDayIn] = Field(default_factory=list, max_length=400)
+
+
+class BusinessHoursOut(BusinessHoursIn):
+    schedule: str = Field(description="the weekly hours in FIRSTLINE_BUSINESS_HOURS form")
+    open_now: bool
+    next_change: datetime | None = Field(description="when the line next opens or closes")
+
+
+def _hours_out(hours: BusinessHours, now: datetime) -> BusinessHoursOut:
+    open_now = hours.is_open(now)
+    return BusinessHoursOut.model_validate(
+        {
+            **hours.to_dict(),
+            "schedule": hours.describe(),
+            "open_now": open_now,
+            "next_change": hours.next_closing(now) if open_now else hours.next_opening(now),
+        }
+    )
+
+
+@router.get("/business-hours", summary="When the line is open")
+async def get_business_hours(services: ServicesDep, _token: AgentDep) -> BusinessHoursOut:
+    async with services.sessions() as session:
+        hours = await business_hours(session, services.settings)
+    return _hours_out(hours, services.clock())
+
+
+@router.put("/business-hours", summary="Set the weekly hours, holidays and special days")
+async def put_business_hours(
+    services: ServicesDep, _token: AdminDep, request: BusinessHoursIn
+) -> BusinessHoursOut:
+    """Customers who write while the line is closed are told when it opens, from now on."""
+    try:
+        hours = BusinessHours.from_dict(request.model_dump(mode="json"))
+    except ScheduleError as error:
+        raise ApiError(422, str(error)) from None
+    async with transaction(services.sessions) as session:
+        await save_business_hours(session, hours)
+    return _hours_out(hours, services.clock())
+
+
+@router.get("/sla", summary="Service-level targets")
+async def get_sla(services: ServicesDep, _token: AgentDep) -> SlaTargets:
+    async with services.sessions() as session:
+        return await sla_targets(session)
+
+
+@router.put("/sla", summary="Set the service-level targets")
+async def put_sla(services: ServicesDep, _token: AdminDep, request: SlaTargets) -> SlaTargets:
+    """Minutes of open hours per priority; agents are warned at ``warn_at`` of a target."""
+    async with transaction(services.sessions) as session:
+        await save_sla_targets(session, request)
+    return request
 
 
 class CannedReplyIn(BaseModel):

@@ -1,0 +1,155 @@
+"""The line's hours in the conversation: the honest wait at handoff, "we're closed, we open at…",
+the answer to "how long?", and the job that tells waiting customers the team is online and warns
+agents before a ticket misses its service level."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot
+from telegram.constants import ParseMode
+from telegram.error import Forbidden, TelegramError
+from telegram.ext import ContextTypes
+
+from bot.conversation import Chat
+from bot.desk import Desk
+from bot.formatting import escape
+from bot.texts import Texts, texts_for
+from bot.when import describe_opening, describe_wait
+from core.database import transaction
+from core.wiring import Services
+from handoff import availability
+from handoff.conversations import record_message
+from handoff.models import Customer, Direction, MessageKind, Ticket
+from handoff.sla import SlaAlert, SlaKind, SlaStage, raise_sla_alerts, sla_targets
+from handoff.tickets import owner_of
+
+logger = logging.getLogger(__name__)
+
+
+async def line_is_closed(services: Services) -> bool:
+    async with services.sessions() as session:
+        hours = await availability.business_hours(session, services.settings)
+    return not hours.is_open(services.clock())
+
+
+async def wait_line(services: Services, ticket: Ticket, texts: Texts, language: str) -> str:
+    """Where the ticket stands: the place in the queue and the honest wait (or when we open)."""
+    now = services.clock()
+    async with services.sessions() as session:
+        hours = await availability.business_hours(session, services.settings)
+        if ticket.assignee_id is not None:
+            owner = await owner_of(session, ticket)
+            return texts.wait_with_agent.format(agent=escape(owner.name if owner else "?"))
+        if not hours.is_open(now):
+            opening = hours.next_opening(now)
+            if opening is None:
+                return texts.out_of_hours_unknown
+            return texts.wait_closed.format(opening=describe_opening(opening, now, language))
+        estimate = await availability.expected_wait(session, ticket, hours, now)
+    return texts.queue_wait.format(
+        position=estimate.position, wait=describe_wait(estimate, language, now=now)
+    )
+
+
+async def status_at_handoff(chat: Chat, ticket: Ticket) -> str:
+    """What follows the handoff message: "we're closed, a person answers at…" (once per closed
+    period), else the place in the queue and the honest wait; empty when there is nothing new."""
+    now = chat.services.clock()
+    async with transaction(chat.services.sessions) as session:
+        hours = await availability.business_hours(session, chat.services.settings)
+        customer = await session.get(Customer, chat.customer.id)
+        assert customer is not None
+        closed = await availability.closed_notice(session, customer, hours, now)
+    if closed is not None and closed.opening is None:
+        return chat.texts.out_of_hours_unknown
+    if closed is not None and closed.opening is not None:
+        opening = describe_opening(closed.opening, now, chat.language)
+        return chat.texts.out_of_hours.format(opening=opening)
+    if not hours.is_open(now):
+        return ""
+    return await wait_line(chat.services, ticket, chat.texts, chat.language)
+
+
+async def answer_wait_question(chat: Chat, ticket: Ticket) -> None:
+    """ "How long?" from a customer whose ticket is open."""
+    await chat.say(await wait_line(chat.services, ticket, chat.texts, chat.language))
+
+
+# --- the job -------------------------------------------------------------------------------
+
+
+async def watch_the_line(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every minute: welcome back those who wrote while closed; warn about service levels."""
+    services: Services = context.bot_data["firstline"].services
+    await welcome_waiting_customers(services, context.bot)
+    await warn_about_service_levels(services, context.bot)
+
+
+async def welcome_waiting_customers(services: Services, bot: Bot) -> int:
+    """Once the line opens: each customer told it was closed, whose ticket still waits, hears
+    that the team is online (once: the database remembers, across restarts). How many heard."""
+    now = services.clock()
+    async with services.sessions() as session:
+        hours = await availability.business_hours(session, services.settings)
+        waiting = await availability.waiting_since_closed(session, hours, now)
+        estimates = [
+            await availability.expected_wait(session, ticket, hours, now) for _, ticket in waiting
+        ]
+    for (customer, _), estimate in zip(waiting, estimates, strict=True):
+        texts = texts_for(customer.language)
+        html = texts.line_open.format(
+            position=estimate.position, wait=describe_wait(estimate, customer.language, now=now)
+        )
+        await _send(services, bot, customer, html)
+        async with transaction(services.sessions) as session:
+            await availability.mark_told_open(session, customer.id, now)
+    return len(waiting)
+
+
+async def _send(services: Services, bot: Bot, customer: Customer, html: str) -> None:
+    try:
+        sent = await bot.send_message(customer.chat_id, html, parse_mode=ParseMode.HTML)
+    except Forbidden:
+        logger.info("customer %s blocked the bot: not told the line is open", customer.id)
+        return
+    async with transaction(services.sessions) as session:
+        record_message(
+            session,
+            customer,
+            Direction.OUTBOUND,
+            MessageKind.TEXT,
+            text=html,
+            telegram_message_id=sent.message_id,
+        )
+
+
+async def warn_about_service_levels(services: Services, bot: Bot) -> list[SlaAlert]:
+    """Post due warnings and breaches in the tickets' topics, mentioning the owner (or the team)."""
+    now = services.clock()
+    async with transaction(services.sessions) as session:
+        hours = await availability.business_hours(session, services.settings)
+        alerts = await raise_sla_alerts(session, hours, await sla_targets(session), now)
+        owners = [await owner_of(session, alert.ticket) for alert in alerts]
+    desk = Desk(services, bot)
+    for alert, owner in zip(alerts, owners, strict=True):
+        who = escape(owner.mention) if owner else "Team"
+        try:
+            await desk.notice(alert.customer, _alert_text(alert, who))
+        except TelegramError as error:  # recorded already: the analytics have it
+            logger.warning("SLA alert for ticket #%s not posted: %s", alert.ticket.id, error)
+    return alerts
+
+
+def _alert_text(alert: SlaAlert, who: str) -> str:
+    what = "first response" if alert.kind == SlaKind.FIRST_RESPONSE else "resolution"
+    target = _minutes(alert.target.total_seconds())
+    if alert.stage == SlaStage.BREACH:
+        return f"🚨 {who}: ticket #{alert.ticket.id} missed its {what} target of {target}."
+    left = _minutes((alert.target - alert.elapsed).total_seconds())
+    return f"⏰ {who}: ticket #{alert.ticket.id} is due a {what} in {left} (target {target})."
+
+
+def _minutes(seconds: float) -> str:
+    minutes = max(round(seconds / 60), 1)
+    return f"{minutes} min" if minutes < 120 else f"{minutes / 60:.1f} h"

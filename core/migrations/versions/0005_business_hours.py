@@ -1,0 +1,35 @@
+"""Business hours and SLA targets set by leads; when customers were told the line is closed/open.
+
+Revision ID: 0005_business_hours
+Revises: 0004_admin_api
+Create Date: 2026-12-02
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from core.database import UtcDateTime
+
+revision = "0005_business_hours"
+down_revision = "0004_admin_api"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "support_settings",
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("value", sa.JSON(), nullable=False),
+        sa.Column("updated_at", UtcDateTime(), nullable=False),
+    )
+    with op.batch_alter_table("customers") as batch:
+        batch.add_column(sa.Column("closed_notice_at", UtcDateTime(), nullable=True))
+        batch.add_column(sa.Column("open_notice_at", UtcDateTime(), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("customers") as batch:
+        batch.drop_column("open_notice_at")
+        batch.drop_column("closed_notice_at")
+    op.drop_table("support_settings")

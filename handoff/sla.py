@@ -1,0 +1,152 @@
+"""Service levels: first-response and resolution targets per priority, counted in open hours.
+
+A ticket about to miss a target gets a warning in its topic, one that missed it a breach; both
+are recorded in the ticket's audit trail (once each), which the analytics read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from pydantic import BaseModel, Field, model_validator
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handoff.availability import save_setting
+from handoff.hours import BusinessHours
+from handoff.models import (
+    ACTIVE_TICKET_STATUSES,
+    Customer,
+    Priority,
+    SupportSetting,
+    Ticket,
+    TicketEvent,
+)
+from handoff.tickets import Actor, record_event
+
+SLA_SETTING = "sla"
+
+
+class SlaKind(StrEnum):
+    FIRST_RESPONSE = "first_response"
+    RESOLUTION = "resolution"
+
+
+class SlaStage(StrEnum):
+    WARNING = "sla_warning"
+    BREACH = "sla_breach"
+
+
+class SlaTarget(BaseModel):
+    """Minutes of open hours within which a ticket of one priority gets its first answer and is
+    resolved."""
+
+    first_response_minutes: int = Field(ge=1, le=60 * 24 * 30)
+    resolution_minutes: int = Field(ge=1, le=60 * 24 * 90)
+
+    @model_validator(mode="after")
+    def _resolution_after_response(self) -> SlaTarget:
+        if self.resolution_minutes < self.first_response_minutes:
+            raise ValueError("resolution cannot be due before the first response")
+        return self
+
+
+class SlaTargets(BaseModel):
+    """Targets per priority, and how early (share of the target gone) agents are warned."""
+
+    targets: dict[Priority, SlaTarget]
+    warn_at: float = Field(0.8, gt=0, lt=1, description="share of the target elapsed")
+
+    @model_validator(mode="after")
+    def _every_priority(self) -> SlaTargets:
+        missing = [priority.value for priority in Priority if priority not in self.targets]
+        if missing:
+            raise ValueError(f"give targets for every priority; missing: {', '.join(missing)}")
+        return self
+
+
+DEFAULT_TARGETS = SlaTargets(
+    targets={
+        Priority.URGENT: SlaTarget(first_response_minutes=15, resolution_minutes=4 * 60),
+        Priority.HIGH: SlaTarget(first_response_minutes=60, resolution_minutes=8 * 60),
+        Priority.NORMAL: SlaTarget(first_response_minutes=4 * 60, resolution_minutes=24 * 60),
+        Priority.LOW: SlaTarget(first_response_minutes=8 * 60, resolution_minutes=48 * 60),
+    }
+)
+
+
+async def sla_targets(session: AsyncSession) -> SlaTargets:
+    stored = await session.get(SupportSetting, SLA_SETTING)
+    return SlaTargets.model_validate(stored.value) if stored else DEFAULT_TARGETS
+
+
+async def save_sla_targets(session: AsyncSession, targets: SlaTargets) -> None:
+    await save_setting(session, SLA_SETTING, targets.model_dump(mode="json"))
+
+
+@dataclass(frozen=True)
+class SlaAlert:
+    ticket: Ticket
+    customer: Customer
+    kind: SlaKind
+    stage: SlaStage
+    target: timedelta
+    elapsed: timedelta
+
+
+def _due(ticket: Ticket, target: SlaTarget) -> list[tuple[SlaKind, timedelta]]:
+    due: list[tuple[SlaKind, timedelta]] = []
+    if ticket.first_response_at is None:
+        due.append((SlaKind.FIRST_RESPONSE, timedelta(minutes=target.first_response_minutes)))
+    if ticket.resolved_at is None:
+        due.append((SlaKind.RESOLUTION, timedelta(minutes=target.resolution_minutes)))
+    return due
+
+
+async def _raised(session: AsyncSession, ticket_ids: list[int]) -> set[tuple[int, str, str]]:
+    """(ticket, stage, kind) of the warnings and breaches already recorded."""
+    events = await session.scalars(
+        select(TicketEvent).where(
+            TicketEvent.ticket_id.in_(ticket_ids),
+            TicketEvent.action.in_([stage.value for stage in SlaStage]),
+        )
+    )
+    return {(e.ticket_id, e.action, (e.details or {}).get("kind", "")) for e in events}
+
+
+async def raise_sla_alerts(
+    session: AsyncSession, hours: BusinessHours, targets: SlaTargets, now: datetime
+) -> list[SlaAlert]:
+    """Record the warnings and breaches that are due now, each once, and return them."""
+    rows = (
+        await session.execute(
+            select(Ticket, Customer)
+            .join(Customer, Customer.id == Ticket.customer_id)
+            .where(Ticket.status.in_(ACTIVE_TICKET_STATUSES))
+            .order_by(Ticket.id)
+        )
+    ).all()
+    raised = await _raised(session, [ticket.id for ticket, _ in rows])
+    alerts: list[SlaAlert] = []
+    for ticket, customer in rows:
+        target = targets.targets[Priority(ticket.priority)]
+        due = _due(ticket, target)
+        if not due:
+            continue
+        elapsed = hours.open_time_between(ticket.created_at, now)
+        for kind, limit in due:
+            stage = (
+                SlaStage.BREACH
+                if elapsed >= limit
+                else SlaStage.WARNING
+                if elapsed >= limit * targets.warn_at
+                else None
+            )
+            if stage is None or (ticket.id, stage.value, kind.value) in raised:
+                continue
+            record_event(session, ticket, stage.value, actor=Actor.BOT, kind=kind.value)
+            alerts.append(SlaAlert(ticket, customer, kind, stage, limit, elapsed))
+    await session.flush()
+    return alerts
