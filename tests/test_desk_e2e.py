@@ -366,3 +366,14 @@ def test_a_later_ticket_reuses_the_topic_and_shows_the_earlier_rating(running: R
     telegram.press_in_group(OLGA, second, urgent)
     telegram.wait_until(lambda: _topic_name(running, thread).startswith("🆕🔥"))
     assert _ticket(running, 408)[4] == "urgent"
+
+
+def test_how_long_while_open_gets_the_place_in_the_queue_and_the_wait(running: Running) -> None:
+    telegram = running.telegram
+    user = customer(409, "Вика")
+    _hand_off(running, user)
+    handoff = telegram.wait_for_messages(409, 1)[0].text
+    assert re.search(r"Место в очереди: \d+\. Ожидаемое время ответа: \S", handoff)
+    telegram.send_text(user, "скоро ответите?")
+    status = telegram.wait_for_messages(409, 2)[1].text
+    assert re.fullmatch(r"Место в очереди: \d+\. Ожидаемое время ответа: .+\.", status)
