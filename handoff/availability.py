@@ -10,17 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
 from handoff.hours import BusinessHours
-from handoff.models import ACTIVE_TICKET_STATUSES, Agent, Customer, SupportSetting, Ticket
-from handoff.wait import WaitEstimate, estimate_wait
+from handoff.models import ACTIVE_TICKET_STATUSES, Customer, SupportSetting, Ticket
+from handoff.queue import agents_on_duty, queue_position
+from handoff.wait import PastWait, WaitEstimate, estimate_wait
 
 HOURS_SETTING = "business_hours"
-# An agent who acted this recently is on shift.
-ACTIVE_AGENT_WINDOW = timedelta(minutes=30)
 FIRST_RESPONSE_HISTORY = timedelta(days=7)
 # The newest first responses are the ones that say most about today's queue.
 FIRST_RESPONSE_SAMPLES = 500
@@ -79,21 +78,6 @@ async def closed_notice(
     return ClosedLine(hours.next_opening(now))
 
 
-async def queue_position(session: AsyncSession, ticket: Ticket) -> int:
-    """1-based place among the unassigned active tickets of the same priority (0: assigned)."""
-    if ticket.assignee_id is not None or not ticket.is_active:
-        return 0
-    ahead = await session.scalar(
-        select(func.count(Ticket.id)).where(
-            Ticket.status.in_(ACTIVE_TICKET_STATUSES),
-            Ticket.assignee_id.is_(None),
-            Ticket.priority == ticket.priority,
-            Ticket.id < ticket.id,
-        )
-    )
-    return (ahead or 0) + 1
-
-
 async def expected_wait(
     session: AsyncSession, ticket: Ticket, hours: BusinessHours, now: datetime
 ) -> WaitEstimate:
@@ -102,24 +86,26 @@ async def expected_wait(
     wait says nothing about the queue by day)."""
     since = now - FIRST_RESPONSE_HISTORY
     answered = await session.execute(
-        select(Ticket.created_at, Ticket.first_response_at)
-        .where(Ticket.first_response_at >= since)
+        select(
+            Ticket.created_at,
+            Ticket.first_response_at,
+            Ticket.queue_position,
+            Ticket.agents_on_duty,
+        )
+        .where(Ticket.first_response_at >= since, Ticket.queue_position.is_not(None))
         .order_by(Ticket.first_response_at.desc())
         .limit(FIRST_RESPONSE_SAMPLES)
     )
-    responses = [
-        answered_at - opened_at
-        for opened_at, answered_at in answered.all()
-        if answered_at is not None and hours.is_open(opened_at)
+    waits = [
+        PastWait(answered_at - opened_at, position, agents or 0)
+        for opened_at, answered_at, position, agents in answered.all()
+        if answered_at is not None and position is not None and hours.is_open(opened_at)
     ]
-    agents = await session.scalar(
-        select(func.count(Agent.id)).where(Agent.last_active_at >= now - ACTIVE_AGENT_WINDOW)
-    )
     closing = hours.next_closing(now)
     return estimate_wait(
         position=max(await queue_position(session, ticket), 1),
-        active_agents=agents or 0,
-        recent_first_responses=responses,
+        active_agents=await agents_on_duty(session, now),
+        recent_waits=waits,
         closes_in=closing.astimezone(UTC) - now if closing is not None else None,
         reopens_at=hours.next_opening(closing) if closing is not None else None,
     )

@@ -179,6 +179,9 @@ class Ticket(Base):
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rating_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The queue it joined when opened: its place among unassigned tickets, the agents on duty.
+    queue_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    agents_on_duty: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     @property
     def is_active(self) -> bool:

@@ -24,6 +24,7 @@ from handoff.models import (
     TicketEvent,
     TicketStatus,
 )
+from handoff.queue import agents_on_duty, queue_position
 from handoff.routing import route
 from retrieval.decision import Decision
 
@@ -141,6 +142,9 @@ async def escalate(
     )
     session.add(ticket)
     await session.flush()
+    # The queue it joins, kept so that its wait, once answered, can be told per place in line.
+    ticket.queue_position = await queue_position(session, ticket)
+    ticket.agents_on_duty = await agents_on_duty(session, utcnow())
     # The customer may come from an earlier session: write the pointer, not just the attribute.
     await session.execute(
         update(Customer).where(Customer.id == customer.id).values(latest_ticket_id=ticket.id)

@@ -7,17 +7,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from handoff.wait import (
-    DEFAULT_FIRST_RESPONSE,
+    DEFAULT_AGENT_TURN,
     MIN_SAMPLES,
     WAIT_STEPS_MINUTES,
+    PastWait,
     WaitEstimate,
     estimate_wait,
-    response_quantile,
+    turn_quantile,
 )
 
 
-def minutes(*values: float) -> list[timedelta]:
-    return [timedelta(minutes=value) for value in values]
+def minutes(*values: float, position: int = 1, agents: int = 1) -> list[PastWait]:
+    """Past waits of tickets that were ``position`` in line with ``agents`` on duty."""
+    return [PastWait(timedelta(minutes=value), position, agents) for value in values]
 
 
 def rank(estimate: WaitEstimate) -> float:
@@ -43,13 +45,13 @@ HISTORIES = {
 @pytest.mark.parametrize("agents", [0, 1, 3, 7])
 @pytest.mark.parametrize("closes_in", [None, timedelta(hours=3)])
 def test_wait_never_shrinks_further_back_in_the_queue(
-    history: list[timedelta], agents: int, closes_in: timedelta | None
+    history: list[PastWait], agents: int, closes_in: timedelta | None
 ) -> None:
     estimates = [
         estimate_wait(
             position=position,
             active_agents=agents,
-            recent_first_responses=history,
+            recent_waits=history,
             closes_in=closes_in,
         )
         for position in range(1, 80)
@@ -66,7 +68,7 @@ def test_bound_is_rounded_up_to_the_next_step(response_minutes: float, stated: i
     estimate = estimate_wait(
         position=1,
         active_agents=1,
-        recent_first_responses=minutes(*[response_minutes] * MIN_SAMPLES),
+        recent_waits=minutes(*[response_minutes] * MIN_SAMPLES),
     )
     assert estimate.minutes == stated
     assert estimate.later_today is (stated is None)
@@ -75,31 +77,42 @@ def test_bound_is_rounded_up_to_the_next_step(response_minutes: float, stated: i
 
 def test_bound_is_a_high_quantile_not_the_average() -> None:
     history = minutes(*[2] * 16, *[25] * 4)  # most are quick, one in five waits long
-    assert response_quantile(history) == timedelta(minutes=2)
-    assert response_quantile([*history, *minutes(25)]) == timedelta(minutes=25)
+    assert turn_quantile(history) == timedelta(minutes=2)
+    assert turn_quantile([*history, *minutes(25)]) == timedelta(minutes=25)
 
 
 def test_few_samples_do_not_promise_less_than_the_default() -> None:
-    assert response_quantile(minutes(1, 1, 2)) == DEFAULT_FIRST_RESPONSE
-    assert response_quantile(minutes(40, 50)) == timedelta(minutes=50)
-    assert response_quantile([]) == DEFAULT_FIRST_RESPONSE
-    assert estimate_wait(position=1, active_agents=2, recent_first_responses=[]).minutes == 15
+    assert turn_quantile(minutes(1, 1, 2)) == DEFAULT_AGENT_TURN
+    assert turn_quantile(minutes(40, 50)) == timedelta(minutes=50)
+    assert turn_quantile([]) == DEFAULT_AGENT_TURN
+    assert estimate_wait(position=1, active_agents=1, recent_waits=[]).minutes == 15
 
 
-def test_each_round_of_agents_adds_a_turn() -> None:
-    history = minutes(*[4] * 30)
+def test_a_past_wait_counts_per_place_in_its_queue() -> None:
+    """20 minutes as fourth in line with one agent is a 5-minute turn, not a 20-minute one: the
+    queue must not be counted twice."""
+    history = minutes(*[20] * 30, position=4)
+    assert turn_quantile(history) == timedelta(minutes=5)
+    assert estimate_wait(position=1, active_agents=1, recent_waits=history).minutes == 5
+    assert estimate_wait(position=4, active_agents=1, recent_waits=history).minutes == 30
+
+
+def test_agents_on_duty_share_the_customers_ahead() -> None:
+    history = minutes(*[4] * 30)  # one agent's turn: 4 minutes
     stated = [
-        estimate_wait(position=position, active_agents=2, recent_first_responses=history).minutes
+        estimate_wait(position=position, active_agents=2, recent_waits=history).minutes
         for position in (1, 2, 3, 4, 5, 9)
     ]
-    assert stated == [5, 5, 10, 10, 15, 30]
+    assert stated == [5, 5, 10, 10, 10, 30]
+    two_then = minutes(*[4] * 30, agents=2)  # with two on duty then, one agent took 8
+    assert estimate_wait(position=1, active_agents=1, recent_waits=two_then).minutes == 10
 
 
 def test_no_active_agents_counts_as_one() -> None:
     history = minutes(*[8] * 30)
     for position in (1, 2, 5):
-        nobody = estimate_wait(position=position, active_agents=0, recent_first_responses=history)
-        one = estimate_wait(position=position, active_agents=1, recent_first_responses=history)
+        nobody = estimate_wait(position=position, active_agents=0, recent_waits=history)
+        one = estimate_wait(position=position, active_agents=1, recent_waits=history)
         assert nobody == one
 
 
@@ -108,7 +121,7 @@ def test_wait_past_closing_points_at_the_next_opening() -> None:
     estimate = estimate_wait(
         position=3,
         active_agents=1,
-        recent_first_responses=minutes(*[20] * 30),
+        recent_waits=minutes(*[20] * 30),
         closes_in=timedelta(minutes=45),
         reopens_at=reopens_at,
     )
@@ -119,7 +132,7 @@ def test_wait_before_closing_is_stated_in_minutes() -> None:
     estimate = estimate_wait(
         position=1,
         active_agents=1,
-        recent_first_responses=minutes(*[20] * 30),
+        recent_waits=minutes(*[20] * 30),
         closes_in=timedelta(minutes=45),
     )
     assert estimate == WaitEstimate(1, 30)
@@ -128,4 +141,4 @@ def test_wait_before_closing_is_stated_in_minutes() -> None:
 @pytest.mark.parametrize(("position", "agents"), [(0, 1), (1, -1)])
 def test_impossible_queue_is_refused(position: int, agents: int) -> None:
     with pytest.raises(ValueError, match=r"position|active_agents"):
-        estimate_wait(position=position, active_agents=agents, recent_first_responses=[])
+        estimate_wait(position=position, active_agents=agents, recent_waits=[])

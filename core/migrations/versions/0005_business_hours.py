@@ -1,4 +1,5 @@
-"""Business hours and SLA targets set by leads; when customers were told the line is closed/open.
+"""Business hours and SLA targets set by leads; when customers were told the line is closed/open;
+the queue a ticket joined (its place, the agents on duty), for honest wait estimates.
 
 Revision ID: 0005_business_hours
 Revises: 0004_admin_api
@@ -26,9 +27,15 @@ def upgrade() -> None:
     with op.batch_alter_table("customers") as batch:
         batch.add_column(sa.Column("closed_notice_at", UtcDateTime(), nullable=True))
         batch.add_column(sa.Column("open_notice_at", UtcDateTime(), nullable=True))
+    with op.batch_alter_table("tickets") as batch:
+        batch.add_column(sa.Column("queue_position", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("agents_on_duty", sa.Integer(), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("tickets") as batch:
+        batch.drop_column("agents_on_duty")
+        batch.drop_column("queue_position")
     with op.batch_alter_table("customers") as batch:
         batch.drop_column("open_notice_at")
         batch.drop_column("closed_notice_at")

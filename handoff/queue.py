@@ -1,0 +1,36 @@
+"""The queue of tickets waiting for a person: a ticket's place in it, and the agents on duty."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from handoff.models import ACTIVE_TICKET_STATUSES, Agent, Ticket
+
+# An agent who acted this recently is on shift.
+ACTIVE_AGENT_WINDOW = timedelta(minutes=30)
+
+
+async def queue_position(session: AsyncSession, ticket: Ticket) -> int:
+    """1-based place among the unassigned active tickets of the same priority (0: assigned)."""
+    if ticket.assignee_id is not None or not ticket.is_active:
+        return 0
+    ahead = await session.scalar(
+        select(func.count(Ticket.id)).where(
+            Ticket.status.in_(ACTIVE_TICKET_STATUSES),
+            Ticket.assignee_id.is_(None),
+            Ticket.priority == ticket.priority,
+            Ticket.id < ticket.id,
+        )
+    )
+    return (ahead or 0) + 1
+
+
+async def agents_on_duty(session: AsyncSession, now: datetime) -> int:
+    """Agents who acted within the last half hour."""
+    active = await session.scalar(
+        select(func.count(Agent.id)).where(Agent.last_active_at >= now - ACTIVE_AGENT_WINDOW)
+    )
+    return active or 0
