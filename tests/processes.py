@@ -60,3 +60,16 @@ def stop_firstline(process: subprocess.Popen[str]) -> str:
         process.kill()
         _, stderr = process.communicate()
     return stderr or ""
+
+
+def create_token(env: Mapping[str, str], role: str, name: str) -> str:
+    """`firstline token create` in this environment: the new admin API token."""
+    created = subprocess.run(
+        [FIRSTLINE, "token", "create", "--role", role, "--name", name],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
+    return created.stdout.strip()

@@ -3,7 +3,6 @@ editor's edit reaches customers at once; an agent works a ticket over HTTP under
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,7 +12,7 @@ import pytest
 
 from bot.texts import RU
 from tests.fake_bot_api import FakeBotApi, customer
-from tests.processes import FIRSTLINE, stop_firstline
+from tests.processes import create_token, stop_firstline
 from tests.test_bot_e2e import Running
 from tests.test_desk_e2e import (
     GROUP,
@@ -47,14 +46,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningWithApi]:
     workdir = tmp_path_factory.mktemp("api-e2e")
     with FakeBotApi() as telegram:
         env = _desk_environment(workdir, telegram)
-        admin = subprocess.run(
-            [FIRSTLINE, "token", "create", "--role", "admin", "--name", "Lead"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        ).stdout.strip()
+        admin = create_token(env, "admin", "Lead")
         process = _start(workdir, telegram, env)
         port = int(env["FIRSTLINE_API_PORT"])
         running = Running(telegram, port, workdir / "data" / "firstline.sqlite3", {})

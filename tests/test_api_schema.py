@@ -7,7 +7,6 @@ Bounded in time: a few examples per operation, with a tiny embedding model.
 from __future__ import annotations
 
 import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -22,7 +21,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.fake_bot_api import FakeBotApi
-from tests.processes import FIRSTLINE, free_port, start_firstline, stop_firstline
+from tests.processes import create_token, free_port, start_firstline, stop_firstline
 from tests.tiny_model import build_tiny_model
 
 CHECKS = [
@@ -52,19 +51,12 @@ def running_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi
             "FIRSTLINE_TELEGRAM_TOKEN": telegram.token,
             "FIRSTLINE_TELEGRAM_API_URL": telegram.url,
         }
-        created = subprocess.run(
-            [FIRSTLINE, "token", "create", "--role", "admin", "--name", "schemathesis"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=120,
-        )
+        token = create_token(env, "admin", "schemathesis")
         process = start_firstline(
             env, port, ready=lambda status: status.get("bot") == "ok", log=workdir / "run.log"
         )
         try:
-            yield RunningApi(f"http://127.0.0.1:{port}", created.stdout.strip())
+            yield RunningApi(f"http://127.0.0.1:{port}", token)
         finally:
             stop_firstline(process)
 
