@@ -11,7 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 
 from admin_api.errors import install_error_handlers
-from admin_api.limits import BodySizeLimit
+from admin_api.limits import RequestGuard
 from admin_api.routes import api_router
 from core.metrics import API_REQUEST_SECONDS, FAQ_ENTRIES, TICKETS
 from core.wiring import Services
@@ -38,7 +38,7 @@ def create_app(services: Services) -> FastAPI:
     app = FastAPI(title="Firstline admin API", version="0.1.0", description=DESCRIPTION)
     app.state.services = services
     install_error_handlers(app)
-    app.add_middleware(BodySizeLimit, limit=MAX_FILE_BYTES)
+    app.add_middleware(RequestGuard, limit=MAX_FILE_BYTES)
     app.include_router(api_router)
 
     @app.middleware("http")

@@ -9,7 +9,10 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from knowledge_base.repository import StaleEntry
 
 CODES = {
     400: "bad_request",
@@ -25,6 +28,7 @@ CODES = {
     428: "precondition_required",
     500: "internal_error",
     503: "unavailable",
+    504: "timeout",
 }
 
 
@@ -103,6 +107,24 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(error.headers) if error.headers else None
         return error_response(error.status_code, message, headers=headers)
 
+    @app.exception_handler(StaleEntry)
+    async def stale_entry(_request: Request, error: StaleEntry) -> JSONResponse:
+        return error_response(412, str(error), headers={"ETag": f'"{error.current_version}"'})
+
+    @app.exception_handler(IntegrityError)
+    async def conflicting_write(_request: Request, _error: IntegrityError) -> JSONResponse:
+        # Two writers at the same moment (PostgreSQL runs them side by side): one lost the race.
+        return error_response(
+            409, "a conflicting change was saved at the same moment: read again and retry"
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(_request: Request, error: Exception) -> JSONResponse:
+        # Logged with its traceback by the server; the client gets the one error shape.
+        return error_response(
+            500, f"something went wrong on our side ({type(error).__name__}); it is logged"
+        )
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, error: RequestValidationError) -> JSONResponse:
         details = _validation_details(error)
@@ -118,5 +140,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     if status in (400, 401, 403, 404, 409, 412, 413, 422, 428)
 }
 UNAVAILABLE_RESPONSE: dict[int | str, dict[str, Any]] = {
-    503: {"model": ErrorResponse, "description": "the Telegram bot is off or not ready"}
+    503: {"model": ErrorResponse, "description": "the Telegram bot is off or not ready"},
+    504: {"model": ErrorResponse, "description": "not confirmed in time: it may still happen"},
 }

@@ -1,4 +1,6 @@
-"""A ceiling on request bodies, so one huge upload cannot exhaust the process's memory."""
+"""What every request must respect before a route sees it: a ceiling on the body, so one huge
+upload cannot exhaust the process's memory, and no NUL characters (PostgreSQL refuses them in
+text, and no support text needs one)."""
 
 from __future__ import annotations
 
@@ -6,13 +8,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from admin_api.errors import error_response
 
+NUL_IN_BODY = (b"\x00", b"\\u0000")  # raw, or escaped in JSON
+NUL_IN_ADDRESS = (b"\x00", b"%00")
 
-class BodyTooLarge(Exception):
-    pass
 
-
-class BodySizeLimit:
-    """Refuse bodies over ``limit`` bytes with 413: by Content-Length, or while they stream in."""
+class RequestGuard:
+    """413 for a body over ``limit`` bytes (declared, or counted as it streams in); 400 for NUL
+    characters in the path, the query or the body. The body is read whole first (it is bounded)
+    and handed on as one piece."""
 
     def __init__(self, app: ASGIApp, limit: int) -> None:
         self.app = app
@@ -24,33 +27,41 @@ class BodySizeLimit:
             return
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(scope, receive, send)
+            await self._refuse(scope, receive, send, 413, self._too_large())
             return
-        received = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
+        body = b""
+        more = True
+        while more:
             message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise BodyTooLarge
-            return message
+            if message["type"] != "http.request":  # the client went away
+                return
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+            if len(body) > self.limit:
+                await self._refuse(scope, receive, send, 413, self._too_large())
+                return
+        target = scope.get("path", "").encode() + b"?" + scope.get("query_string", b"")
+        if any(mark in target for mark in NUL_IN_ADDRESS) or any(
+            mark in body for mark in NUL_IN_BODY
+        ):
+            refusal = "NUL characters are not allowed in the address or the body"
+            await self._refuse(scope, receive, send, 400, refusal)
+            return
+        delivered = False
 
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
 
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except BodyTooLarge:
-            if started:
-                raise
-            await self._refuse(scope, receive, send)
+        await self.app(scope, replay, send)
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        megabytes = self.limit / (1024 * 1024)
-        response = error_response(413, f"the request body is over {megabytes:g} MB")
-        await response(scope, receive, send)
+    def _too_large(self) -> str:
+        return f"the request body is over {self.limit / (1024 * 1024):g} MB"
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, status: int, message: str
+    ) -> None:
+        await error_response(status, message)(scope, receive, send)

@@ -129,6 +129,17 @@ async def agent_of(session: AsyncSession, token: ApiToken) -> Agent:
     agent = Agent(telegram_user_id=None, name=token.name)
     session.add(agent)
     await session.flush()
-    await session.execute(update(ApiToken).where(ApiToken.id == token.id).values(agent_id=agent.id))
+    # Two first calls at once must not make two agents of one token: the first link wins.
+    linked = await session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token.id, ApiToken.agent_id.is_(None))
+        .values(agent_id=agent.id)
+    )
+    if not linked.rowcount:  # type: ignore[attr-defined]
+        await session.delete(agent)
+        winner = await session.scalar(select(ApiToken.agent_id).where(ApiToken.id == token.id))
+        found = await session.get(Agent, winner) if winner is not None else None
+        assert found is not None  # linked a moment ago by the other call
+        agent = found
     token.agent_id = agent.id
     return agent

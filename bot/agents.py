@@ -408,7 +408,10 @@ async def close_ticket(at: AtTicket) -> bool:
     async with transaction(at.sessions) as session:
         ticket = await session.get(Ticket, at.ticket.id)
         assert ticket is not None
-        tickets.close(session, ticket, at.agent)
+        closed = await tickets.close(session, ticket, at.agent)
+    if not closed:  # closed meanwhile (from the API, or a second press)
+        await at.say(f"Ticket #{at.ticket.id} is already closed.")
+        return False
     await at.desk.refresh(at.ticket.id)
     await at.say(f"✅ {escape(at.agent.mention)} closed ticket #{at.ticket.id}.")
     texts = texts_for(at.ticket.language)

@@ -8,7 +8,7 @@ import logging
 
 from telegram import Bot
 from telegram.constants import ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.conversation import Chat
@@ -80,38 +80,47 @@ async def answer_wait_question(chat: Chat, ticket: Ticket) -> None:
 
 
 async def watch_the_line(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Every minute: welcome back those who wrote while closed; warn about service levels."""
+    """Every minute: welcome back those who wrote while closed; warn about service levels.
+
+    Each part runs whatever happened to the other, so one failure never silences SLA alerts.
+    """
     services: Services = context.bot_data["firstline"].services
-    await welcome_waiting_customers(services, context.bot)
-    await warn_about_service_levels(services, context.bot)
+    for part in (welcome_waiting_customers, warn_about_service_levels):
+        try:
+            await part(services, context.bot)
+        except Exception:  # logged; the next run tries again
+            logger.exception("watching the line: %s failed", part.__name__)
 
 
 async def welcome_waiting_customers(services: Services, bot: Bot) -> int:
-    """Once the line opens: each customer told it was closed, whose ticket still waits, hears
-    that the team is online (once: the database remembers, across restarts). How many heard."""
+    """Once the line opens: each customer told it was closed, whose ticket still waits for an
+    agent, hears that the team is online. Once: each customer is claimed in the database before
+    the message goes out, so neither a restart nor a message of uncertain fate is sent twice (a
+    lost "we're online" is better than a repeated one). How many were claimed."""
     now = services.clock()
     async with services.sessions() as session:
         hours = await availability.business_hours(session, services.settings)
         waiting = await availability.waiting_since_closed(session, hours, now)
-        estimates = [
-            await availability.expected_wait(session, ticket, hours, now) for _, ticket in waiting
-        ]
-    for (customer, _), estimate in zip(waiting, estimates, strict=True):
+    told = 0
+    for customer, ticket in waiting:
+        async with transaction(services.sessions) as session:
+            if not await availability.claim_open_notice(session, customer, now):
+                continue
+            estimate = await availability.expected_wait(session, ticket, hours, now)
+        told += 1
         texts = texts_for(customer.language)
         html = texts.line_open.format(
             position=estimate.position, wait=describe_wait(estimate, customer.language, now=now)
         )
         await _send(services, bot, customer, html)
-        async with transaction(services.sessions) as session:
-            await availability.mark_told_open(session, customer.id, now)
-    return len(waiting)
+    return told
 
 
 async def _send(services: Services, bot: Bot, customer: Customer, html: str) -> None:
     try:
         sent = await bot.send_message(customer.chat_id, html, parse_mode=ParseMode.HTML)
-    except Forbidden:
-        logger.info("customer %s blocked the bot: not told the line is open", customer.id)
+    except TelegramError as error:  # blocked, chat gone, timed out: the others still hear it
+        logger.info("customer %s not told the line is open: %s", customer.id, error)
         return
     async with transaction(services.sessions) as session:
         record_message(

@@ -12,12 +12,14 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 
+from telegram.error import TimedOut
 from telegram.ext import Application, ContextTypes
 
 from bot.agents import AtTicket, announce_take, close_ticket, send_text
 from bot.desk import Desk
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages
 from core.database import transaction
+from core.wiring import Services
 from handoff.actions import (
     ActionKind,
     ActionRefused,
@@ -37,6 +39,9 @@ API_MARK = "(admin API)"
 @dataclass
 class DeskRequest:
     action: AgentAction
+    # The agents' group: an API action queues behind what agents do there (bot.delivery keys
+    # its per-chat order on this), so a close from the API and one from the group never cross.
+    chat_id: int | None
     result: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -49,9 +54,17 @@ class TelegramDesk:
         self.application = application
 
     async def perform(self, action: AgentAction) -> None:
-        request = DeskRequest(action)
+        services: Services = self.application.bot_data["firstline"].services
+        request = DeskRequest(action, services.settings.agent_chat_id)
         await self.application.update_queue.put(request)
-        await asyncio.wait_for(asyncio.shield(request.result), RESULT_TIMEOUT)
+        try:
+            await asyncio.wait_for(asyncio.shield(request.result), RESULT_TIMEOUT)
+        except TimeoutError:
+            raise ActionRefused(
+                Refusal.PENDING,
+                "the bot has not finished this yet (Telegram is slow or unreachable); it may "
+                "still happen: check the ticket before trying again",
+            ) from None
 
 
 async def perform_desk_request(request: DeskRequest, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -61,6 +74,14 @@ async def perform_desk_request(request: DeskRequest, context: ContextTypes.DEFAU
         await _perform(desk, request.action)
     except ActionRefused as refusal:
         request.result.set_exception(refusal)
+    except TimedOut:  # the message may well have arrived: say so rather than invite a resend
+        request.result.set_exception(
+            ActionRefused(
+                Refusal.PENDING,
+                "Telegram did not confirm in time; the message may have arrived: check the "
+                "ticket before sending it again",
+            )
+        )
     except Exception as error:
         request.result.set_exception(error)
         raise  # the error handler logs it with the request
@@ -72,7 +93,7 @@ async def _perform(desk: Desk, action: AgentAction) -> None:
     async with transaction(desk.services.sessions) as session:
         checked = await check(session, action)
         if action.kind in (ActionKind.NOTE, ActionKind.PRIORITY):
-            apply_in_database(session, checked)
+            await apply_in_database(session, checked)
     at = AtTicket(desk, checked.agent, checked.customer, checked.ticket)
     if checked.took:
         await announce_take(at)

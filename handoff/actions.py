@@ -42,6 +42,7 @@ class Refusal(StrEnum):
     CONFLICT = "conflict"  # someone else's ticket, or closed
     UNDELIVERABLE = "undeliverable"  # the customer blocked the bot
     UNAVAILABLE = "unavailable"  # the bot is off
+    PENDING = "pending"  # taking too long: it may still happen
 
 
 class ActionRefused(Exception):
@@ -99,15 +100,15 @@ def _owned_message(ticket: Ticket, owner: Agent | None) -> str:
     return f"ticket #{ticket.id} is {who}'s: only the owner writes to the customer or closes it"
 
 
-def apply_in_database(session: AsyncSession, checked: Checked) -> None:
+async def apply_in_database(session: AsyncSession, checked: Checked) -> None:
     """What a note, a priority change or a close does to the ticket itself."""
     action, ticket, agent = checked.action, checked.ticket, checked.agent
     if action.kind == ActionKind.NOTE:
         tickets.add_note(session, ticket, agent, action.text or "")
     elif action.kind == ActionKind.PRIORITY and action.priority is not None:
         tickets.set_priority(session, ticket, action.priority, agent)
-    elif action.kind == ActionKind.CLOSE:
-        tickets.close(session, ticket, agent)
+    elif action.kind == ActionKind.CLOSE and not await tickets.close(session, ticket, agent):
+        raise ActionRefused(Refusal.CONFLICT, f"ticket #{ticket.id} is closed")
 
 
 class DatabaseDesk:
@@ -125,8 +126,8 @@ class DatabaseDesk:
                     )
             raise ActionRefused(
                 Refusal.UNAVAILABLE,
-                "the Telegram bot is off (FIRSTLINE_TELEGRAM_TOKEN is not set): a reply cannot "
-                "reach the customer",
+                "the Telegram bot is not running (no FIRSTLINE_TELEGRAM_TOKEN, or still "
+                "connecting to Telegram; see /readyz): a reply cannot reach the customer",
             )
         async with transaction(self.sessions) as session:
-            apply_in_database(session, await check(session, action))
+            await apply_in_database(session, await check(session, action))

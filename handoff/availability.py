@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.settings import Settings
 from handoff.hours import BusinessHours
 from handoff.models import ACTIVE_TICKET_STATUSES, Customer, SupportSetting, Ticket
-from handoff.queue import agents_on_duty, queue_position
+from handoff.queue import agents_on_duty, awaiting_response, queue_position
 from handoff.wait import PastWait, WaitEstimate, estimate_wait
 
 HOURS_SETTING = "business_hours"
@@ -82,8 +82,8 @@ async def expected_wait(
     session: AsyncSession, ticket: Ticket, hours: BusinessHours, now: datetime
 ) -> WaitEstimate:
     """The honest bound on the ticket's wait for a first answer, from the live queue and the
-    first responses of the last days (only tickets opened while the line was open: a night's
-    wait says nothing about the queue by day)."""
+    first responses of the last days, counted in open hours (a night's closed line says nothing
+    about the queue by day)."""
     since = now - FIRST_RESPONSE_HISTORY
     answered = await session.execute(
         select(
@@ -96,10 +96,11 @@ async def expected_wait(
         .order_by(Ticket.first_response_at.desc())
         .limit(FIRST_RESPONSE_SAMPLES)
     )
+    # Only open hours count: a ticket left at closing and answered next morning waited minutes.
     waits = [
-        PastWait(answered_at - opened_at, position, agents or 0)
+        PastWait(hours.open_time_between(opened_at, answered_at), position, agents or 0)
         for opened_at, answered_at, position, agents in answered.all()
-        if answered_at is not None and position is not None and hours.is_open(opened_at)
+        if answered_at is not None and position is not None
     ]
     closing = hours.next_closing(now)
     return estimate_wait(
@@ -114,8 +115,8 @@ async def expected_wait(
 async def waiting_since_closed(
     session: AsyncSession, hours: BusinessHours, now: datetime
 ) -> list[tuple[Customer, Ticket]]:
-    """Once the line is open: the customers told it was closed whose ticket still waits for its
-    first answer and who have not heard yet that the team is online."""
+    """Once the line is open: the customers told it was closed whose ticket still waits for an
+    agent and who have not heard yet that the team is online."""
     if not hours.is_open(now):
         return []
     rows = await session.execute(
@@ -128,14 +129,26 @@ async def waiting_since_closed(
                 Customer.open_notice_at < Customer.closed_notice_at,
             ),
             Ticket.status.in_(ACTIVE_TICKET_STATUSES),
-            Ticket.first_response_at.is_(None),
+            Ticket.assignee_id.is_(None),
+            awaiting_response(),
         )
         .order_by(Ticket.id)
     )
     return [(customer, ticket) for customer, ticket in rows.all()]
 
 
-async def mark_told_open(session: AsyncSession, customer_id: int, now: datetime) -> None:
-    await session.execute(
-        update(Customer).where(Customer.id == customer_id).values(open_notice_at=now)
+async def claim_open_notice(session: AsyncSession, customer: Customer, now: datetime) -> bool:
+    """Mark the customer told that the line is open, unless someone (another run, another
+    process) did since they were told it was closed; True when this call did."""
+    claimed = await session.execute(
+        update(Customer)
+        .where(
+            Customer.id == customer.id,
+            or_(
+                Customer.open_notice_at.is_(None),
+                Customer.open_notice_at < Customer.closed_notice_at,
+            ),
+        )
+        .values(open_notice_at=now)
     )
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel
 from sqlalchemy import CompoundSelect, ScalarSelect, SQLColumnExpression, func, or_, select, union
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from handoff.conversations import NONE_OF_THESE
@@ -57,6 +57,9 @@ DEFAULT_THRESHOLD = 0.88
 DEFAULT_LIMIT = 2000
 MAX_LIMIT = 5000
 MAX_EXAMPLES = 5
+# What an entry holds (knowledge_base.formats.FaqEntryData): longer words are cut, more dropped.
+MAX_PHRASING = 1000
+MAX_PHRASINGS = 500
 MAX_AGENT_REPLIES = 10
 # The customer's words were not a question for the FAQ: the bot was right not to answer.
 NOT_QUESTIONS = (
@@ -500,7 +503,7 @@ def _language(detected: LanguageCode | None, question: UnansweredQuestion) -> La
 
 
 async def knowledge_gaps(
-    session: AsyncSession,
+    sessions: async_sessionmaker[AsyncSession],
     embedder: Embedder,
     *,
     since: datetime,
@@ -508,10 +511,18 @@ async def knowledge_gaps(
     threshold: float = DEFAULT_THRESHOLD,
     limit: int = DEFAULT_LIMIT,
 ) -> list[KnowledgeGap]:
-    """The gaps of a period, the most asked first; the embedding runs in a worker thread."""
-    history = await unanswered_questions(session, since=since, until=until, limit=limit)
+    """The gaps of a period, the most asked first. The history is read and its session closed
+    before the embedding runs (in a worker thread): seconds for thousands of questions, during
+    which a held connection would stall everyone else on SQLite's single one."""
+    async with sessions() as session:
+        history = await unanswered_questions(session, since=since, until=until, limit=limit)
     grouped = await asyncio.to_thread(group_questions, embedder, history.texts, threshold)
     return build_gaps(history, grouped)
+
+
+def _phrasing(text: str) -> str:
+    """A customer's words cut to what an entry's phrasing may hold."""
+    return text[:MAX_PHRASING]
 
 
 def gap_draft(gap: KnowledgeGap, *, taken_keys: Collection[str] = ()) -> GapDraft:
@@ -522,7 +533,7 @@ def gap_draft(gap: KnowledgeGap, *, taken_keys: Collection[str] = ()) -> GapDraf
             kind="add_phrasings",
             faq_key=gap.agent_faq_key,
             question=None,
-            alt_questions=[gap.question, *gap.examples],
+            alt_questions=[_phrasing(text) for text in (gap.question, *gap.examples)],
             answer=None,
             language=None,
             status=None,
@@ -531,8 +542,8 @@ def gap_draft(gap: KnowledgeGap, *, taken_keys: Collection[str] = ()) -> GapDraf
     return GapDraft(
         kind="new_entry",
         faq_key=_free_key(slugify(gap.question), taken_keys),
-        question=gap.question,
-        alt_questions=list(gap.examples),
+        question=_phrasing(gap.question),
+        alt_questions=[_phrasing(text) for text in gap.examples],
         answer=next(own_words, None),
         language=gap.languages[0] if gap.languages else None,
         status=EntryStatus.DRAFT,
@@ -603,7 +614,10 @@ async def add_phrasings(
     """Add customers' wordings to the entry's phrasings as one new version; False when it has
     them all already (an editor added them meanwhile)."""
     known = {_wording(phrasing) for phrasing in entry.phrasings}
-    new = [text for text in dict.fromkeys(texts) if _wording(text) not in known]
+    room = MAX_PHRASINGS - len(entry.alt_questions)
+    new = [text for text in dict.fromkeys(map(_phrasing, texts)) if _wording(text) not in known][
+        : max(room, 0)
+    ]
     if not new:
         return False
     data = entry_data(entry)

@@ -179,6 +179,10 @@ class Ticket(Base):
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rating_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # The latest reopening (None: never reopened) and the latest agent reply reaching the
+    # customer: after a reopening the customer waits for an answer again.
+    reopened_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # The queue it joined when opened: its place among unassigned tickets, the agents on duty.
     queue_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
     agents_on_duty: Mapped[int | None] = mapped_column(Integer, nullable=True)
@@ -186,6 +190,18 @@ class Ticket(Base):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_TICKET_STATUSES
+
+    @property
+    def waiting_since(self) -> datetime:
+        """When the current round began: the opening, or the latest reopening."""
+        return self.reopened_at or self.created_at
+
+    @property
+    def awaits_response(self) -> bool:
+        """No agent has answered the customer since the current round began."""
+        return self.responded_at is None or (
+            self.reopened_at is not None and self.responded_at < self.reopened_at
+        )
 
 
 class Agent(Base):

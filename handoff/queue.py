@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.models import ACTIVE_TICKET_STATUSES, Agent, Ticket
@@ -34,3 +34,11 @@ async def agents_on_duty(session: AsyncSession, now: datetime) -> int:
         select(func.count(Agent.id)).where(Agent.last_active_at >= now - ACTIVE_AGENT_WINDOW)
     )
     return active or 0
+
+
+def awaiting_response() -> ColumnElement[bool]:
+    """SQL for ``Ticket.awaits_response``: no agent answered since the current round began."""
+    return or_(
+        Ticket.responded_at.is_(None),
+        and_(Ticket.reopened_at.is_not(None), Ticket.responded_at < Ticket.reopened_at),
+    )

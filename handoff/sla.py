@@ -1,7 +1,8 @@
 """Service levels: first-response and resolution targets per priority, counted in open hours.
 
 A ticket about to miss a target gets a warning in its topic, one that missed it a breach; both
-are recorded in the ticket's audit trail (once each), which the analytics read.
+are recorded in the ticket's audit trail (once each per round: a reopened ticket starts its
+clocks again), which the analytics read.
 """
 
 from __future__ import annotations
@@ -98,22 +99,35 @@ class SlaAlert:
 
 def _due(ticket: Ticket, target: SlaTarget) -> list[tuple[SlaKind, timedelta]]:
     due: list[tuple[SlaKind, timedelta]] = []
-    if ticket.first_response_at is None:
+    if ticket.awaits_response:
         due.append((SlaKind.FIRST_RESPONSE, timedelta(minutes=target.first_response_minutes)))
     if ticket.resolved_at is None:
         due.append((SlaKind.RESOLUTION, timedelta(minutes=target.resolution_minutes)))
     return due
 
 
-async def _raised(session: AsyncSession, ticket_ids: list[int]) -> set[tuple[int, str, str]]:
-    """(ticket, stage, kind) of the warnings and breaches already recorded."""
+def _round(ticket: Ticket) -> str:
+    """Which round of the ticket an alert belongs to: a reopening starts the clocks again."""
+    return ticket.waiting_since.isoformat()
+
+
+async def _raised(session: AsyncSession, ticket_ids: list[int]) -> set[tuple[int, str, str, str]]:
+    """(ticket, stage, kind, round) of the warnings and breaches already recorded."""
     events = await session.scalars(
         select(TicketEvent).where(
             TicketEvent.ticket_id.in_(ticket_ids),
             TicketEvent.action.in_([stage.value for stage in SlaStage]),
         )
     )
-    return {(e.ticket_id, e.action, (e.details or {}).get("kind", "")) for e in events}
+    return {
+        (
+            e.ticket_id,
+            e.action,
+            (e.details or {}).get("kind", ""),
+            (e.details or {}).get("round", ""),
+        )
+        for e in events
+    }
 
 
 async def raise_sla_alerts(
@@ -135,7 +149,7 @@ async def raise_sla_alerts(
         due = _due(ticket, target)
         if not due:
             continue
-        elapsed = hours.open_time_between(ticket.created_at, now)
+        elapsed = hours.open_time_between(ticket.waiting_since, now)
         for kind, limit in due:
             stage = (
                 SlaStage.BREACH
@@ -144,9 +158,11 @@ async def raise_sla_alerts(
                 if elapsed >= limit * targets.warn_at
                 else None
             )
-            if stage is None or (ticket.id, stage.value, kind.value) in raised:
+            if stage is None or (ticket.id, stage.value, kind.value, _round(ticket)) in raised:
                 continue
-            record_event(session, ticket, stage.value, actor=Actor.BOT, kind=kind.value)
+            record_event(
+                session, ticket, stage.value, actor=Actor.BOT, kind=kind.value, round=_round(ticket)
+            )
             alerts.append(SlaAlert(ticket, customer, kind, stage, limit, elapsed))
     await session.flush()
     return alerts

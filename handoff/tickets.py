@@ -225,19 +225,35 @@ def set_priority(session: AsyncSession, ticket: Ticket, priority: Priority, agen
     ticket.priority = priority
 
 
-def close(session: AsyncSession, ticket: Ticket, agent: Agent | None) -> None:
-    ticket.status = TicketStatus.CLOSED
-    ticket.resolved_at = utcnow()
-    ticket.rating = None
-    ticket.rating_comment = None
-    ticket.rated_at = None
+async def close(session: AsyncSession, ticket: Ticket, agent: Agent | None) -> bool:
+    """Close the ticket if it is still active; of two closes at once (the group and the API,
+    say) exactly one does it and gets True, so the customer is asked to rate once."""
+    now = utcnow()
+    closed = await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket.id, Ticket.status.in_(ACTIVE_TICKET_STATUSES))
+        .values(
+            status=TicketStatus.CLOSED,
+            resolved_at=now,
+            rating=None,
+            rating_comment=None,
+            rated_at=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(ticket)
+    if not closed.rowcount:  # type: ignore[attr-defined]
+        return False
     record_event(session, ticket, "closed", actor=Actor.AGENT if agent else Actor.BOT, agent=agent)
+    return True
 
 
 def reopen(session: AsyncSession, ticket: Ticket) -> None:
     """The customer wrote again soon after the close: the same owner carries on."""
     ticket.status = TicketStatus.OPEN if ticket.assignee_id else TicketStatus.NEW
     ticket.resolved_at = None
+    ticket.reopened_at = utcnow()
     record_event(session, ticket, "reopened", actor=Actor.CUSTOMER)
 
 
@@ -246,6 +262,7 @@ def note_agent_reply(session: AsyncSession, ticket: Ticket, agent: Agent, kind: 
     now = utcnow()
     if ticket.first_response_at is None:
         ticket.first_response_at = now
+    ticket.responded_at = now
     if ticket.is_active:
         ticket.status = TicketStatus.WAITING
     record_event(session, ticket, "replied", actor=Actor.AGENT, agent=agent, kind=kind)

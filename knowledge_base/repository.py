@@ -162,8 +162,12 @@ async def import_entries(
         )
     }
     report = ImportReport()
-    for data in entries:
-        entry = existing.get(data.key)
+    for given in entries:
+        entry = existing.get(given.key)
+        data = given
+        if entry is not None and "status" not in given.model_fields_set:
+            # A file that says nothing of the status leaves it: a draft stays a draft.
+            data = given.model_copy(update={"status": EntryStatus(entry.status)})
         if entry is None:
             entry = FaqEntry(key=data.key, version=1)
             _apply(entry, data)

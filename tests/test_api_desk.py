@@ -3,6 +3,7 @@ canned replies and routing rules, analytics, knowledge gaps and proposed phrasin
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -100,6 +101,19 @@ async def test_one_ticket_one_owner_over_the_api(api: ApiHarness) -> None:
     assert again.status_code == 409 and "closed" in again.text
 
 
+async def test_of_two_closes_at_once_exactly_one_closes(api: ApiHarness) -> None:
+    ticket_id = await _handed_off(api, "когда выйдет третий сезон")
+    results = await asyncio.gather(
+        *(
+            api.client.post(f"/api/v1/tickets/{ticket_id}/close", headers=api.auth(AGENT))
+            for _ in "ab"
+        )
+    )
+    assert sorted(r.status_code for r in results) == [200, 409]
+    detail = await api.client.get(f"/api/v1/tickets/{ticket_id}", headers=api.auth(AGENT))
+    assert [e["action"] for e in detail.json()["events"]].count("closed") == 1
+
+
 async def test_a_reply_while_the_bot_is_off_is_refused_and_nothing_is_recorded(
     api: ApiHarness,
 ) -> None:
@@ -107,7 +121,7 @@ async def test_a_reply_while_the_bot_is_off_is_refused_and_nothing_is_recorded(
     reply = await api.client.post(
         f"/api/v1/tickets/{ticket_id}/reply", json={"text": "Скоро!"}, headers=api.auth(AGENT)
     )
-    assert reply.status_code == 503 and "bot is off" in reply.json()["error"]["message"]
+    assert reply.status_code == 503 and "bot is not running" in reply.json()["error"]["message"]
     detail = await api.client.get(f"/api/v1/tickets/{ticket_id}", headers=api.auth(AGENT))
     assert [m["direction"] for m in detail.json()["conversation"]] == ["in"]
     empty = await api.client.post(

@@ -100,6 +100,13 @@ async def test_a_draft_is_not_answered_until_published(api: ApiHarness) -> None:
     }
     created = await api.client.post("/api/v1/faq", json=draft, headers=api.auth(EDITOR))
     assert created.status_code == 201 and created.headers["ETag"] == '"1"'
+    assert (await api.client.get(created.headers["Location"], headers=api.auth(EDITOR))).is_success
+    # The team's file re-imported without a status column leaves the draft a draft.
+    without_status = {k: v for k, v in draft.items() if k != "status"}
+    reimport = await api.client.post(
+        "/api/v1/faq/import?format=json", json=[without_status], headers=api.auth(EDITOR)
+    )
+    assert reimport.json()["unchanged"] == ["delivery-time"]
     assert (await api.answer("сколько идёт доставка"))["faq_key"] != "delivery-time"
 
     published = await api.client.post(
@@ -129,7 +136,12 @@ async def test_a_deleted_entry_leaves_the_bot_and_comes_back_on_restore(api: Api
 
 
 async def test_the_list_filters_by_search_tag_language_and_status(api: ApiHarness) -> None:
-    entry = {"key": "hours", "question": "When are you open?", "answer": "9 to 6.", "tags": ["info"]}
+    entry = {
+        "key": "hours",
+        "question": "When are you open?",
+        "answer": "9 to 6.",
+        "tags": ["info"],
+    }
     await api.client.post("/api/v1/faq", json=entry, headers=api.auth(EDITOR))
 
     async def keys(query: str) -> list[str]:
@@ -143,6 +155,10 @@ async def test_the_list_filters_by_search_tag_language_and_status(api: ApiHarnes
     assert await keys("status=draft") == []
     assert await keys("limit=1&offset=1") == ["refund"]
     assert await keys("updated_since=2999-01-01T00:00:00Z") == []
+    naive = await api.client.get(
+        "/api/v1/faq?updated_since=2026-11-25T00:00:00", headers=api.auth(EDITOR)
+    )
+    assert naive.status_code == 422 and "timezone" in naive.text
 
 
 async def test_an_import_dry_run_lists_the_changes_and_changes_nothing(api: ApiHarness) -> None:
@@ -150,7 +166,11 @@ async def test_an_import_dry_run_lists_the_changes_and_changes_nothing(api: ApiH
     upload = json.dumps(
         [
             {"key": "password", "question": "Забыл пароль", "answer": "Новый ответ."},
-            {"key": "refund", "question": "Вернуть деньги за подписку", "answer": "Напишите «возврат»."},
+            {
+                "key": "refund",
+                "question": "Вернуть деньги за подписку",
+                "answer": "Напишите «возврат».",
+            },
             {"key": "courier", "question": "Где курьер с доставкой?", "answer": "Смотрите трек."},
         ],
         ensure_ascii=False,
@@ -175,7 +195,9 @@ async def test_an_import_dry_run_lists_the_changes_and_changes_nothing(api: ApiH
 
 
 async def test_a_broken_import_is_refused_whole_with_each_problem(api: ApiHarness) -> None:
-    upload = b'[{"key": "ok-one", "question": "Q", "answer": "A"}, {"key": "Bad Key!", "answer": ""}]'
+    upload = (
+        b'[{"key": "ok-one", "question": "Q", "answer": "A"}, {"key": "Bad Key!", "answer": ""}]'
+    )
     response = await api.client.post(
         "/api/v1/faq/import?format=json", content=upload, headers=api.auth(EDITOR)
     )
@@ -201,7 +223,9 @@ async def test_csv_export_imports_back_unchanged(api: ApiHarness) -> None:
     ("body", "status", "says"),
     [
         (b'{"key": "x", "question": ', 400, "not valid JSON"),
-        (b"\xff\xfe\x00binary", 400, "not valid JSON"),
+        (b"\xff\xfebinary", 400, "not valid JSON"),
+        (b"\xff\xfe\x00binary", 400, "NUL characters"),
+        (b'{"key": "x", "question": "a\\u0000b", "answer": "a"}', 400, "NUL characters"),
         (b'{"key": "x"}', 422, "question"),
         (b'{"key": "<b>x</b>", "question": "q", "answer": "a"}', 422, "key"),
         (b'{"key": "x", "question": "   ", "answer": "a"}', 422, "question"),
@@ -229,6 +253,17 @@ async def test_an_oversized_body_is_refused_before_it_is_read(api: ApiHarness) -
     assert response.status_code == 413
     assert "MB" in response.json()["error"]["message"]
 
+    async def streamed() -> AsyncIterator[bytes]:  # no Content-Length: counted as it comes
+        for _ in range(30):
+            yield b" " * (1024 * 1024)
+
+    chunked = await api.client.post(
+        "/api/v1/faq",
+        content=streamed(),
+        headers=api.auth(EDITOR) | {"Content-Type": "application/json"},
+    )
+    assert chunked.status_code == 413
+
 
 async def test_markup_and_emoji_are_stored_as_written(api: ApiHarness) -> None:
     entry = {
@@ -243,9 +278,13 @@ async def test_markup_and_emoji_are_stored_as_written(api: ApiHarness) -> None:
 
 
 async def test_the_preview_decides_any_text_without_crashing(api: ApiHarness) -> None:
-    for text in ["", "   ", "🙂🙂🙂", "x" * 100_000, "'; DROP TABLE faq_entries; --", "\x00\x01"]:
+    for text in ["", "   ", "🙂🙂🙂", "x" * 100_000, "'; DROP TABLE faq_entries; --", "\x01\x02"]:
         decision = await api.answer(text)
         assert decision["decision"] in {"answer", "clarify", "handoff"}
+    nul = await api.client.post(
+        "/api/v1/answer", json={"text": "a\x00b"}, headers=api.auth(Role.AGENT)
+    )
+    assert nul.status_code == 400 and "NUL" in nul.json()["error"]["message"]
 
 
 async def test_an_eval_file_runs_against_its_own_faq(api: ApiHarness) -> None:

@@ -155,7 +155,9 @@ def test_a_request_for_a_human_opens_a_ticket_with_the_conversation(
 ) -> None:
     user = customer(user_id, language_code="en")
     running.telegram.send_text(user, text)
-    assert running.telegram.wait_for_messages(user_id, 1)[0].text.startswith(texts.handoff_requested)
+    assert running.telegram.wait_for_messages(user_id, 1)[0].text.startswith(
+        texts.handoff_requested
+    )
     running.telegram.send_command(user, "/human")
     assert running.telegram.wait_for_messages(user_id, 2)[1].text.startswith(texts.handoff_already)
     tickets = running.rows(
@@ -300,7 +302,9 @@ def test_clarify_offers_entries_a_press_answers_and_none_hands_off(running: Runn
     assert answer.text.startswith(_answer_html(running, "double-charge"))
     telegram.send_text(user, "почему два платежа за один месяц??")
     again = telegram.wait_for_messages(171, 3)[2]
-    assert again.text.startswith(RU.handoff_not_helped)  # the same question again: the bot is failing
+    assert again.text.startswith(
+        RU.handoff_not_helped
+    )  # the same question again: the bot is failing
     user2 = customer(172)
     telegram.send_text(user2, "почему два платежа за один месяц??")
     offer2 = telegram.wait_for_messages(172, 1)[0]

@@ -160,9 +160,8 @@ class History:
 
 
 async def _gaps(sessions: Sessions, **options: Any) -> list[gaps.KnowledgeGap]:
-    async with sessions() as session:
-        period: dict[str, Any] = {"since": SINCE, "until": UNTIL}
-        return await gaps.knowledge_gaps(session, EMBEDDER, **(period | options))
+    period: dict[str, Any] = {"since": SINCE, "until": UNTIL}
+    return await gaps.knowledge_gaps(sessions, EMBEDDER, **(period | options))
 
 
 async def test_unanswered_questions_are_grouped_by_meaning_and_ranked_by_volume(

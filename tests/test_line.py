@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
+from telegram.error import BadRequest
 from telegram.ext import Application
 
 from bot.application import build_application
@@ -19,7 +20,7 @@ from core.database import transaction
 from core.settings import DecisionThresholds, Settings
 from core.wiring import Services, open_services
 from handoff import availability, tickets
-from handoff.conversations import CustomerProfile, register_customer
+from handoff.conversations import CustomerProfile, conversation, get_customer, register_customer
 from handoff.hours import BusinessHours, SpecialDay
 from handoff.models import Priority, Ticket, TicketEvent
 from handoff.sla import DEFAULT_TARGETS
@@ -236,3 +237,44 @@ async def test_the_wait_grows_with_the_place_in_the_queue(line: Any) -> None:
     assert [e.position for e in estimates] == [1, 2, 3, 4]
     bounds = [e.minutes or 10_000 for e in estimates]
     assert bounds == sorted(bounds)
+
+
+async def test_one_failing_customer_does_not_stop_the_others_hearing_we_are_open(
+    line: Any,
+) -> None:
+    services, app, request = line
+    for user_id in (30, 31):
+        await _say(app, customer(user_id, "Анна", language_code="ru"), UNCOVERED)
+    services.clock.now = MONDAY_OPENING + timedelta(minutes=1)
+    request.fail_with = BadRequest("Chat not found")
+    assert await welcome_waiting_customers(services, app.bot) == 2
+    attempts = [m["chat_id"] for m in request.sent() if m["text"].startswith(RU.line_open[:20])]
+    assert attempts == [30, 31]  # the first one failed; the second still went out
+    async with services.sessions() as session:
+        for user_id, told in ((30, False), (31, True)):
+            stored = await get_customer(session, user_id=user_id)
+            assert stored is not None
+            texts = [m.text or "" for m in await conversation(session, stored.id)]
+            assert any(t.startswith(RU.line_open[:20]) for t in texts) is told
+    assert await welcome_waiting_customers(services, app.bot) == 0  # never twice, even so
+
+
+async def test_a_reopened_ticket_waits_for_an_answer_again(line: Any) -> None:
+    services, app, _ = line
+    services.clock.now = MONDAY_OPENING
+    ticket_id = await _ticket(services, MONDAY_OPENING, Priority.URGENT, 40)
+    async with transaction(services.sessions) as session:
+        ticket = await session.get(Ticket, ticket_id)
+        agent = await tickets.register_agent(session, tickets.AgentProfile(900, "Olga", "olga"))
+        assert ticket is not None and (await tickets.take(session, ticket, agent)).won
+        tickets.note_agent_reply(session, ticket, agent, "text")
+        assert await tickets.close(session, ticket, agent)
+    async with transaction(services.sessions) as session:
+        ticket = await session.get(Ticket, ticket_id)
+        assert ticket is not None and not ticket.awaits_response
+        tickets.reopen(session, ticket)
+        ticket.reopened_at = MONDAY_OPENING + timedelta(hours=1)
+        assert ticket.awaits_response
+    services.clock.now = MONDAY_OPENING + timedelta(hours=1, minutes=16)
+    alerts = await warn_about_service_levels(services, app.bot)
+    assert {(a.stage, a.kind) for a in alerts} == {("sla_breach", "first_response")}

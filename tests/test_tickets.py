@@ -84,7 +84,7 @@ async def test_a_handoff_soon_after_a_close_reopens_the_same_ticket(sessions: Se
         agent = await session.get(tickets.Agent, olga)
         assert ticket is not None and agent is not None
         assert (await tickets.take(session, ticket, agent)).won
-        tickets.close(session, ticket, agent)
+        assert await tickets.close(session, ticket, agent)
         tickets.rate(session, ticket, 2)
     async with transaction(sessions) as session:
         customer = await register_customer(session, CustomerProfile(1, 1, "Ann"))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
 
 from admin_api.deps import AdminDep, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
@@ -15,14 +16,16 @@ from handoff.analytics import SupportReport, support_report
 router = APIRouter(prefix="/analytics", tags=["analytics"], responses=ERROR_RESPONSES)
 
 DEFAULT_PERIOD = timedelta(days=7)
+# The report reads the period's whole conversation log: a bound keeps one call affordable.
+MAX_PERIOD = timedelta(days=366)
 
 
 @router.get("", summary="Conversations, self-service, handoffs, response times, CSAT, volume")
 async def analytics(
     services: ServicesDep,
     _token: AdminDep,
-    start: Annotated[datetime | None, Query(description="default: 7 days before end")] = None,
-    end: Annotated[datetime | None, Query(description="default: now")] = None,
+    start: Annotated[AwareDatetime | None, Query(description="default: 7 days before end")] = None,
+    end: Annotated[AwareDatetime | None, Query(description="default: now")] = None,
     timezone: Annotated[
         str | None,
         Query(max_length=64, description="for hours and weekdays; default FIRSTLINE_TIMEZONE"),
@@ -32,6 +35,8 @@ async def analytics(
     were opened (their response, resolution and rating count with them)."""
     end = end or utcnow()
     start = start or end - DEFAULT_PERIOD
+    if end - start > MAX_PERIOD:
+        raise ApiError(422, f"a report covers at most {MAX_PERIOD.days} days: ask per quarter")
     try:
         async with services.sessions() as session:
             return await support_report(

@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_api.deps import AnyTokenDep, EditorDep, ServicesDep
@@ -17,7 +17,6 @@ from admin_api.errors import ERROR_RESPONSES, ApiError
 from core.database import transaction
 from core.wiring import Services
 from knowledge_base.formats import (
-    MAX_FILE_BYTES,
     FaqEntryContent,
     FaqEntryData,
     FaqFileError,
@@ -97,7 +96,9 @@ class FaqVersionOut(BaseModel):
 
 
 class RollbackRequest(BaseModel):
-    version: int = Field(ge=1, description="the version whose content becomes current again")
+    version: int = Field(
+        ge=1, le=2_147_483_647, description="the version whose content becomes current again"
+    )
 
 
 class ImportResult(BaseModel):
@@ -172,7 +173,7 @@ async def list_faq(
     tag: Annotated[str | None, Query(max_length=64)] = None,
     language: Annotated[str | None, Query(max_length=8)] = None,
     entry_status: Annotated[EntryStatus | None, Query(alias="status")] = None,
-    updated_since: datetime | None = None,
+    updated_since: AwareDatetime | None = None,
     deleted: Annotated[bool, Query(description="list deleted entries instead")] = False,
     offset: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -187,6 +188,7 @@ async def list_faq(
 async def create_faq(
     services: ServicesDep,
     token: EditorDep,
+    request: Request,
     response: Response,
     data: Annotated[FaqEntryData, Body(openapi_examples={"entry": {"value": EXAMPLE_ENTRY}})],
 ) -> FaqEntryOut:
@@ -197,7 +199,7 @@ async def create_faq(
     except EntryExists as error:
         raise ApiError(409, str(error)) from None
     await refresh_index(services.decisions, [entry])
-    response.headers["Location"] = f"{router.prefix}/{entry.key}"
+    response.headers["Location"] = str(request.url_for("get_faq", key=entry.key))
     return _entry_response(entry, response)
 
 
@@ -231,9 +233,7 @@ async def import_faq(
 ) -> ImportResult:
     """The request body is the file itself (JSON, CSV or Markdown, as in DESIGN.md). All or
     nothing: a file with any problem is refused whole, each problem listed."""
-    data = await request.body()
-    if len(data) > MAX_FILE_BYTES:
-        raise ApiError(413, f"the file is over {MAX_FILE_BYTES // (1024 * 1024)} MB")
+    data = await request.body()  # at most MAX_FILE_BYTES: admin_api.limits refuses more
     try:
         entries = parse_faq(data, file_format)
     except FaqFileError as error:

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError
 
 from admin_api.deps import EditorDep, RowId, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
@@ -26,8 +26,8 @@ router = APIRouter(prefix="/gaps", tags=["knowledge gaps"], responses=ERROR_RESP
 
 DEFAULT_PERIOD = timedelta(days=30)
 
-Since = Annotated[datetime | None, Query(description="default: 30 days before until")]
-Until = Annotated[datetime | None, Query(description="default: now")]
+Since = Annotated[AwareDatetime | None, Query(description="default: 30 days before until")]
+Until = Annotated[AwareDatetime | None, Query(description="default: now")]
 
 
 class GapApplication(BaseModel):
@@ -44,8 +44,6 @@ class ProposalDecisionRequest(BaseModel):
 def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, datetime]:
     until = until or utcnow()
     since = since or until - DEFAULT_PERIOD
-    if since.tzinfo is None or until.tzinfo is None:
-        raise ApiError(422, "since and until need a time zone, e.g. 2026-12-01T00:00:00Z")
     if since >= until:
         raise ApiError(422, "since must be before until")
     return since, until
@@ -54,15 +52,14 @@ def _period(since: datetime | None, until: datetime | None) -> tuple[datetime, d
 async def _gaps(
     services: Services, since: datetime, until: datetime, threshold: float, limit: int
 ) -> list[KnowledgeGap]:
-    async with services.sessions() as session:
-        return await gaps.knowledge_gaps(
-            session,
-            services.answers.embedder,
-            since=since,
-            until=until,
-            threshold=threshold,
-            limit=limit,
-        )
+    return await gaps.knowledge_gaps(
+        services.sessions,
+        services.answers.embedder,
+        since=since,
+        until=until,
+        threshold=threshold,
+        limit=limit,
+    )
 
 
 async def _gap(services: Services, gap_id: str, since: datetime, until: datetime) -> KnowledgeGap:
@@ -177,6 +174,8 @@ async def apply_gap(
                 )
     except EntryExists as error:
         raise ApiError(409, str(error)) from None
+    except ValidationError as error:
+        raise ApiError(422, f"the draft does not make a valid entry: {error}") from None
     await refresh_index(services.decisions, [entry])
     response.headers["ETag"] = f'"{entry.version}"'
     return FaqEntryOut.of(entry)

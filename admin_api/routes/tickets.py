@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from admin_api.deps import AgentDep, RowId, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, UNAVAILABLE_RESPONSE, ApiError
@@ -27,7 +27,10 @@ from handoff.models import (
     TicketStatus,
 )
 
-router = APIRouter(prefix="/tickets", tags=["tickets"], responses=ERROR_RESPONSES)
+# Actions go through the bot: 503 while it is not running, 504 when Telegram is too slow.
+router = APIRouter(
+    prefix="/tickets", tags=["tickets"], responses={**ERROR_RESPONSES, **UNAVAILABLE_RESPONSE}
+)
 
 CONVERSATION_LIMIT = 500
 REFUSAL_STATUS = {
@@ -35,6 +38,7 @@ REFUSAL_STATUS = {
     Refusal.CONFLICT: 409,
     Refusal.UNDELIVERABLE: 409,
     Refusal.UNAVAILABLE: 503,
+    Refusal.PENDING: 504,
 }
 
 
@@ -125,7 +129,8 @@ async def list_tickets(
     ticket_status: Annotated[TicketStatus | None, Query(alias="status")] = None,
     priority: Priority | None = None,
     assignee: Annotated[
-        str | None, Query(max_length=20, description="an agent id, or 'none' for unassigned")
+        str | None,
+        Query(pattern=r"^(none|[1-9][0-9]{0,8})$", description="an agent id, or 'none'"),
     ] = None,
     language: Annotated[str | None, Query(max_length=8)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
@@ -143,15 +148,22 @@ async def list_tickets(
     if assignee == "none":
         query = query.where(Ticket.assignee_id.is_(None))
     elif assignee:
-        if not assignee.isdigit():
-            raise ApiError(422, "assignee is an agent id or 'none'")
         query = query.where(Ticket.assignee_id == int(assignee))
-    async with services.sessions() as session:
-        rows = (await session.execute(query.order_by(Ticket.id.desc()))).all()
-    if tag:  # a JSON list: matched here, the same way on SQLite and PostgreSQL
-        rows = [row for row in rows if tag in row[0].tags]
-    page = rows[offset : offset + limit]
-    return TicketPage(items=[TicketOut.of(t, c) for t, c in page], total=len(rows))
+    if tag:  # a JSON list: JSON_CONTAINS is not portable, so it filters here (no SQL paging)
+        async with services.sessions() as session:
+            rows = [
+                row
+                for row in (await session.execute(query.order_by(Ticket.id.desc()))).all()
+                if tag in row[0].tags
+            ]
+        page, total = rows[offset : offset + limit], len(rows)
+    else:
+        async with services.sessions() as session:
+            total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            page = list(
+                await session.execute(query.order_by(Ticket.id.desc()).offset(offset).limit(limit))
+            )
+    return TicketPage(items=[TicketOut.of(t, c) for t, c in page], total=total)
 
 
 @router.get("/{ticket_id}", summary="One ticket with its whole conversation")
@@ -232,7 +244,7 @@ async def take(services: ServicesDep, token: AgentDep, ticket_id: RowId) -> Tick
     return await _act(services, token, ticket_id, ActionKind.TAKE)
 
 
-@router.post("/{ticket_id}/reply", summary="Reply to the customer", responses=UNAVAILABLE_RESPONSE)
+@router.post("/{ticket_id}/reply", summary="Reply to the customer")
 async def reply(
     services: ServicesDep, token: AgentDep, ticket_id: RowId, request: TextRequest
 ) -> TicketOut:

@@ -1,5 +1,6 @@
 """Business hours and SLA targets set by leads; when customers were told the line is closed/open;
-the queue a ticket joined (its place, the agents on duty), for honest wait estimates.
+the queue a ticket joined (its place, the agents on duty), for honest wait estimates; a ticket's
+latest reopening and agent reply, so a reopened ticket waits for an answer again.
 
 Revision ID: 0005_business_hours
 Revises: 0004_admin_api
@@ -30,10 +31,15 @@ def upgrade() -> None:
     with op.batch_alter_table("tickets") as batch:
         batch.add_column(sa.Column("queue_position", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("agents_on_duty", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("reopened_at", UtcDateTime(), nullable=True))
+        batch.add_column(sa.Column("responded_at", UtcDateTime(), nullable=True))
+    op.execute("UPDATE tickets SET responded_at = first_response_at")
 
 
 def downgrade() -> None:
     with op.batch_alter_table("tickets") as batch:
+        batch.drop_column("responded_at")
+        batch.drop_column("reopened_at")
         batch.drop_column("agents_on_duty")
         batch.drop_column("queue_position")
     with op.batch_alter_table("customers") as batch:
