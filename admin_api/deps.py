@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import AfterValidator, AwareDatetime
 
 from admin_api.errors import ApiError
 from admin_api.tokens import ApiToken, Role, authenticate, grants
@@ -61,3 +63,19 @@ AdminDep = Annotated[ApiToken, role_required(Role.ADMIN)]
 
 # Ids are 32-bit in the database; a bigger number is no id of ours (and SQLite would overflow).
 RowId = Annotated[int, Path(ge=1, le=2_147_483_647, description="an id")]
+
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+def _plausible(moment: datetime) -> datetime:
+    if not EARLIEST <= moment <= LATEST:
+        raise ValueError("give a moment between 2000 and 2100, with its time zone")
+    return moment
+
+
+# A moment in a query: with its time zone (a naive one is ambiguous) and within support's era
+# (periods are computed from it; year 1 minus a week does not exist).
+Moment = Annotated[AwareDatetime, AfterValidator(_plausible)]
+# Paging: ten thousand pages of a hundred is more than any list here holds.
+Offset = Annotated[int, Query(ge=0, le=1_000_000)]

@@ -6,9 +6,8 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
-from admin_api.deps import AdminDep, ServicesDep
+from admin_api.deps import AdminDep, Moment, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from core.database import utcnow
 from handoff.analytics import SupportReport, support_report
@@ -24,8 +23,8 @@ MAX_PERIOD = timedelta(days=366)
 async def analytics(
     services: ServicesDep,
     _token: AdminDep,
-    start: Annotated[AwareDatetime | None, Query(description="default: 7 days before end")] = None,
-    end: Annotated[AwareDatetime | None, Query(description="default: now")] = None,
+    start: Annotated[Moment | None, Query(description="default: 7 days before end")] = None,
+    end: Annotated[Moment | None, Query(description="default: now")] = None,
     timezone: Annotated[
         str | None,
         Query(max_length=64, description="for hours and weekdays; default FIRSTLINE_TIMEZONE"),

@@ -8,15 +8,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Query, Request, Response, status
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
+from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from admin_api.deps import AnyTokenDep, EditorDep, ServicesDep
+from admin_api.deps import AnyTokenDep, EditorDep, Moment, Offset, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from core.database import transaction
 from core.wiring import Services
 from knowledge_base.formats import (
+    KEY_PATTERN,
     FaqEntryContent,
     FaqEntryData,
     FaqFileError,
@@ -122,6 +123,7 @@ class ExportFormat(StrEnum):
     CSV = "csv"
 
 
+EntryKey = Annotated[str, Path(pattern=KEY_PATTERN, description="the entry's stable key")]
 IfMatch = Annotated[
     str | None,
     Header(
@@ -173,9 +175,9 @@ async def list_faq(
     tag: Annotated[str | None, Query(max_length=64)] = None,
     language: Annotated[str | None, Query(max_length=8)] = None,
     entry_status: Annotated[EntryStatus | None, Query(alias="status")] = None,
-    updated_since: AwareDatetime | None = None,
+    updated_since: Moment | None = None,
     deleted: Annotated[bool, Query(description="list deleted entries instead")] = False,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> FaqPage:
     wanted = EntryFilter(search, tag, language, entry_status, updated_since, deleted)
@@ -261,7 +263,7 @@ async def _dry_run(services: Services, entries: list[FaqEntryData]) -> ImportRep
 
 @router.get("/{key}", summary="Read one entry")
 async def get_faq(
-    services: ServicesDep, _token: AnyTokenDep, key: str, response: Response
+    services: ServicesDep, _token: AnyTokenDep, key: EntryKey, response: Response
 ) -> FaqEntryOut:
     async with services.sessions() as session:
         entry = await _find(session, key, deleted=None)
@@ -281,7 +283,7 @@ async def _find(session: AsyncSession, key: str, *, deleted: bool | None = False
 async def update_faq(
     services: ServicesDep,
     token: EditorDep,
-    key: str,
+    key: EntryKey,
     response: Response,
     content: Annotated[
         FaqEntryContent,
@@ -308,7 +310,7 @@ async def update_faq(
 
 @router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete (restorable)")
 async def delete_faq(
-    services: ServicesDep, token: EditorDep, key: str, if_match: IfMatch = None
+    services: ServicesDep, token: EditorDep, key: EntryKey, if_match: IfMatch = None
 ) -> Response:
     """The bot stops answering with it at once; POST …/restore brings it back."""
     expected = _expected_version(if_match, required=True)
@@ -324,7 +326,7 @@ async def delete_faq(
 
 @router.post("/{key}/restore", summary="Restore a deleted entry")
 async def restore_faq(
-    services: ServicesDep, token: EditorDep, key: str, response: Response
+    services: ServicesDep, token: EditorDep, key: EntryKey, response: Response
 ) -> FaqEntryOut:
     async with transaction(services.sessions) as session:
         entry = await _find(session, key, deleted=True)
@@ -335,7 +337,11 @@ async def restore_faq(
 
 @router.post("/{key}/publish", summary="Publish a draft")
 async def publish_faq(
-    services: ServicesDep, token: EditorDep, key: str, response: Response, if_match: IfMatch = None
+    services: ServicesDep,
+    token: EditorDep,
+    key: EntryKey,
+    response: Response,
+    if_match: IfMatch = None,
 ) -> FaqEntryOut:
     """The bot answers with the entry from now on (no change if it is published already)."""
     expected = _expected_version(if_match, required=False)
@@ -358,7 +364,9 @@ async def publish_faq(
 
 
 @router.get("/{key}/versions", summary="An entry's version history")
-async def faq_versions(services: ServicesDep, _token: EditorDep, key: str) -> list[FaqVersionOut]:
+async def faq_versions(
+    services: ServicesDep, _token: EditorDep, key: EntryKey
+) -> list[FaqVersionOut]:
     async with services.sessions() as session:
         entry = await _find(session, key, deleted=None)
         versions = await versions_of(session, entry)
@@ -378,7 +386,7 @@ async def faq_versions(services: ServicesDep, _token: EditorDep, key: str) -> li
 async def rollback_faq(
     services: ServicesDep,
     token: EditorDep,
-    key: str,
+    key: EntryKey,
     request_body: RollbackRequest,
     response: Response,
     if_match: IfMatch = None,

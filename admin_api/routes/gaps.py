@@ -8,9 +8,9 @@ from datetime import datetime, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
-from admin_api.deps import EditorDep, RowId, ServicesDep
+from admin_api.deps import EditorDep, Moment, RowId, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from admin_api.routes.faq import FaqEntryOut
 from core.database import transaction, utcnow
@@ -26,8 +26,8 @@ router = APIRouter(prefix="/gaps", tags=["knowledge gaps"], responses=ERROR_RESP
 
 DEFAULT_PERIOD = timedelta(days=30)
 
-Since = Annotated[AwareDatetime | None, Query(description="default: 30 days before until")]
-Until = Annotated[AwareDatetime | None, Query(description="default: now")]
+Since = Annotated[Moment | None, Query(description="default: 30 days before until")]
+Until = Annotated[Moment | None, Query(description="default: now")]
 
 
 class GapApplication(BaseModel):

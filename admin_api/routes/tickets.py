@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 
-from admin_api.deps import AgentDep, RowId, ServicesDep
+from admin_api.deps import AgentDep, Offset, RowId, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, UNAVAILABLE_RESPONSE, ApiError
 from admin_api.tokens import ApiToken, agent_of
 from core.database import transaction
@@ -134,7 +134,7 @@ async def list_tickets(
     ] = None,
     language: Annotated[str | None, Query(max_length=8)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> TicketPage:
     """Newest first."""
