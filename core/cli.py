@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from core.settings import Settings, get_settings
-from core.wiring import Services, open_services, run_eval, scratch_services
+from core.wiring import Services, open_services, run_eval, scratch_services, trim_native_heap
 from knowledge_base.formats import FaqFileError, FaqFormat, export_csv, export_json, parse_faq
 from knowledge_base.repository import entry_data, list_entries
 from retrieval.calibration import calibrate, effective_thresholds, store_thresholds
@@ -123,6 +123,7 @@ async def run(settings: Settings) -> int:
     from bot.application import BotRunner
 
     services = await _with_services(settings, load_demo=True)
+    trim_native_heap()
     app = create_app(services)
     bot: BotRunner | None = None
     if settings.telegram_token is None:
