@@ -32,7 +32,6 @@ from knowledge_base.repository import (
     EntryFilter,
     EntryNotFound,
     ImportReport,
-    StaleEntry,
     change_entry,
     create_entry,
     entry_data,
@@ -159,10 +158,6 @@ def _expected_version(if_match: str | None, *, required: bool) -> int | None:
 def _entry_response(entry: FaqEntry, response: Response) -> FaqEntryOut:
     response.headers["ETag"] = _etag(entry)
     return FaqEntryOut.of(entry)
-
-
-def _stale(error: StaleEntry) -> ApiError:
-    return ApiError(412, str(error), headers={"ETag": f'"{error.current_version}"'})
 
 
 @router.get("", summary="List FAQ entries")
@@ -298,12 +293,9 @@ async def update_faq(
     """The whole content; 412 when the entry changed since you read its ETag."""
     expected = _expected_version(if_match, required=True)
     data = FaqEntryData.model_validate({**content.model_dump(), "key": key})
-    try:
-        async with transaction(services.sessions) as session:
-            entry = await _find(session, key)
-            await change_entry(session, entry, data, author=token.name, expected_version=expected)
-    except StaleEntry as error:
-        raise _stale(error) from None
+    async with transaction(services.sessions) as session:
+        entry = await _find(session, key)
+        await change_entry(session, entry, data, author=token.name, expected_version=expected)
     await refresh_index(services.decisions, [entry])
     return _entry_response(entry, response)
 
@@ -314,12 +306,9 @@ async def delete_faq(
 ) -> Response:
     """The bot stops answering with it at once; POST …/restore brings it back."""
     expected = _expected_version(if_match, required=True)
-    try:
-        async with transaction(services.sessions) as session:
-            entry = await _find(session, key)
-            await set_deleted(session, entry, True, author=token.name, expected_version=expected)
-    except StaleEntry as error:
-        raise _stale(error) from None
+    async with transaction(services.sessions) as session:
+        entry = await _find(session, key)
+        await set_deleted(session, entry, True, author=token.name, expected_version=expected)
     await refresh_index(services.decisions, [entry])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
@@ -345,20 +334,17 @@ async def publish_faq(
 ) -> FaqEntryOut:
     """The bot answers with the entry from now on (no change if it is published already)."""
     expected = _expected_version(if_match, required=False)
-    try:
-        async with transaction(services.sessions) as session:
-            entry = await _find(session, key)
-            published = entry_data(entry).model_copy(update={"status": EntryStatus.PUBLISHED})
-            await change_entry(
-                session,
-                entry,
-                published,
-                author=token.name,
-                expected_version=expected,
-                change="published",
-            )
-    except StaleEntry as error:
-        raise _stale(error) from None
+    async with transaction(services.sessions) as session:
+        entry = await _find(session, key)
+        published = entry_data(entry).model_copy(update={"status": EntryStatus.PUBLISHED})
+        await change_entry(
+            session,
+            entry,
+            published,
+            author=token.name,
+            expected_version=expected,
+            change="published",
+        )
     await refresh_index(services.decisions, [entry])
     return _entry_response(entry, response)
 
@@ -401,7 +387,5 @@ async def rollback_faq(
             )
     except EntryNotFound as error:
         raise ApiError(404, str(error)) from None
-    except StaleEntry as error:
-        raise _stale(error) from None
     await refresh_index(services.decisions, [entry])
     return _entry_response(entry, response)
