@@ -148,14 +148,7 @@ class AnswerEngine:
         self._entries = {}
         self._vectors = PhrasingIndex(self.embedder.dimension)
         self._lexical = LexicalIndex(self._lexical.analyzer)
-        texts = [phrasing for entry in entries for phrasing in entry.phrasings]
-        vectors = self.embedder.encode(texts)
-        start = 0
-        for entry in entries:
-            count = len(entry.phrasings)
-            self._add(entry, vectors[start : start + count])
-            start += count
-        self.policy.fit_background(self._background_scores())
+        self.apply(entries)
 
     def open(self, directory: Path, entries: Sequence[IndexedEntry]) -> None:
         """Load the persisted index if it fits these entries and this model, else rebuild it."""
@@ -177,16 +170,28 @@ class AnswerEngine:
         if self._directory is not None:
             self._vectors.save(self._directory, self._meta(self._entries.values()))
 
-    def upsert(self, entry: IndexedEntry) -> None:
-        """Add or replace one entry without rebuilding the rest."""
-        self._add(entry, self.embedder.encode(entry.phrasings))
+    def apply(self, upserts: Sequence[IndexedEntry], removals: Sequence[int] = ()) -> None:
+        """Add or replace some entries and remove others without rebuilding the rest: one
+        embedding call for all their phrasings, one refit of the background at the end."""
+        texts = [phrasing for entry in upserts for phrasing in entry.phrasings]
+        vectors = self.embedder.encode(texts)
+        start = 0
+        for entry in upserts:
+            count = len(entry.phrasings)
+            self._add(entry, vectors[start : start + count])
+            start += count
+        for entry_id in removals:
+            self._entries.pop(entry_id, None)
+            self._vectors.remove(entry_id)
+            self._lexical.remove(entry_id)
         self.policy.fit_background(self._background_scores())
 
+    def upsert(self, entry: IndexedEntry) -> None:
+        """Add or replace one entry without rebuilding the rest."""
+        self.apply([entry])
+
     def remove(self, entry_id: int) -> None:
-        self._entries.pop(entry_id, None)
-        self._vectors.remove(entry_id)
-        self._lexical.remove(entry_id)
-        self.policy.fit_background(self._background_scores())
+        self.apply([], [entry_id])
 
     def _add(self, entry: IndexedEntry, vectors: Vectors) -> None:
         self._entries[entry.id] = entry
