@@ -11,7 +11,7 @@ from admin_api.deps import AnyTokenDep, EditorDep, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from core.wiring import run_eval
 from knowledge_base.language import LanguageCode
-from retrieval.decision import Outcome, Reason
+from retrieval.decision import Decision
 from retrieval.evaluation import EvalFile
 
 router = APIRouter(tags=["preview"], responses=ERROR_RESPONSES)
@@ -22,26 +22,6 @@ MAX_EVAL_QUERIES = 5000
 class AnswerRequest(BaseModel):
     text: str = Field(max_length=100_000, description="what a customer might write")
     language: LanguageCode | None = Field(None, description="ru, uk or en; detected when omitted")
-
-
-class CandidateOut(BaseModel):
-    faq_id: int
-    faq_key: str
-    question: str
-    score: float
-
-
-class DecisionOut(BaseModel):
-    """The decision object (DESIGN.md)."""
-
-    decision: Outcome
-    reason: Reason
-    language: str | None = None
-    faq_id: int | None = None
-    faq_key: str | None = None
-    answer: str | None = None
-    score: float | None = None
-    candidates: list[CandidateOut] = []
 
 
 class EvalMetricsOut(BaseModel):
@@ -57,7 +37,7 @@ class EvalResultOut(BaseModel):
     text: str
     lang: str | None
     expected: str | None
-    decision: DecisionOut
+    decision: Decision
 
 
 class EvalOut(BaseModel):
@@ -74,10 +54,9 @@ async def answer(
         AnswerRequest,
         Body(openapi_examples={"question": {"value": {"text": "забыл пароль, что делать?"}}}),
     ],
-) -> DecisionOut:
+) -> Decision:
     """The live knowledge base's decision on the text, exactly as the bot would take it."""
-    decision = await services.decisions.decide(request.text, request.language)
-    return DecisionOut.model_validate(decision.to_dict())
+    return await services.decisions.decide(request.text, request.language)
 
 
 @router.post("/eval", summary="Run an eval file against its own FAQ")
