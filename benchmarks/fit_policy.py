@@ -27,7 +27,9 @@ from retrieval.evaluation import EvalFile, EvalQuery
 from retrieval.policy import FEATURES
 
 ROOT = Path(__file__).resolve().parents[1]
-CANDIDATES = 1  # the model answers "is the top entry right?"; runners-up are scored by it too
+# Each question's top candidates are examples: the model both ranks an entry above its close
+# neighbours and says how sure the top one is.
+CANDIDATES = 3
 
 
 def examples(engine: AnswerEngine, asked: list[EvalQuery]) -> tuple[np.ndarray, np.ndarray]:

@@ -30,11 +30,15 @@ class Embedder(Protocol):
     @property
     def dimension(self) -> int: ...
 
-    def encode(self, texts: Sequence[str]) -> Vectors: ...
+    def encode(self, texts: Sequence[str], *, passages: bool = False) -> Vectors:
+        """Vectors of texts as customers' questions, or (``passages``) as passages that answer
+        them: models trained for retrieval embed the two sides differently."""
+        ...
 
 
 class SentenceTransformerEmbedder:
-    """A sentence-transformers model; its ``query`` prompt (if any) is used on both sides."""
+    """A sentence-transformers model. Questions and their phrasings get its ``query`` prompt (if
+    any) on both sides; answer passages get its ``document`` / ``passage`` prompt."""
 
     def __init__(self, name: str, path: str | Path, *, batch_size: int = 64) -> None:
         from sentence_transformers import SentenceTransformer
@@ -50,7 +54,11 @@ class SentenceTransformerEmbedder:
             ) from error
         self._name = name
         self._batch_size = batch_size
-        self._prompt_name = "query" if "query" in self._model.prompts else None
+        prompts = self._model.prompts
+        self._prompt_name = "query" if "query" in prompts else None
+        self._passage_prompt_name = next(
+            (name for name in ("document", "passage") if name in prompts), self._prompt_name
+        )
         dimension = self._model.get_embedding_dimension()
         if dimension is None:
             raise ModelLoadError(f"model '{name}' does not declare its embedding dimension")
@@ -67,13 +75,13 @@ class SentenceTransformerEmbedder:
     def dimension(self) -> int:
         return self._dimension
 
-    def encode(self, texts: Sequence[str]) -> Vectors:
+    def encode(self, texts: Sequence[str], *, passages: bool = False) -> Vectors:
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
         with self._lock:
             vectors = self._model.encode(
                 [text[:MAX_EMBED_CHARS] for text in texts],
-                prompt_name=self._prompt_name,
+                prompt_name=self._passage_prompt_name if passages else self._prompt_name,
                 batch_size=self._batch_size,
                 normalize_embeddings=True,
                 convert_to_numpy=True,

@@ -51,6 +51,17 @@ _HUMAN_REQUEST = _pattern(
     r"\bnot\s+(?:a\s+)?(?:bot|robot)\b",
 )
 
+# "Оператор" is also a mobile carrier ("перейти от другого оператора", "оператор связи"); in
+# those phrases it asks nothing of a person.
+_CARRIER = _pattern(
+    r"\b(?:друг|ин|інш|нов|стар|сотов|мобильн|мобільн|свое|сво|наш|ваш)\w*\s+(?:\w+\s+)?оператор\w*",
+    r"\b(?:от|від|сменить|поменять|змінити|поміняти)\s+оператор\w*",
+    r"\b(?:к|до|у|в)\s+оператор\w*\s+(?!(?:пожалуйста|будь|срочно)\b)\w+",
+    r"\bоператор\w*\s+(?:связи|зв['’]язку|сотов\w*|мобильн\w*|мобільн\w*)",
+    r"\b(?:another|other|new|previous|old|mobile|network|phone|current)\s+(?:mobile\s+|network\s+)?operators?\b",
+    r"\boperators?\s+(?:switch|change)\w*",
+)
+
 _NEGATIVE_FEEDBACK = _pattern(
     r"\bне\s+(?:то|тот|та|об\s+этом|про\s+это)\b",
     r"\bя\s+(?:не\s+)?(?:об\s+этом|про\s+это)\s+не\s+спрашива\w*",
@@ -231,9 +242,61 @@ _WORDS = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*", re.UNICODE)
 MAX_CONVERSATIONAL_WORDS = 8
 
 
+# The words a request for a person hinges on, as the patterns above spell them: a customer's
+# typo in one of them ("аператора позавите", "operater", "humna") is read as the word.
+_HUMAN_REQUEST_WORDS = frozenset(
+    (
+        "оператор оператора оператору оператором операторы операторов человек человека "
+        "человеком человеку менеджер менеджера менеджером специалист специалиста специалистом "
+        "сотрудник сотрудника консультант консультанта позовите позови соедините переключите "
+        "поговорить пообщаться живой живым живого людина людиною людини покличте поклич "
+        "з'єднайте поговорити спеціаліст спеціаліста менеджером працівник працівником "
+        "operator human person someone somebody representative agent speak talk"
+    ).split()
+)
+_MIN_TYPO_WORD = 5
+
+
 def asks_for_human(text: str) -> bool:
-    """True when the customer asks to talk to a person ("оператор", "з людиною", "agent please")."""
-    return _HUMAN_REQUEST.search(text) is not None
+    """True when the customer asks to talk to a person ("оператор", "з людиною", "agent please"),
+    also with a typo in the word it hinges on."""
+    text = _CARRIER.sub(" carrier ", text)
+    if _HUMAN_REQUEST.search(text) is not None:
+        return True
+    corrected = _WORDS.sub(lambda word: _spelled_as_request_word(word.group()), text)
+    return corrected != text and _HUMAN_REQUEST.search(corrected) is not None
+
+
+def _spelled_as_request_word(word: str) -> str:
+    """The request word this one is a one-letter slip of (a wrong, missing, extra or swapped
+    letter), else the word itself."""
+    lowered = word.lower()
+    if len(lowered) < _MIN_TYPO_WORD or lowered in _HUMAN_REQUEST_WORDS:
+        return word
+    for known in _HUMAN_REQUEST_WORDS:
+        if abs(len(known) - len(lowered)) <= 1 and _one_slip_apart(lowered, known):
+            return known
+    return word
+
+
+def _one_slip_apart(typed: str, known: str) -> bool:
+    """Whether the two differ by exactly one substitution, insertion, deletion or swap of
+    neighbouring letters."""
+    if len(typed) == len(known):
+        differ = [index for index, (a, b) in enumerate(zip(typed, known, strict=True)) if a != b]
+        if len(differ) == 1:
+            return True
+        return (
+            len(differ) == 2
+            and differ[1] == differ[0] + 1
+            and typed[differ[0]] == known[differ[1]]
+            and typed[differ[1]] == known[differ[0]]
+        )
+    shorter, longer = sorted((typed, known), key=len)
+    for index in range(len(longer)):
+        if longer[:index] + longer[index + 1 :] == shorter:
+            return True
+    return False
 
 
 def says_not_helped(text: str) -> bool:

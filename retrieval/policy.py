@@ -18,14 +18,15 @@ from retrieval.decision import Outcome, Reason
 # The confidence model: logistic weights over the features below, fitted on our dev set and
 # CLINC150's validation splits by `benchmarks/fit_policy.py` (never on a test split).
 WEIGHTS = {
-    "off_topic_margin": 8.542,
-    "lift": 0.624,
-    "margin": 13.528,
-    "support_margin": 14.188,
-    "votes": 3.666,
-    "coverage": 0.372,
+    "off_topic_margin": 10.226,
+    "lift": 0.250,
+    "margin": 32.906,
+    "support_margin": 31.820,
+    "votes": 1.601,
+    "coverage": 0.906,
+    "passage_margin": 34.529,
 }
-BIAS = -2.595
+BIAS = -2.120
 MIN_BACKGROUND_SPREAD = 0.01
 FEATURES = tuple(WEIGHTS)
 
@@ -40,6 +41,7 @@ class Signals:
     votes: float  # share of the nearest phrasings that belong to the entry (0..1)
     coverage: float  # share of the message's informative words the entry contains (0..1)
     off_topic: float  # the message's best cosine with the reference off-topic messages
+    passage: float  # cosine between the message and the entry's question with its answer
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ def features(signals: list[Signals], background: Background | None) -> list[dict
         others = signals[:index] + signals[index + 1 :]
         best_other = max((other.dense for other in others), default=signal.dense - 0.1)
         best_other_support = max((other.support for other in others), default=signal.support - 0.1)
+        best_other_passage = max((other.passage for other in others), default=signal.passage - 0.1)
         lift = (signal.dense - background.mean) / background.spread if background else 0.0
         rows.append(
             {
@@ -78,6 +81,7 @@ def features(signals: list[Signals], background: Background | None) -> list[dict
                 "support_margin": signal.support - best_other_support,
                 "votes": signal.votes,
                 "coverage": signal.coverage,
+                "passage_margin": signal.passage - best_other_passage,
             }
         )
     return rows

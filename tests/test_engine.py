@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from core.settings import DecisionThresholds
 from retrieval.decision import Outcome, Reason, Turn
-from retrieval.engine import AnswerEngine, IndexedEntry
+from retrieval.engine import AnswerEngine, IndexedEntry, Message
 from tests.fakes import KeywordEmbedder
 
 TOPICS = ["вернут", "возврат", "деньг", "парол", "войт", "отмен", "подписк", "refund", "password"]
@@ -193,3 +194,41 @@ def test_the_index_is_reused_when_it_fits_and_rebuilt_with_a_log_line_when_not(
         caplog.clear()
         opened(ENTRIES[:2], KeywordEmbedder(TOPICS, name="another-model"))
         assert "model" in caplog.text
+
+
+def test_an_edited_answer_does_not_reuse_the_saved_index(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = AnswerEngine(KeywordEmbedder(TOPICS), thresholds=THRESHOLDS, off_topic=OFF_TOPIC)
+    engine.open(tmp_path, ENTRIES)
+    assert (tmp_path / "passages").is_dir()
+    edited = [ENTRIES[0], ENTRIES[1], replace(ENTRIES[2], answer="Напишите нам «отмена».")]
+    with caplog.at_level(logging.WARNING):
+        AnswerEngine(KeywordEmbedder(TOPICS), thresholds=THRESHOLDS, off_topic=OFF_TOPIC).open(
+            tmp_path, edited
+        )
+    assert "fingerprint" in caplog.text
+
+
+def test_the_answer_tells_apart_entries_whose_questions_match_alike() -> None:
+    """Two entries asked alike: the one whose answer speaks of the customer's words ranks first."""
+    engine = AnswerEngine(KeywordEmbedder(TOPICS), thresholds=THRESHOLDS, off_topic=OFF_TOPIC)
+    engine.rebuild(
+        [
+            IndexedEntry(1, "money-back", "Верните деньги", "Возврат придёт за 3 дня.", "ru"),
+            IndexedEntry(2, "money-card", "Верните деньги", "Проверьте карту в профиле.", "ru"),
+        ]
+    )
+    first, second = engine.prepare("возврат денег").evidence
+    assert (first.entry_id, second.entry_id) == (1, 2)
+    assert first.features["passage_margin"] > 0 and first.confidence > second.confidence
+    assert engine.decide("возврат денег").faq_key == "money-back"
+
+
+def test_a_batch_larger_than_the_remembered_vectors_is_decided_whole(
+    engine: AnswerEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("retrieval.engine.RECENT_VECTORS", 2)
+    texts = ["забыл пароль", "возврат денег", "отмена подписки", "refund please"]
+    decisions = engine.decide_many([Message(text) for text in texts])
+    assert [d.faq_key for d in decisions] == ["password", "refund", "cancel", "refund"]

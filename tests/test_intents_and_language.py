@@ -30,6 +30,15 @@ HUMAN_REQUESTS = [
     "connect me to an agent",
     "I want a live person",
     "representative",
+    # one slipped letter in the word the request hinges on
+    "аператора позавите срочно",
+    "хочу с менеджерм поговорить",
+    "з'єднайте з оператрром",
+    "i want to speak to an operater",
+    "humna please",
+    "переключите к оператору",
+    "дайте оператора, бот не допомагає",
+    "speek to a persn",
 ]
 NOT_HUMAN_REQUESTS = [
     "как поменять пароль",
@@ -38,6 +47,12 @@ NOT_HUMAN_REQUESTS = [
     "персональные данные",
     "where is my order",
     "сколько стоит подписка для человека с инвалидностью",
+    "agenda for the meeting",
+    "как сменить оператора связи на ваш",
+    "перейти к вам от другого оператора с номером",
+    "зараз в іншого оператора, можна до вас перейти?",
+    "есть какой то кредит от оператора?",
+    "can I keep my number when I move to another operator",
 ]
 
 

@@ -15,7 +15,13 @@ def _policy() -> Policy:
 
 def _signal(entry_id: int, dense: float, *, votes: float = 0.0, coverage: float = 0.0) -> Signals:
     return Signals(
-        entry_id=entry_id, dense=dense, support=dense, votes=votes, coverage=coverage, off_topic=0.8
+        entry_id=entry_id,
+        dense=dense,
+        support=dense,
+        votes=votes,
+        coverage=coverage,
+        off_topic=0.8,
+        passage=dense,
     )
 
 
@@ -57,5 +63,5 @@ def test_confidence_is_relative_to_the_language_background() -> None:
 def test_stricter_thresholds_answer_less() -> None:
     policy = _policy()
     evidence = policy.score([_signal(1, 0.95, votes=1.0, coverage=0.8), _signal(2, 0.83)], "ru")
-    strict = DecisionThresholds(answer_min=0.999999, answer_margin=0.5, clarify_min=0.3)
+    strict = DecisionThresholds(answer_min=0.999999, answer_margin=1.0, clarify_min=0.3)
     assert policy.choose(evidence, strict).outcome is Outcome.CLARIFY
