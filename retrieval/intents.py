@@ -252,7 +252,7 @@ _HUMAN_REQUEST_WORDS = frozenset(
         "поговорить пообщаться живой живым живого людина людиною людини покличте поклич "
         "з'єднайте поговорити спеціаліст спеціаліста менеджером працівник працівником "
         "operator human person someone somebody representative agent speak talk"
-    ).split()
+    ).split()  # noqa: SIM905 - a word list reads better as words
 )
 _MIN_TYPO_WORD = 5
 
@@ -293,10 +293,7 @@ def _one_slip_apart(typed: str, known: str) -> bool:
             and typed[differ[1]] == known[differ[0]]
         )
     shorter, longer = sorted((typed, known), key=len)
-    for index in range(len(longer)):
-        if longer[:index] + longer[index + 1 :] == shorter:
-            return True
-    return False
+    return any(longer[:index] + longer[index + 1 :] == shorter for index in range(len(longer)))
 
 
 def says_not_helped(text: str) -> bool:
