@@ -245,14 +245,17 @@ MAX_CONVERSATIONAL_WORDS = 8
 # The words a request for a person hinges on, as the patterns above spell them: a customer's
 # typo in one of them ("аператора позавите", "operater", "humna") is read as the word.
 _HUMAN_REQUEST_WORDS = frozenset(
-    (
-        "оператор оператора оператору оператором операторы операторов человек человека "
-        "человеком человеку менеджер менеджера менеджером специалист специалиста специалистом "
-        "сотрудник сотрудника консультант консультанта позовите позови соедините переключите "
-        "поговорить пообщаться живой живым живого людина людиною людини покличте поклич "
-        "з'єднайте поговорити спеціаліст спеціаліста менеджером працівник працівником "
-        "operator human person someone somebody representative agent speak talk"
-    ).split()  # noqa: SIM905 - a word list reads better as words
+    word
+    for words in (
+        "оператор оператора оператору оператором операторы операторов человек человека человеком "
+        "человеку менеджер менеджера менеджером специалист специалиста специалистом сотрудник "
+        "сотрудника консультант консультанта позовите позови соедините переключите поговорить "
+        "пообщаться живой живым живого",
+        "людина людиною людини покличте поклич з'єднайте поговорити спеціаліст спеціаліста "
+        "працівник працівником",
+        "operator human person someone somebody representative agent speak talk",
+    )
+    for word in words.split()
 )
 _MIN_TYPO_WORD = 5
 
