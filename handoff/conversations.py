@@ -133,7 +133,7 @@ async def recent_turns(session: AsyncSession, customer_id: int) -> list[Turn]:
     return [_turn(*row) for row in reversed(rows.all())]
 
 
-def _turn(direction: Direction, text: str | None, faq_key: str | None, outcome: str | None) -> Turn:
+def _turn(direction: str, text: str | None, faq_key: str | None, outcome: str | None) -> Turn:
     if direction == Direction.INBOUND:
         return Turn(text=text or "", from_customer=True)
     return Turn(
