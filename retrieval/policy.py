@@ -18,15 +18,16 @@ from retrieval.decision import Outcome, Reason
 # The confidence model: logistic weights over the features below, fitted on our dev set and
 # CLINC150's validation splits by `benchmarks/fit_policy.py` (never on a test split).
 WEIGHTS = {
-    "off_topic_margin": 10.226,
-    "lift": 0.250,
-    "margin": 32.906,
-    "support_margin": 31.820,
-    "votes": 1.601,
-    "coverage": 0.906,
-    "passage_margin": 34.529,
+    "off_topic_margin": 13.715,
+    "lift": 0.207,
+    "margin": 26.816,
+    "support_margin": 30.429,
+    "votes": 1.460,
+    "coverage": 0.167,
+    "passage_margin": 35.068,
+    "coverage_margin": 2.546,
 }
-BIAS = -2.120
+BIAS = -1.836
 MIN_BACKGROUND_SPREAD = 0.01
 FEATURES = tuple(WEIGHTS)
 
@@ -72,6 +73,7 @@ def features(signals: list[Signals], background: Background | None) -> list[dict
         best_other = max((other.dense for other in others), default=signal.dense - 0.1)
         best_other_support = max((other.support for other in others), default=signal.support - 0.1)
         best_other_passage = max((other.passage for other in others), default=signal.passage - 0.1)
+        best_other_coverage = max((other.coverage for other in others), default=0.0)
         lift = (signal.dense - background.mean) / background.spread if background else 0.0
         rows.append(
             {
@@ -82,6 +84,9 @@ def features(signals: list[Signals], background: Background | None) -> list[dict
                 "votes": signal.votes,
                 "coverage": signal.coverage,
                 "passage_margin": signal.passage - best_other_passage,
+                # Relative, so a question in another language than the FAQ (no shared words with
+                # any entry) is not held against the right entry.
+                "coverage_margin": signal.coverage - best_other_coverage,
             }
         )
     return rows

@@ -29,6 +29,9 @@ GROUP = -1001234567890
 OLGA = agent(9001, "Olga", "olga_support")
 PETR = agent(9002, "Petr", "petr_support")
 UNCOVERED = "перевод в последней серии ужасный"
+# These lines hand off whatever the bot is not confident about (no "did you mean…" first), so
+# an uncovered question reaches the agents in one step whatever the calibration offers.
+HAND_OFF_WHEN_UNSURE = {"FIRSTLINE_DECISION__CLARIFY_MIN": "0.5"}
 
 
 def _start(workdir: Path, telegram: FakeBotApi, env: dict[str, str]) -> subprocess.Popen[str]:
@@ -38,7 +41,13 @@ def _start(workdir: Path, telegram: FakeBotApi, env: dict[str, str]) -> subproce
 
 def _desk_environment(workdir: Path, telegram: FakeBotApi) -> dict[str, str]:
     faq_path, _ = _faq_file(workdir)
-    env = _environment(workdir / "data", telegram, free_port(), FIRSTLINE_AGENT_CHAT_ID=str(GROUP))
+    env = _environment(
+        workdir / "data",
+        telegram,
+        free_port(),
+        FIRSTLINE_AGENT_CHAT_ID=str(GROUP),
+        **HAND_OFF_WHEN_UNSURE,
+    )
     subprocess.run([FIRSTLINE, "kb", "import", str(faq_path)], env=env, check=True, timeout=180)
     return env
 

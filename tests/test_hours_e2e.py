@@ -15,6 +15,7 @@ from handoff.hours import BusinessHours
 from tests.fake_bot_api import FakeBotApi, customer
 from tests.processes import FIRSTLINE, free_port, start_firstline, stop_firstline
 from tests.test_bot_e2e import _bot_ready, _environment, _faq_file
+from tests.test_desk_e2e import HAND_OFF_WHEN_UNSURE
 
 pytestmark = pytest.mark.model
 
@@ -39,6 +40,7 @@ def closed_line(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fake
             free_port(),
             FIRSTLINE_BUSINESS_HOURS=schedule,
             FIRSTLINE_TIMEZONE="UTC",
+            **HAND_OFF_WHEN_UNSURE,
         )
         subprocess.run([FIRSTLINE, "kb", "import", str(faq_path)], env=env, check=True, timeout=180)
         process = start_firstline(
