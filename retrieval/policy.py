@@ -70,9 +70,11 @@ def features(signals: list[Signals], background: Background | None) -> list[dict
     rows = []
     for index, signal in enumerate(signals):
         others = signals[:index] + signals[index + 1 :]
-        best_other = max((other.dense for other in others), default=signal.dense - 0.1)
-        best_other_support = max((other.support for other in others), default=signal.support - 0.1)
-        best_other_passage = max((other.passage for other in others), default=signal.passage - 0.1)
+        # A lone candidate (a one-entry FAQ) is weighed against off-topic chat, the message's
+        # other explanation; a fixed lead would answer anything from a one-entry FAQ.
+        best_other = max((other.dense for other in others), default=signal.off_topic)
+        best_other_support = max((other.support for other in others), default=signal.off_topic)
+        best_other_passage = max((other.passage for other in others), default=signal.passage)
         best_other_coverage = max((other.coverage for other in others), default=0.0)
         lift = (signal.dense - background.mean) / background.spread if background else 0.0
         rows.append(
@@ -141,7 +143,8 @@ class Policy:
         if top.confidence >= limits.answer_min and margin >= limits.answer_margin:
             return Verdict(Outcome.ANSWER, Reason.CONFIDENT, options)
         reason = Reason.AMBIGUOUS if margin < limits.answer_margin else Reason.UNSURE
-        return Verdict(Outcome.CLARIFY, reason, options)
+        # "Did you mean…" offers a choice: the runner-up joins a lone option.
+        return Verdict(Outcome.CLARIFY, reason, options if len(options) > 1 else evidence[:2])
 
 
 def _background(scores: list[float]) -> Background:

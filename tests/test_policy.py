@@ -13,14 +13,21 @@ def _policy() -> Policy:
     return policy
 
 
-def _signal(entry_id: int, dense: float, *, votes: float = 0.0, coverage: float = 0.0) -> Signals:
+def _signal(
+    entry_id: int,
+    dense: float,
+    *,
+    votes: float = 0.0,
+    coverage: float = 0.0,
+    off_topic: float = 0.8,
+) -> Signals:
     return Signals(
         entry_id=entry_id,
         dense=dense,
         support=dense,
         votes=votes,
         coverage=coverage,
-        off_topic=0.8,
+        off_topic=off_topic,
         passage=dense,
     )
 
@@ -45,8 +52,8 @@ def test_two_close_candidates_are_offered_not_guessed() -> None:
 
 def test_a_score_at_the_background_is_handed_off() -> None:
     policy = _policy()
-    evidence = policy.score([_signal(1, 0.82), _signal(2, 0.81)], "ru")
-    verdict = policy.choose(evidence, policy.thresholds)
+    at_background = [_signal(1, 0.82, off_topic=0.83), _signal(2, 0.81, off_topic=0.83)]
+    verdict = policy.choose(policy.score(at_background, "ru"), policy.thresholds)
     assert (verdict.outcome, verdict.reason) == (Outcome.HANDOFF, Reason.LOW_CONFIDENCE)
     assert policy.choose([], policy.thresholds).outcome is Outcome.HANDOFF
 
@@ -65,3 +72,28 @@ def test_stricter_thresholds_answer_less() -> None:
     evidence = policy.score([_signal(1, 0.95, votes=1.0, coverage=0.8), _signal(2, 0.83)], "ru")
     strict = DecisionThresholds(answer_min=0.999999, answer_margin=1.0, clarify_min=0.3)
     assert policy.choose(evidence, strict).outcome is Outcome.CLARIFY
+
+
+def test_a_lone_candidate_is_weighed_against_off_topic_chat() -> None:
+    """A one-entry FAQ: a message nearer to off-topic chat than to the entry is not answered."""
+    policy = _policy()
+    unrelated = Signals(
+        1, dense=0.70, support=0.70, votes=1.0, coverage=0.0, off_topic=0.85, passage=0.7
+    )
+    related = Signals(
+        1, dense=0.95, support=0.95, votes=1.0, coverage=0.8, off_topic=0.75, passage=0.9
+    )
+    assert (
+        policy.choose(policy.score([unrelated], "ru"), policy.thresholds).outcome is Outcome.HANDOFF
+    )
+    assert policy.choose(policy.score([related], "ru"), policy.thresholds).outcome is Outcome.ANSWER
+
+
+def test_a_clarify_offers_a_choice_even_when_one_option_stands_out() -> None:
+    policy = _policy()
+    evidence = policy.score([_signal(1, 0.86), _signal(2, 0.70), _signal(3, 0.69)], "ru")
+    lenient = DecisionThresholds(answer_min=0.999999, answer_margin=1.0, clarify_min=0.3)
+    assert evidence[1].confidence < lenient.clarify_min
+    verdict = policy.choose(evidence, lenient)
+    assert verdict.outcome is Outcome.CLARIFY
+    assert [item.entry_id for item in verdict.options] == [1, 2]
