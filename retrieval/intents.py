@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from functools import lru_cache
 
 
 class Conversational(StrEnum):
@@ -266,18 +267,18 @@ def asks_for_human(text: str) -> bool:
     text = _CARRIER.sub(" carrier ", text)
     if _HUMAN_REQUEST.search(text) is not None:
         return True
-    corrected = _WORDS.sub(lambda word: _spelled_as_request_word(word.group()), text)
-    return corrected != text and _HUMAN_REQUEST.search(corrected) is not None
+    corrected = _WORDS.sub(lambda word: _request_word_slipped(word.group().lower()), text.lower())
+    return corrected != text.lower() and _HUMAN_REQUEST.search(corrected) is not None
 
 
-def _spelled_as_request_word(word: str) -> str:
+@lru_cache(maxsize=8192)
+def _request_word_slipped(word: str) -> str:
     """The request word this one is a one-letter slip of (a wrong, missing, extra or swapped
     letter), else the word itself."""
-    lowered = word.lower()
-    if len(lowered) < _MIN_TYPO_WORD or lowered in _HUMAN_REQUEST_WORDS:
+    if len(word) < _MIN_TYPO_WORD or word in _HUMAN_REQUEST_WORDS:
         return word
     for known in _HUMAN_REQUEST_WORDS:
-        if abs(len(known) - len(lowered)) <= 1 and _one_slip_apart(lowered, known):
+        if abs(len(known) - len(word)) <= 1 and _one_slip_apart(word, known):
             return known
     return word
 
