@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from core.settings import DecisionThresholds
 from retrieval.decision import Outcome, Reason
 
-# The confidence model: logistic weights over the features below, fitted on our dev set and
+# The confidence model: logistic weights over the features below, fitted on our dev sets and
 # CLINC150's validation splits by `benchmarks/fit_policy.py` (never on a test split).
 WEIGHTS = {
     "off_topic_margin": 13.715,
