@@ -210,6 +210,24 @@ def test_an_edited_answer_does_not_reuse_the_saved_index(
     assert "fingerprint" in caplog.text
 
 
+def test_the_mean_of_an_entrys_phrasings_is_saved_and_follows_its_edits(tmp_path: Path) -> None:
+    engine = AnswerEngine(KeywordEmbedder(TOPICS), thresholds=THRESHOLDS, off_topic=OFF_TOPIC)
+    engine.open(tmp_path, ENTRIES)
+    assert (tmp_path / "centroids").is_dir()
+
+    def refund_centroid_margin(engine: AnswerEngine) -> float:
+        evidence = engine.prepare("возврат денег").evidence
+        return next(e.features["centroid_margin"] for e in evidence if e.entry_id == 1)
+
+    before = refund_centroid_margin(engine)
+    reopened = AnswerEngine(KeywordEmbedder(TOPICS), thresholds=THRESHOLDS, off_topic=OFF_TOPIC)
+    reopened.open(tmp_path, ENTRIES)
+    assert refund_centroid_margin(reopened) == pytest.approx(before) and before > 0
+    # Phrasings that drift to another topic pull the entry's mean away from the message.
+    engine.upsert(replace(ENTRIES[0], alt_questions=("пароль", "войти", "подписка")))
+    assert refund_centroid_margin(engine) < before
+
+
 def test_the_answer_tells_apart_entries_whose_questions_match_alike() -> None:
     """Two entries asked alike: the one whose answer speaks of the customer's words ranks first."""
     engine = AnswerEngine(KeywordEmbedder(TOPICS), thresholds=THRESHOLDS, off_topic=OFF_TOPIC)

@@ -29,6 +29,8 @@ def _signal(
         coverage=coverage,
         off_topic=off_topic,
         passage=dense,
+        centroid=dense,
+        phrasings=5,
     )
 
 
@@ -78,10 +80,26 @@ def test_a_lone_candidate_is_weighed_against_off_topic_chat() -> None:
     """A one-entry FAQ: a message nearer to off-topic chat than to the entry is not answered."""
     policy = _policy()
     unrelated = Signals(
-        1, dense=0.70, support=0.70, votes=1.0, coverage=0.0, off_topic=0.85, passage=0.7
+        1,
+        dense=0.70,
+        support=0.70,
+        votes=1.0,
+        coverage=0.0,
+        off_topic=0.85,
+        passage=0.7,
+        centroid=0.7,
+        phrasings=5,
     )
     related = Signals(
-        1, dense=0.95, support=0.95, votes=1.0, coverage=0.8, off_topic=0.75, passage=0.9
+        1,
+        dense=0.95,
+        support=0.95,
+        votes=1.0,
+        coverage=0.8,
+        off_topic=0.75,
+        passage=0.9,
+        centroid=0.95,
+        phrasings=5,
     )
     assert (
         policy.choose(policy.score([unrelated], "ru"), policy.thresholds).outcome is Outcome.HANDOFF
