@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core.settings import DecisionThresholds
 from retrieval.decision import Outcome, Reason
 from retrieval.policy import Policy, Signals
@@ -79,28 +81,8 @@ def test_stricter_thresholds_answer_less() -> None:
 def test_a_lone_candidate_is_weighed_against_off_topic_chat() -> None:
     """A one-entry FAQ: a message nearer to off-topic chat than to the entry is not answered."""
     policy = _policy()
-    unrelated = Signals(
-        1,
-        dense=0.70,
-        support=0.70,
-        votes=1.0,
-        coverage=0.0,
-        off_topic=0.85,
-        passage=0.7,
-        centroid=0.7,
-        phrasings=5,
-    )
-    related = Signals(
-        1,
-        dense=0.95,
-        support=0.95,
-        votes=1.0,
-        coverage=0.8,
-        off_topic=0.75,
-        passage=0.9,
-        centroid=0.95,
-        phrasings=5,
-    )
+    unrelated = _signal(1, 0.70, votes=1.0, off_topic=0.85)
+    related = replace(_signal(1, 0.95, votes=1.0, coverage=0.8, off_topic=0.75), passage=0.9)
     assert (
         policy.choose(policy.score([unrelated], "ru"), policy.thresholds).outcome is Outcome.HANDOFF
     )
