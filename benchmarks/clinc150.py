@@ -124,7 +124,9 @@ def main() -> None:
 
     data = json.loads(args.data.read_text(encoding="utf-8"))
     settings = get_settings()
-    embedder = load_embedder(settings.embedding_model, settings.models_dir)
+    embedder = load_embedder(
+        settings.embedding_model, settings.models_dir, settings.embedding_threads
+    )
     thresholds = effective_thresholds(settings)
     test = queries(data["test"], data["oos_test"], args.limit)
     validation = queries(data["val"], data["oos_val"], args.limit)

@@ -73,7 +73,9 @@ def main() -> None:
     parser.add_argument("--clinc-limit", type=int, default=1500)
     args = parser.parse_args()
     settings = get_settings()
-    embedder = load_embedder(settings.embedding_model, settings.models_dir)
+    embedder = load_embedder(
+        settings.embedding_model, settings.models_dir, settings.embedding_threads
+    )
     sources = {
         "clinc-10": clinc_examples(embedder, 10, args.clinc_limit),
         "clinc-100": clinc_examples(embedder, 100, args.clinc_limit),

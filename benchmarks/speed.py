@@ -59,7 +59,7 @@ def cold_start() -> float:
     """Seconds for a fresh process to import the engine, load the model and embed one text."""
     code = (
         "from core.settings import get_settings; from retrieval.embedder import load_embedder; "
-        "s = get_settings(); load_embedder(s.embedding_model, s.models_dir).encode(['привет'])"
+        "s = get_settings(); load_embedder(s.embedding_model, s.models_dir, s.embedding_threads).encode(['привет'])"
     )
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
@@ -101,7 +101,9 @@ def main() -> None:
     texts = [query.text for query in eval_file.queries]
 
     settings = get_settings()
-    embedder = load_embedder(settings.embedding_model, settings.models_dir)
+    embedder = load_embedder(
+        settings.embedding_model, settings.models_dir, settings.embedding_threads
+    )
     engine = AnswerEngine(embedder, thresholds=effective_thresholds(settings))
     engine.rebuild(
         [

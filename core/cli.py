@@ -92,7 +92,9 @@ def _load_eval_file(path: Path) -> EvalFile:
 
 async def evaluate(settings: Settings, path: Path, as_json: bool) -> int:
     eval_file = _load_eval_file(path)
-    embedder = load_embedder(settings.embedding_model, settings.models_dir)
+    embedder = load_embedder(
+        settings.embedding_model, settings.models_dir, settings.embedding_threads
+    )
     outcome = await run_eval(_configured(settings), eval_file, embedder)
     if as_json:
         print(json.dumps(outcome.as_dict(), ensure_ascii=False))
@@ -106,7 +108,9 @@ async def evaluate(settings: Settings, path: Path, as_json: bool) -> int:
 
 async def calibrate_command(settings: Settings, path: Path, max_wrong: float) -> int:
     eval_file = _load_eval_file(path)
-    embedder = load_embedder(settings.embedding_model, settings.models_dir)
+    embedder = load_embedder(
+        settings.embedding_model, settings.models_dir, settings.embedding_threads
+    )
     async with scratch_services(_configured(settings), eval_file, embedder) as services:
         result = calibrate(services.answers, eval_file.queries, max_wrong=max_wrong)
     stored = store_thresholds(settings, result.thresholds)

@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     data_dir: Path = Path("./data")
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
+    embedding_threads: int = Field(
+        1, ge=1, description="CPU threads for the model and vector maths (PyTorch, BLAS)"
+    )
     api_host: str = "127.0.0.1"
     api_port: int = 8080
     webhook_url: str | None = None

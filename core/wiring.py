@@ -69,7 +69,8 @@ async def open_services(
     """Migrate the database, load the model and open (or rebuild) the index."""
     database, sessions = await open_database(settings)
     answers = AnswerEngine(
-        embedder or load_embedder(settings.embedding_model, settings.models_dir),
+        embedder
+        or load_embedder(settings.embedding_model, settings.models_dir, settings.embedding_threads),
         thresholds=settings.decision,
     )
     async with sessions() as session:
