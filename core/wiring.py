@@ -76,7 +76,13 @@ async def open_services(
     async with sessions() as session:
         answers.open(settings.index_dir, await published_entries(session))
         empty = await count_entries(session) == 0
-    services = Services(settings, database, sessions, answers, DecisionService(answers))
+    services = Services(
+        settings,
+        database,
+        sessions,
+        answers,
+        DecisionService(answers, compute_threads=settings.embedding_threads),
+    )
     if load_demo and empty:
         await load_demo_faq(services)
     return services

@@ -90,25 +90,12 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def limit_compute_threads(threads: int) -> None:
-    """Cap the native thread pools of this process (PyTorch, OpenBLAS, OpenMP).
-
-    One is the default: idle pool threads spin on the core the bot's event loop needs, and lose
-    most of their gain whenever the machine is shared (bot benchmark: 17.2 -> 9.5 ms CPU per
-    update; one query embedded under load: 391 -> 18 ms CPU).
-    """
-    import torch
-    from threadpoolctl import threadpool_limits
-
-    torch.set_num_threads(threads)
-    threadpool_limits(threads)
-
-
 def load_embedder(name: str, models_dir: Path, threads: int = 1) -> SentenceTransformerEmbedder:
     """The configured model (the bundled default, converted on first use, or any
     sentence-transformers name or path), computing on ``threads`` CPU threads."""
     from core.settings import DEFAULT_EMBEDDING_MODEL
     from retrieval.model_prep import prepare_default_model
+    from retrieval.threads import limit_compute_threads
 
     limit_compute_threads(threads)
     if name == DEFAULT_EMBEDDING_MODEL:

@@ -19,6 +19,7 @@ from typing import TypeVar
 from core.metrics import DECISION_SECONDS, DECISIONS
 from retrieval.decision import Decision, Turn
 from retrieval.engine import AnswerEngine, Message
+from retrieval.threads import limit_compute_threads
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +30,17 @@ MAX_BATCH = 32
 class DecisionService:
     """``await decide(...)`` from any coroutine; ``await run(fn)`` to change the index."""
 
-    def __init__(self, engine: AnswerEngine, *, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self, engine: AnswerEngine, *, max_batch: int = MAX_BATCH, compute_threads: int = 1
+    ) -> None:
         self.engine = engine
         self._max_batch = max_batch
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="answer-engine")
+        self._worker = ThreadPoolExecutor(
+            max_workers=1,
+            thread_name_prefix="answer-engine",
+            initializer=limit_compute_threads,
+            initargs=(compute_threads,),
+        )
         self._waiting: list[tuple[Message, asyncio.Future[Decision]]] = []
         self._draining: asyncio.Task[None] | None = None
 

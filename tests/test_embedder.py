@@ -8,7 +8,11 @@ import numpy as np
 import torch
 from threadpoolctl import threadpool_info
 
+from core.settings import DecisionThresholds
 from retrieval.embedder import load_embedder
+from retrieval.engine import AnswerEngine
+from retrieval.service import DecisionService
+from tests.fakes import KeywordEmbedder
 from tests.tiny_model import HIDDEN, build_tiny_model
 
 
@@ -21,3 +25,18 @@ def test_the_model_computes_on_the_configured_number_of_threads(tmp_path: Path) 
     vectors = embedder.encode(["refund", "password please"])
     assert vectors.shape == (2, HIDDEN)
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
+async def test_the_answer_engines_thread_computes_on_the_configured_number_of_threads() -> None:
+    # OpenMP keeps its limit per thread: a new thread starts with one per core.
+    service = DecisionService(
+        AnswerEngine(KeywordEmbedder(["refund"]), thresholds=DecisionThresholds()),
+        compute_threads=1,
+    )
+    try:
+        found = await service.run(lambda _engine: (torch.get_num_threads(), threadpool_info()))
+    finally:
+        service.close()
+    threads, pools = found
+    assert threads == 1
+    assert all(pool["num_threads"] == 1 for pool in pools)
