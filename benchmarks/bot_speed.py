@@ -40,10 +40,10 @@ ENDINGS = ("", "?", "!", ".", "??", " :)")
 
 
 class Typist:
-    """Types each question differently every time it is sent: the first letter's case swapped, a doubled
-    space somewhere, another ending. Real customers seldom send the very same text twice, and
-    the answer engine remembers the vectors of recent texts, so sending the dev set's questions
-    verbatim again and again would skip the model."""
+    """Types each question differently every time it is sent: the first letter's case swapped,
+    a doubled space somewhere, another ending. Real customers seldom send the very same text
+    twice, and the answer engine remembers the vectors of recent texts, so sending the dev
+    set's questions verbatim again and again would skip the model."""
 
     def __init__(self) -> None:
         self._typed: Counter[str] = Counter()
@@ -139,7 +139,9 @@ def main() -> None:
     parser.add_argument("--chats", type=int, default=200)
     parser.add_argument("--per-chat", type=int, default=5)
     parser.add_argument("--rate", type=float, default=50.0, help="updates/s of the steady run")
-    parser.add_argument("--embedding-threads", type=int, default=1, help="PyTorch threads")
+    parser.add_argument(
+        "--embedding-threads", type=int, default=1, help="CPU threads for the model"
+    )
     args = parser.parse_args()
     texts = questions()
     with (

@@ -21,9 +21,9 @@ from collections import defaultdict
 from pathlib import Path
 
 from core.settings import get_settings
+from core.wiring import configured_embedder
 from retrieval.calibration import calibrate, effective_thresholds
 from retrieval.decision import Decision, Outcome
-from retrieval.embedder import load_embedder
 from retrieval.engine import AnswerEngine, IndexedEntry, load_off_topic_references
 from retrieval.evaluation import EvalQuery, measure
 
@@ -124,9 +124,7 @@ def main() -> None:
 
     data = json.loads(args.data.read_text(encoding="utf-8"))
     settings = get_settings()
-    embedder = load_embedder(
-        settings.embedding_model, settings.models_dir, settings.embedding_threads
-    )
+    embedder = configured_embedder(settings)
     thresholds = effective_thresholds(settings)
     test = queries(data["test"], data["oos_test"], args.limit)
     validation = queries(data["val"], data["oos_val"], args.limit)

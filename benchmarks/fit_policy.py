@@ -20,8 +20,9 @@ from sklearn.metrics import roc_auc_score
 
 from benchmarks.clinc150 import DATA, faq_from_intents, off_topic_references, queries
 from core.settings import get_settings
+from core.wiring import configured_embedder
 from retrieval.calibration import effective_thresholds
-from retrieval.embedder import Embedder, load_embedder
+from retrieval.embedder import Embedder
 from retrieval.engine import AnswerEngine, IndexedEntry
 from retrieval.evaluation import EvalFile, EvalQuery
 from retrieval.policy import FEATURES
@@ -73,9 +74,7 @@ def main() -> None:
     parser.add_argument("--clinc-limit", type=int, default=1500)
     args = parser.parse_args()
     settings = get_settings()
-    embedder = load_embedder(
-        settings.embedding_model, settings.models_dir, settings.embedding_threads
-    )
+    embedder = configured_embedder(settings)
     sources = {
         "clinc-10": clinc_examples(embedder, 10, args.clinc_limit),
         "clinc-100": clinc_examples(embedder, 100, args.clinc_limit),

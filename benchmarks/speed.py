@@ -22,8 +22,8 @@ import numpy as np
 import psutil
 
 from core.settings import get_settings
+from core.wiring import configured_embedder
 from retrieval.calibration import effective_thresholds
-from retrieval.embedder import load_embedder
 from retrieval.engine import AnswerEngine, IndexedEntry
 from retrieval.evaluation import EvalFile
 from retrieval.index import PhrasingIndex
@@ -69,8 +69,8 @@ def anchor_batch_throughput(texts: list[str]) -> float:
 def cold_start() -> float:
     """Seconds for a fresh process to import the engine, load the model and embed one text."""
     code = (
-        "from core.settings import get_settings; from retrieval.embedder import load_embedder; "
-        "s = get_settings(); load_embedder(s.embedding_model, s.models_dir, s.embedding_threads).encode(['привет'])"
+        "from core.settings import get_settings; from core.wiring import configured_embedder; "
+        "configured_embedder(get_settings()).encode(['привет'])"
     )
     started = time.perf_counter()
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
@@ -117,9 +117,7 @@ def main() -> None:
     anchor_throughput = anchor_batch_throughput(batch)
 
     settings = get_settings()
-    embedder = load_embedder(
-        settings.embedding_model, settings.models_dir, settings.embedding_threads
-    )
+    embedder = configured_embedder(settings)
     engine = AnswerEngine(embedder, thresholds=effective_thresholds(settings))
     engine.rebuild(
         [

@@ -13,11 +13,17 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from core.settings import Settings, get_settings
-from core.wiring import Services, open_services, run_eval, scratch_services, trim_native_heap
+from core.wiring import (
+    Services,
+    configured_embedder,
+    open_services,
+    run_eval,
+    scratch_services,
+    trim_native_heap,
+)
 from knowledge_base.formats import FaqFileError, FaqFormat, export_csv, export_json, parse_faq
 from knowledge_base.repository import entry_data, list_entries
 from retrieval.calibration import calibrate, effective_thresholds, store_thresholds
-from retrieval.embedder import load_embedder
 from retrieval.evaluation import EvalFile
 from retrieval.model_prep import ModelPreparationError, prepare_default_model
 from retrieval.sync import import_and_index
@@ -92,9 +98,7 @@ def _load_eval_file(path: Path) -> EvalFile:
 
 async def evaluate(settings: Settings, path: Path, as_json: bool) -> int:
     eval_file = _load_eval_file(path)
-    embedder = load_embedder(
-        settings.embedding_model, settings.models_dir, settings.embedding_threads
-    )
+    embedder = configured_embedder(settings)
     outcome = await run_eval(_configured(settings), eval_file, embedder)
     if as_json:
         print(json.dumps(outcome.as_dict(), ensure_ascii=False))
@@ -108,9 +112,7 @@ async def evaluate(settings: Settings, path: Path, as_json: bool) -> int:
 
 async def calibrate_command(settings: Settings, path: Path, max_wrong: float) -> int:
     eval_file = _load_eval_file(path)
-    embedder = load_embedder(
-        settings.embedding_model, settings.models_dir, settings.embedding_threads
-    )
+    embedder = configured_embedder(settings)
     async with scratch_services(_configured(settings), eval_file, embedder) as services:
         result = calibrate(services.answers, eval_file.queries, max_wrong=max_wrong)
     stored = store_thresholds(settings, result.thresholds)

@@ -22,7 +22,7 @@ from handoff.actions import DatabaseDesk, TicketDesk
 from knowledge_base.formats import FaqFormat, parse_faq
 from knowledge_base.repository import count_entries
 from retrieval.decision import Decision
-from retrieval.embedder import Embedder, load_embedder
+from retrieval.embedder import Embedder, SentenceTransformerEmbedder, load_embedder
 from retrieval.engine import AnswerEngine
 from retrieval.evaluation import EvalFile, Metrics, measure
 from retrieval.service import DecisionService
@@ -57,6 +57,11 @@ class Services:
         await self.database.dispose()
 
 
+def configured_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    """The model the settings name, computing on the CPU threads they allow."""
+    return load_embedder(settings.embedding_model, settings.models_dir, settings.embedding_threads)
+
+
 async def open_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
     database = create_engine(settings.resolved_database_url)
     await migrate(database)
@@ -69,8 +74,7 @@ async def open_services(
     """Migrate the database, load the model and open (or rebuild) the index."""
     database, sessions = await open_database(settings)
     answers = AnswerEngine(
-        embedder
-        or load_embedder(settings.embedding_model, settings.models_dir, settings.embedding_threads),
+        embedder or configured_embedder(settings),
         thresholds=settings.decision,
     )
     async with sessions() as session:
