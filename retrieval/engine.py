@@ -232,8 +232,8 @@ class AnswerEngine:
         """How close generic off-topic messages come to this knowledge base, per language."""
         background: dict[str, list[float]] = {}
         for language, vectors in self._references.items():
-            hits = self._vectors.search(vectors, 1)
-            background[language] = [row[0].score for row in hits if row]
+            scores = self._vectors.best_scores(vectors)
+            background[language] = [score for score in scores if score is not None]
         return background
 
     # --- the decision ------------------------------------------------------------------------
