@@ -2,7 +2,9 @@
 
 One by default: idle pool threads spin on the core the bot's event loop needs, and lose most of
 their gain whenever the machine is shared (README, "The whole bot"). OpenMP keeps the limit per
-calling thread, so every thread that computes (the answer engine's worker included) applies it.
+calling thread: the process's main thread applies it when the model loads, the answer engine's
+worker when it starts. Eval runs and gap reports, which embed in asyncio's default threads, are
+not limited yet.
 """
 
 from __future__ import annotations
