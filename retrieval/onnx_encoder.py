@@ -36,6 +36,7 @@ _CHECK_TEXTS = (
     "query: з людиною",
 )
 MIN_CHECK_COSINE = 0.9999
+MAX_ATTENTION_CELLS = 512 * 512  # per run: one text of 512 tokens, or 655 of 20
 
 
 def export_onnx(model_dir: Path) -> Path:
@@ -113,10 +114,22 @@ def _session(path: Path, threads: int) -> Any:
 
 
 def _run(session: Any, features: dict[str, Any]) -> np.ndarray:
-    inputs = {
-        name: np.asarray(features[name], dtype=np.int64) for name in ("input_ids", "attention_mask")
-    }
-    return session.run(["last_hidden_state"], inputs)[0]
+    """The token embeddings of a padded batch, computed a few rows at a time when the texts are
+    long: attention holds rows x tokens² scores, and ONNX Runtime's arena keeps the memory it once
+    took (measured, 64 texts of 512 tokens: in one run the process peaked at 4.1 GB, one text per
+    run 1.1 GB and faster; without the arena it peaked at 1.3-1.5 GB and ran 2x slower)."""
+    ids, mask = (
+        np.asarray(features[name], dtype=np.int64) for name in ("input_ids", "attention_mask")
+    )
+    rows = max(1, MAX_ATTENTION_CELLS // max(ids.shape[1], 1) ** 2)
+    parts = [
+        session.run(
+            ["last_hidden_state"],
+            {"input_ids": ids[start : start + rows], "attention_mask": mask[start : start + rows]},
+        )[0]
+        for start in range(0, len(ids), rows)
+    ]
+    return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
 def _mean_pooled(hidden: np.ndarray, mask: Any) -> np.ndarray:

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 
+from retrieval import onnx_encoder
 from retrieval.errors import ModelLoadError
 from retrieval.onnx_encoder import ONNX_FILE, export_onnx, onnx_sentence_transformer
 from tests.tiny_model import HIDDEN, build_tiny_model
@@ -50,3 +51,12 @@ def test_a_folder_without_the_export_says_how_to_make_it(tmp_path: Path) -> None
     folder = build_tiny_model(tmp_path, WORDS)
     with pytest.raises(ModelLoadError, match="firstline model prepare"):
         onnx_sentence_transformer(folder, threads=1)
+
+
+def test_a_batch_of_long_texts_computed_a_few_rows_at_a_time_gets_the_same_vectors(
+    exported: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = onnx_sentence_transformer(exported, threads=1)
+    whole = model.encode(TEXTS)
+    monkeypatch.setattr(onnx_encoder, "MAX_ATTENTION_CELLS", 2 * 64 * 64)  # two rows per run
+    assert np.allclose(model.encode(TEXTS), whole, atol=1e-5)
