@@ -21,13 +21,15 @@ import tempfile
 import time
 from collections import Counter
 from pathlib import Path
+from typing import get_args
 
 import httpx
 import psutil
 
 from benchmarks.speed import anchor_query_ms
+from core.settings import EmbeddingRuntime
 from tests.fake_bot_api import FakeBotApi, SentMessage, customer
-from tests.processes import DEFAULT_MODEL_DIR, ROOT, free_port, start_firstline, stop_firstline
+from tests.processes import BUNDLED_MODELS_DIR, ROOT, free_port, start_firstline, stop_firstline
 
 
 def questions() -> list[str]:
@@ -142,6 +144,12 @@ def main() -> None:
     parser.add_argument(
         "--embedding-threads", type=int, default=1, help="CPU threads for the model"
     )
+    parser.add_argument(
+        "--embedding-runtime",
+        choices=get_args(EmbeddingRuntime),
+        default="onnx",
+        help="what runs the bundled model",
+    )
     args = parser.parse_args()
     texts = questions()
     with (
@@ -152,13 +160,14 @@ def main() -> None:
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("FIRSTLINE_")},
             "FIRSTLINE_DATA_DIR": str(Path(workdir) / "data"),
-            "FIRSTLINE_EMBEDDING_MODEL": str(DEFAULT_MODEL_DIR),
+            "FIRSTLINE_MODELS_DIR": str(BUNDLED_MODELS_DIR),
             "FIRSTLINE_API_PORT": str(port),
             "FIRSTLINE_TELEGRAM_TOKEN": telegram.token,
             "FIRSTLINE_TELEGRAM_API_URL": telegram.url,
             "FIRSTLINE_AGENT_CHAT_ID": str(AGENT_GROUP),
             "FIRSTLINE_LOG_LEVEL": "WARNING",
             "FIRSTLINE_EMBEDDING_THREADS": str(args.embedding_threads),
+            "FIRSTLINE_EMBEDDING_RUNTIME": args.embedding_runtime,
         }
         process = start_firstline(
             env, port, ready=lambda status: status.get("bot") == "ok", log=Path(workdir) / "log"
@@ -185,7 +194,7 @@ def main() -> None:
             stop_firstline(process)
     print(
         f"firstline run against the local fake Bot API, {os.cpu_count()} cores, {ready['index']}, "
-        f"{args.embedding_threads} embedding thread(s)"
+        f"the model on {args.embedding_runtime}, {args.embedding_threads} thread(s)"
     )
     print(
         f"burst:  {len(burst)} updates from {args.chats} chats in {burst_seconds:.1f} s = "

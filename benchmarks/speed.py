@@ -97,7 +97,10 @@ def runtime_comparison(settings: Settings, texts: list[str], batch: list[str]) -
     print("|---|---|---|")
     for runtime in ("onnx", "torch"):
         embedder = load_embedder(
-            settings.embedding_model, settings.models_dir, settings.embedding_threads, runtime
+            settings.embedding_model,
+            settings.resolved_models_dir,
+            settings.embedding_threads,
+            runtime,
         )
         embedder.encode(texts[:10])
         one50, one95, throughput = embedding_speed(embedder, texts, batch)

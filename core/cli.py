@@ -177,7 +177,9 @@ async def token_create(settings: Settings, name: str, role: str, agent: str | No
 
 
 def model_prepare(settings: Settings) -> int:
-    path = prepare_default_model(settings.models_dir / "multilingual-e5-small", progress=print)
+    path = prepare_default_model(
+        settings.resolved_models_dir / "multilingual-e5-small", progress=print
+    )
     print(f"the default embedding model is ready in {path}")
     return 0
 

@@ -42,6 +42,11 @@ class Settings(BaseSettings):
     agent_chat_id: int | None = None
     database_url: str | None = None
     data_dir: Path = Path("./data")
+    models_dir: Path | None = Field(
+        None,
+        description="where the bundled model is converted to; the data directory's models/ if "
+        "unset (several installations may share one)",
+    )
     embedding_model: str = DEFAULT_EMBEDDING_MODEL
     embedding_threads: int = Field(
         1, ge=1, description="CPU threads for the model and vector maths (PyTorch, BLAS)"
@@ -74,8 +79,9 @@ class Settings(BaseSettings):
         return f"sqlite+aiosqlite:///{(self.data_dir / 'firstline.sqlite3').resolve()}"
 
     @property
-    def models_dir(self) -> Path:
-        return self.data_dir / "models"
+    def resolved_models_dir(self) -> Path:
+        """Where the bundled model is converted to: the data directory's ``models`` by default."""
+        return self.models_dir or self.data_dir / "models"
 
     @property
     def index_dir(self) -> Path:

@@ -61,7 +61,7 @@ def configured_embedder(settings: Settings) -> SentenceTransformerEmbedder:
     """The model the settings name, computing on the CPU threads they allow."""
     return load_embedder(
         settings.embedding_model,
-        settings.models_dir,
+        settings.resolved_models_dir,
         settings.embedding_threads,
         settings.embedding_runtime,
     )

@@ -16,7 +16,8 @@ import pytest
 
 FIRSTLINE = str(Path(sys.executable).parent / "firstline")
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_MODEL_DIR = ROOT / "data" / "models" / "multilingual-e5-small"
+# Where ./scripts/setup.sh converted the bundled model: processes under test share it.
+BUNDLED_MODELS_DIR = ROOT / "data" / "models"
 
 
 def free_port() -> int:

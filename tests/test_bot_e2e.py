@@ -23,7 +23,7 @@ from bot.formatting import render
 from bot.texts import EN, RU, UK
 from tests.fake_bot_api import FakeBotApi, customer
 from tests.processes import (
-    DEFAULT_MODEL_DIR,
+    BUNDLED_MODELS_DIR,
     FIRSTLINE,
     ROOT,
     free_port,
@@ -77,7 +77,7 @@ def _environment(data_dir: Path, telegram: FakeBotApi, port: int, **extra: str) 
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("FIRSTLINE_")},
         "FIRSTLINE_DATA_DIR": str(data_dir),
-        "FIRSTLINE_EMBEDDING_MODEL": str(DEFAULT_MODEL_DIR),
+        "FIRSTLINE_MODELS_DIR": str(BUNDLED_MODELS_DIR),
         "FIRSTLINE_API_PORT": str(port),
         "FIRSTLINE_TELEGRAM_TOKEN": telegram.token,
         "FIRSTLINE_TELEGRAM_API_URL": telegram.url,

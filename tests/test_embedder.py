@@ -5,14 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from threadpoolctl import threadpool_info
 
-from core.settings import DecisionThresholds
+from core.settings import DecisionThresholds, Settings
+from core.wiring import configured_embedder
 from retrieval.embedder import load_embedder
 from retrieval.engine import AnswerEngine
 from retrieval.service import DecisionService
 from tests.fakes import KeywordEmbedder
+from tests.processes import BUNDLED_MODELS_DIR
 from tests.tiny_model import HIDDEN, build_tiny_model
 
 
@@ -40,3 +43,14 @@ async def test_the_answer_engines_thread_computes_on_the_configured_number_of_th
     threads, pools = found
     assert threads == 1
     assert all(pool["num_threads"] == 1 for pool in pools)
+
+
+def test_the_bundled_model_is_read_from_the_configured_models_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FIRSTLINE_DATA_DIR", str(tmp_path / "data"))
+    assert Settings().resolved_models_dir == tmp_path / "data" / "models"
+    monkeypatch.setenv("FIRSTLINE_MODELS_DIR", str(BUNDLED_MODELS_DIR))
+    embedder = configured_embedder(Settings())
+    assert embedder.encode(["где мой заказ"]).shape == (1, embedder.dimension)
+    assert not (tmp_path / "data").exists()  # nothing converted again
