@@ -3,15 +3,26 @@
 PyTorch spends most of a one-message embedding on per-operator overhead; ONNX Runtime runs the
 same graph with the same weights 2-3 times faster on one thread (benchmarks/speed.py prints both
 in one run) and gives the same vectors. The graph is exported once, when the model folder is
-prepared, and checked against PyTorch before it is kept. Tokenizing, mean pooling, normalising
-and the ``query: `` / ``passage: `` prompts stay sentence-transformers' own modules.
+prepared, and checked against PyTorch before it is kept. Mean pooling, normalising and the
+``query: `` / ``passage: `` prompts stay sentence-transformers' own modules; tokenizing is
+sentencepiece's, on the model the converter writes (the same ids as ``tokenizer.json`` for
+every text of the eval files, a fifth of its memory).
+
+The graph starts after the token lookup: the 250,002 x 384 token table (four fifths of the
+weights) stays in ``model.safetensors`` and the rows a batch needs are read from it
+(:class:`TokenTable`). Mapped into the process, the table's pages counted in its resident memory
+as they were touched, and on a freshly written file the kernel maps whole large folios at a
+time (measured right after `firstline model prepare`: 344 MB of the table resident, 64 MB once
+the page cache had been refilled by reading; read row by row: none).
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
+import struct
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,10 +32,13 @@ import numpy as np
 from sentence_transformers.base.modules import InputModule
 
 from retrieval.errors import ModelLoadError, ModelPreparationError
+from retrieval.model_prep import SENTENCEPIECE_FILE
 
 logger = logging.getLogger(__name__)
 
 ONNX_FILE = "onnx/model.onnx"
+TOKEN_TABLE_FILE = "onnx/token_table.json"
+_WEIGHTS_FILE = "model.safetensors"
 # The weights beside the graph, not inside it: ONNX Runtime maps such a file instead of copying
 # it (measured: the session's resident memory 527 MB, peak 887 → 162 MB; loading 1.3 → 0.3 s).
 ONNX_WEIGHTS_FILE = "model.onnx_data"
@@ -52,33 +66,37 @@ def export_onnx(model_dir: Path) -> Path:
     model = AutoModel.from_pretrained(str(model_dir)).eval()
     tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
     sample = tokenizer(list(_CHECK_TEXTS), padding=True, return_tensors="pt")
+    _write_token_table_entry(model_dir, model.get_input_embeddings().weight.detach().numpy())
 
     class LastHiddenState(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
             self.model = model
 
-        def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> torch.Tensor:
+        def forward(
+            self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor
+        ) -> torch.Tensor:
             # Zeros made from the input's shape: BERT's own default slices a fixed-size buffer,
             # which the tracer records for the sample's length only.
             return self.model(
-                input_ids=input_ids,
+                inputs_embeds=inputs_embeds,
                 attention_mask=attention_mask,
-                token_type_ids=torch.zeros_like(input_ids),
+                token_type_ids=torch.zeros_like(attention_mask),
             ).last_hidden_state
 
     axes = {0: "batch", 1: "tokens"}
+    embedded = model.get_input_embeddings()(sample["input_ids"])
     # The tracer warns about shapes it records as constants; the vector check below is the test.
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = _mean_pooled(model(**sample).last_hidden_state.numpy(), sample["attention_mask"])
         torch.onnx.export(
             LastHiddenState().eval(),
-            (sample["input_ids"], sample["attention_mask"]),
+            (embedded, sample["attention_mask"]),
             str(traced),
-            input_names=["input_ids", "attention_mask"],
+            input_names=["inputs_embeds", "attention_mask"],
             output_names=["last_hidden_state"],
-            dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes},
+            dynamic_axes={"inputs_embeds": axes, "attention_mask": axes, "last_hidden_state": axes},
             opset_version=_OPSET,
             dynamo=False,
         )
@@ -91,7 +109,7 @@ def export_onnx(model_dir: Path) -> Path:
     )
     traced.unlink()
     session = _session(target, threads=1)
-    got = _mean_pooled(_run(session, sample), sample["attention_mask"])
+    got = _mean_pooled(_run(session, TokenTable(model_dir), sample), sample["attention_mask"])
     worst = float(np.min(np.sum(expected * got, axis=1)))
     if worst < MIN_CHECK_COSINE:
         shutil.rmtree(target.parent)
@@ -113,7 +131,7 @@ def _session(path: Path, threads: int) -> Any:
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def _run(session: Any, features: dict[str, Any]) -> np.ndarray:
+def _run(session: Any, table: TokenTable, features: dict[str, Any]) -> np.ndarray:
     """The token embeddings of a padded batch, computed a few rows at a time when the texts are
     long: attention holds rows x tokens² scores, and ONNX Runtime's arena keeps the memory it once
     took (measured, 64 texts of 512 tokens: in one run the process peaked at 4.1 GB, one text per
@@ -125,11 +143,60 @@ def _run(session: Any, features: dict[str, Any]) -> np.ndarray:
     parts = [
         session.run(
             ["last_hidden_state"],
-            {"input_ids": ids[start : start + rows], "attention_mask": mask[start : start + rows]},
+            {
+                "inputs_embeds": table.rows(ids[start : start + rows]),
+                "attention_mask": mask[start : start + rows],
+            },
         )[0]
         for start in range(0, len(ids), rows)
     ]
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
+
+
+def _write_token_table_entry(model_dir: Path, table: np.ndarray) -> None:
+    """Record where ``model.safetensors`` keeps the token table: the tensor equal to ``table``."""
+    weights = model_dir / _WEIGHTS_FILE
+    with weights.open("rb") as handle:
+        (header_size,) = struct.unpack("<Q", handle.read(8))
+        header = json.loads(handle.read(header_size))
+        for name, tensor in header.items():
+            if name == "__metadata__" or tensor["dtype"] != "F32":
+                continue
+            if tuple(tensor["shape"]) != table.shape:
+                continue
+            offset = 8 + header_size + tensor["data_offsets"][0]
+            handle.seek(offset)
+            if np.array_equal(np.frombuffer(handle.read(table.nbytes), "<f4"), table.ravel()):
+                rows, dimension = table.shape
+                entry = {"file": _WEIGHTS_FILE, "tensor": name, "offset": offset}
+                entry |= {"rows": rows, "dim": dimension}
+                (model_dir / TOKEN_TABLE_FILE).write_text(json.dumps(entry, indent=2), "utf-8")
+                return
+    raise ModelPreparationError(f"{weights} holds no float32 copy of the model's token table")
+
+
+class TokenTable:
+    """The rows of the token-embedding table a batch needs, read from the weights file with one
+    positional read each (thread-safe, and nothing of the table stays in memory)."""
+
+    def __init__(self, model_dir: Path) -> None:
+        entry = _read_json(model_dir / TOKEN_TABLE_FILE)
+        self._rows, self._dimension = int(entry["rows"]), int(entry["dim"])
+        self._offset = int(entry["offset"])
+        self._row_bytes = 4 * self._dimension
+        self._file = (model_dir / str(entry["file"])).open("rb", buffering=0)
+
+    def rows(self, ids: np.ndarray) -> np.ndarray:
+        """``ids`` (batch x tokens) as a float32 array of their rows (batch x tokens x dim)."""
+        unique, inverse = np.unique(ids, return_inverse=True)
+        if len(unique) and not 0 <= unique[0] <= unique[-1] < self._rows:
+            raise ValueError(f"token ids outside the table of {self._rows} rows")
+        found = np.empty((len(unique), self._dimension), dtype=np.float32)
+        descriptor = self._file.fileno()
+        for row, token in enumerate(unique.tolist()):
+            data = os.pread(descriptor, self._row_bytes, self._offset + token * self._row_bytes)
+            found[row] = np.frombuffer(data, dtype="<f4")
+        return found[inverse.reshape(ids.shape)]
 
 
 def _mean_pooled(hidden: np.ndarray, mask: Any) -> np.ndarray:
@@ -152,16 +219,58 @@ def _max_tokens(model_dir: Path, positions: int) -> int:
     return min(int(window or positions), positions)
 
 
-def _padding_tokenizer(model_dir: Path, max_length: int) -> Any:
-    """The folder's fast tokenizer read by ``tokenizers`` itself, padding and truncating batches:
-    transformers' wrapper around the same file holds twice its memory (measured: 560 vs 280 MB)."""
-    from tokenizers import Tokenizer
+class _SentencePieceTokenizer:
+    """The folder's sentencepiece model (the bundled model's converter writes one): its trie
+    holds 55 MB where ``tokenizers``' holds 282 MB for the same 250k pieces. Text that spells a
+    special token (``<s>``, ``<mask>``) stays text."""
 
-    tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-    pad_token = _read_json(model_dir / "tokenizer_config.json").get("pad_token", "<pad>")
-    tokenizer.enable_padding(pad_id=tokenizer.token_to_id(pad_token), pad_token=pad_token)
-    tokenizer.enable_truncation(max_length)
-    return tokenizer
+    def __init__(self, path: Path, max_length: int) -> None:
+        import sentencepiece
+
+        self._model = sentencepiece.SentencePieceProcessor(model_file=str(path))
+        self._max_pieces = max_length - 2
+        self.pad_id = int(self._model.pad_id())
+
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        bos, eos = int(self._model.bos_id()), int(self._model.eos_id())
+        return [[bos, *ids[: self._max_pieces], eos] for ids in self._model.encode(texts)]
+
+
+class _JsonTokenizer:
+    """The folder's ``tokenizer.json`` read by ``tokenizers`` itself: transformers' wrapper
+    around the same file holds twice its memory (measured: 560 vs 280 MB)."""
+
+    def __init__(self, model_dir: Path, max_length: int) -> None:
+        from tokenizers import Tokenizer
+
+        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length)
+        pad_token = _read_json(model_dir / "tokenizer_config.json").get("pad_token", "<pad>")
+        pad_id = self._tokenizer.token_to_id(pad_token)
+        if pad_id is None:
+            raise ModelLoadError(f"{model_dir / 'tokenizer.json'} has no padding token {pad_token}")
+        self.pad_id = pad_id
+
+    def token_ids(self, texts: list[str]) -> list[list[int]]:
+        return [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]
+
+
+def _tokenizer(model_dir: Path, max_length: int) -> _SentencePieceTokenizer | _JsonTokenizer:
+    sentencepiece_model = model_dir / SENTENCEPIECE_FILE
+    if sentencepiece_model.is_file():
+        return _SentencePieceTokenizer(sentencepiece_model, max_length)
+    return _JsonTokenizer(model_dir, max_length)
+
+
+def _padded(rows: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids padded to the longest row, and the mask of real tokens."""
+    width = max((len(row) for row in rows), default=0)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for number, row in enumerate(rows):
+        ids[number, : len(row)] = row
+        mask[number, : len(row)] = 1
+    return ids, mask
 
 
 def onnx_sentence_transformer(model_dir: Path, threads: int) -> Any:
@@ -188,13 +297,14 @@ class OnnxTransformer(InputModule):
     def __init__(self, model_dir: Path, *, threads: int = 1) -> None:
         super().__init__()
         path = model_dir / ONNX_FILE
-        if not path.is_file():
+        if not path.is_file() or not (model_dir / TOKEN_TABLE_FILE).is_file():
             raise ModelLoadError(f"{path} is missing: run `firstline model prepare`")
         config = _read_json(model_dir / "config.json")
         self._dimension = int(config["hidden_size"])
         self.max_seq_length = _max_tokens(model_dir, int(config["max_position_embeddings"]))
-        self.tokenizer = _padding_tokenizer(model_dir, self.max_seq_length)
+        self.piece_tokenizer = _tokenizer(model_dir, self.max_seq_length)
         self._session = _session(path, threads)
+        self._table = TokenTable(model_dir)
 
     def preprocess(
         self, inputs: Sequence[Any], prompt: str | None = None, **kwargs: Any
@@ -204,16 +314,13 @@ class OnnxTransformer(InputModule):
         texts = [str(text) for text in inputs]
         if prompt:
             texts = self._prepend_prompt(texts, prompt)
-        encodings = self.tokenizer.encode_batch(texts)
-        return {
-            "input_ids": torch.tensor([encoding.ids for encoding in encodings]),
-            "attention_mask": torch.tensor([encoding.attention_mask for encoding in encodings]),
-        }
+        ids, mask = _padded(self.piece_tokenizer.token_ids(texts), self.piece_tokenizer.pad_id)
+        return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
 
     def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         import torch
 
-        features["token_embeddings"] = torch.from_numpy(_run(self._session, features))
+        features["token_embeddings"] = torch.from_numpy(_run(self._session, self._table, features))
         return features
 
     @property

