@@ -8,7 +8,7 @@ prepared, and checked against PyTorch before it is kept. Mean pooling, normalisi
 sentencepiece's, on the model the converter writes (the same ids as ``tokenizer.json`` for
 every text of the eval files, a fifth of its memory).
 
-The graph starts after the token lookup: the 250,002 x 384 token table (four fifths of the
+The graph starts after the token lookup: the 250k x 384 token table (four fifths of the
 weights) stays in ``model.safetensors`` and the rows a batch needs are read from it
 (:class:`TokenTable`). Mapped into the process, the table's pages counted in its resident memory
 as they were touched, and on a freshly written file the kernel maps whole large folios at a
