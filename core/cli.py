@@ -26,7 +26,7 @@ from knowledge_base.repository import entry_data, list_entries
 from retrieval.calibration import calibrate, effective_thresholds, store_thresholds
 from retrieval.errors import ModelPreparationError
 from retrieval.evaluation import EvalFile
-from retrieval.model_prep import prepare_default_model
+from retrieval.model_prep import BUNDLED_MODEL_FOLDER, prepare_default_model
 from retrieval.sync import import_and_index
 
 logger = logging.getLogger(__name__)
@@ -178,7 +178,7 @@ async def token_create(settings: Settings, name: str, role: str, agent: str | No
 
 def model_prepare(settings: Settings) -> int:
     path = prepare_default_model(
-        settings.resolved_models_dir / "multilingual-e5-small", progress=print
+        settings.resolved_models_dir / BUNDLED_MODEL_FOLDER, progress=print
     )
     print(f"the default embedding model is ready in {path}")
     return 0

@@ -91,13 +91,13 @@ def load_embedder(
     sentence-transformers name or path), computing on ``threads`` CPU threads; ``runtime``
     says what runs the bundled model."""
     from core.settings import DEFAULT_EMBEDDING_MODEL
-    from retrieval.model_prep import prepare_default_model
+    from retrieval.model_prep import BUNDLED_MODEL_FOLDER, prepare_default_model
     from retrieval.threads import limit_compute_threads
 
     limit_compute_threads(threads)
     if name != DEFAULT_EMBEDDING_MODEL:
         return SentenceTransformerEmbedder(name, _sentence_transformer(name, name))
-    folder = prepare_default_model(models_dir / "multilingual-e5-small")
+    folder = prepare_default_model(models_dir / BUNDLED_MODEL_FOLDER)
     if runtime == "torch":
         return SentenceTransformerEmbedder(name, _sentence_transformer(name, folder))
     from retrieval.onnx_encoder import onnx_sentence_transformer

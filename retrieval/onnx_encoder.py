@@ -230,11 +230,13 @@ class _SentencePieceTokenizer:
 
         self._model = sentencepiece.SentencePieceProcessor(model_file=str(path))
         self._max_pieces = max_length - 2
+        self._bos, self._eos = int(self._model.bos_id()), int(self._model.eos_id())
         self.pad_id = int(self._model.pad_id())
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:
-        bos, eos = int(self._model.bos_id()), int(self._model.eos_id())
-        return [[bos, *ids[: self._max_pieces], eos] for ids in self._model.encode(texts)]
+        return [
+            [self._bos, *ids[: self._max_pieces], self._eos] for ids in self._model.encode(texts)
+        ]
 
 
 class _JsonTokenizer:
