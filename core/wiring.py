@@ -21,9 +21,10 @@ from core.settings import Settings
 from handoff.actions import DatabaseDesk, TicketDesk
 from knowledge_base.formats import FaqFormat, parse_faq
 from knowledge_base.repository import count_entries
+from retrieval.centring import LanguageCentredEmbedder
 from retrieval.decision import Decision
-from retrieval.embedder import Embedder, SentenceTransformerEmbedder, load_embedder
-from retrieval.engine import AnswerEngine
+from retrieval.embedder import Embedder, load_embedder
+from retrieval.engine import AnswerEngine, load_off_topic_references
 from retrieval.evaluation import EvalFile, Metrics, measure
 from retrieval.service import DecisionService
 from retrieval.sync import import_and_index, published_entries
@@ -57,14 +58,16 @@ class Services:
         await self.database.dispose()
 
 
-def configured_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The model the settings name, computing on the CPU threads they allow."""
-    return load_embedder(
+def configured_embedder(settings: Settings) -> LanguageCentredEmbedder:
+    """The model the settings name, computing on the CPU threads they allow, its vectors centred
+    per language on the built-in off-topic messages (the same sentences in each language)."""
+    model = load_embedder(
         settings.embedding_model,
         settings.resolved_models_dir,
         settings.embedding_threads,
         settings.embedding_runtime,
     )
+    return LanguageCentredEmbedder(model, load_off_topic_references())
 
 
 async def open_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:

@@ -34,9 +34,16 @@ class Embedder(Protocol):
     @property
     def dimension(self) -> int: ...
 
-    def encode(self, texts: Sequence[str], *, passages: bool = False) -> Vectors:
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        passages: bool = False,
+        languages: Sequence[str | None] | None = None,
+    ) -> Vectors:
         """Vectors of texts as customers' questions, or (``passages``) as passages that answer
-        them: models trained for retrieval embed the two sides differently."""
+        them: models trained for retrieval embed the two sides differently. ``languages`` are
+        the texts' languages where the caller knows them; an embedder may use them."""
         ...
 
 
@@ -69,7 +76,13 @@ class SentenceTransformerEmbedder:
     def dimension(self) -> int:
         return self._dimension
 
-    def encode(self, texts: Sequence[str], *, passages: bool = False) -> Vectors:
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        passages: bool = False,
+        languages: Sequence[str | None] | None = None,
+    ) -> Vectors:
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
         with self._lock:

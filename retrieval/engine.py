@@ -132,10 +132,12 @@ class AnswerEngine:
         self._passages = PhrasingIndex(embedder.dimension)  # one vector per entry
         self._centroids = PhrasingIndex(embedder.dimension)  # one per entry: its phrasings' mean
         self._lexical = LexicalIndex(analyzer or Analyzer())
-        self._recent_vectors: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._recent_vectors: OrderedDict[tuple[str, str | None], np.ndarray] = OrderedDict()
         references = off_topic if off_topic is not None else load_off_topic_references()
         self._references = {
-            language: embedder.encode(texts) for language, texts in references.items() if texts
+            language: embedder.encode(texts, languages=[language] * len(texts))
+            for language, texts in references.items()
+            if texts
         }
         self._all_references = np.vstack(list(self._references.values()))
 
@@ -180,7 +182,7 @@ class AnswerEngine:
             return
         self._entries = {entry.id: entry for entry in entries}
         for entry in entries:
-            self._lexical.upsert(entry.id, self._lexical_texts(entry))
+            self._lexical.upsert(entry.id, _with_languages(entry.phrasings))
         self.policy.fit_background(self._background_scores())
 
     def persist(self) -> None:
@@ -194,13 +196,21 @@ class AnswerEngine:
     def apply(self, upserts: Sequence[IndexedEntry], removals: Sequence[int] = ()) -> None:
         """Add or replace some entries and remove others without rebuilding the rest: one
         embedding call for all their phrasings, one refit of the background at the end."""
-        texts = [phrasing for entry in upserts for phrasing in entry.phrasings]
-        vectors = self.embedder.encode(texts)
-        passages = self.embedder.encode([entry.passage for entry in upserts], passages=True)
+        phrasings = _with_languages([text for entry in upserts for text in entry.phrasings])
+        vectors = self.embedder.encode(
+            [text for text, _ in phrasings], languages=[language for _, language in phrasings]
+        )
+        passages = self.embedder.encode(
+            [entry.passage for entry in upserts],
+            passages=True,
+            languages=[entry.language for entry in upserts],
+        )
         start = 0
         for entry, passage in zip(upserts, passages, strict=True):
             count = len(entry.phrasings)
-            self._add(entry, vectors[start : start + count], passage)
+            self._add(
+                entry, vectors[start : start + count], passage, phrasings[start : start + count]
+            )
             start += count
         for entry_id in removals:
             self._entries.pop(entry_id, None)
@@ -217,16 +227,18 @@ class AnswerEngine:
     def remove(self, entry_id: int) -> None:
         self.apply([], [entry_id])
 
-    def _add(self, entry: IndexedEntry, vectors: Vectors, passage: Vectors) -> None:
+    def _add(
+        self,
+        entry: IndexedEntry,
+        vectors: Vectors,
+        passage: Vectors,
+        phrasings: list[tuple[str, str | None]],
+    ) -> None:
         self._entries[entry.id] = entry
         self._vectors.upsert(entry.id, vectors)
         self._passages.upsert(entry.id, passage[np.newaxis, :])
         self._centroids.upsert(entry.id, _centroid(vectors))
-        self._lexical.upsert(entry.id, self._lexical_texts(entry))
-
-    @staticmethod
-    def _lexical_texts(entry: IndexedEntry) -> list[tuple[str, str | None]]:
-        return [(phrasing, detect_language(phrasing)) for phrasing in entry.phrasings]
+        self._lexical.upsert(entry.id, phrasings)
 
     def _background_scores(self) -> dict[str, list[float]]:
         """How close generic off-topic messages come to this knowledge base, per language."""
@@ -263,10 +275,13 @@ class AnswerEngine:
         settled = [self._settle(m.text, m.language, m.history) for m in messages]
         prepared = [Prepared(language, reason) for _, language, reason in settled]
         pending = [index for index, (_, _, reason) in enumerate(settled) if reason is None]
-        texts = [settled[index][0] for index in pending]
+        texts = [(settled[index][0], settled[index][1]) for index in pending]
         earlier: dict[int, slice] = {}
         for index in pending:
-            asked_before = _earlier_questions(messages[index].history)
+            asked_before = [
+                (text, _customer_language(text, messages[index].language))
+                for text in _earlier_questions(messages[index].history)
+            ]
             earlier[index] = slice(len(texts), len(texts) + len(asked_before))
             texts.extend(asked_before)
         if not texts:
@@ -294,7 +309,7 @@ class AnswerEngine:
         if _CONTROL.search(stripped) or not _LETTER.search(stripped):
             return stripped, language, Reason.NOT_TEXT
         plain = _MARKUP.sub(" ", stripped)
-        language = detect_language(plain) or language
+        language = _customer_language(stripped, language)
         if asks_for_human(plain):
             return stripped, language, Reason.CUSTOMER_REQUEST
         if says_not_helped(plain) and _bot_tried(history):
@@ -304,17 +319,20 @@ class AnswerEngine:
             return stripped, language, _CONVERSATIONAL_REASONS[intent]
         return stripped, language, None
 
-    def _encode_remembering(self, texts: list[str]) -> Vectors:
-        """Embed texts, reusing the vectors of recent messages: a conversation's earlier
-        questions are compared with each new one, and embedding them again would cost most of
-        the engine's time."""
-        missing = list(dict.fromkeys(text for text in texts if text not in self._recent_vectors))
+    def _encode_remembering(self, texts: list[tuple[str, str | None]]) -> Vectors:
+        """Embed texts (each with its language), reusing the vectors of recent messages: a
+        conversation's earlier questions are compared with each new one, and embedding them
+        again would cost most of the engine's time."""
+        missing = list(dict.fromkeys(key for key in texts if key not in self._recent_vectors))
         if missing:
-            for text, vector in zip(missing, self.embedder.encode(missing), strict=True):
-                self._recent_vectors[text] = vector
-        for text in texts:
-            self._recent_vectors.move_to_end(text)
-        vectors = np.vstack([self._recent_vectors[text] for text in texts])
+            encoded = self.embedder.encode(
+                [text for text, _ in missing], languages=[language for _, language in missing]
+            )
+            for key, vector in zip(missing, encoded, strict=True):
+                self._recent_vectors[key] = vector
+        for key in texts:
+            self._recent_vectors.move_to_end(key)
+        vectors = np.vstack([self._recent_vectors[key] for key in texts])
         while len(self._recent_vectors) > RECENT_VECTORS:
             self._recent_vectors.popitem(last=False)
         return vectors
@@ -403,6 +421,15 @@ def _votes(ranks: tuple[int, ...], phrasings: int) -> float:
     NEAREST_PHRASINGS), the share that are this entry's: 1.0 when its phrasings alone surround it."""
     nearest = min(phrasings, NEAREST_PHRASINGS)
     return sum(rank < nearest for rank in ranks) / nearest
+
+
+def _with_languages(texts: Sequence[str]) -> list[tuple[str, str | None]]:
+    return [(text, detect_language(text)) for text in texts]
+
+
+def _customer_language(text: str, stated: str | None) -> str | None:
+    """The language a customer's message is in: detected, else the one the caller states."""
+    return detect_language(_MARKUP.sub(" ", text)) or stated
 
 
 def _earlier_questions(history: Sequence[Turn]) -> list[str]:

@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 
 # Each entry owns a block of ids, so one entry's vectors are removed by range without a lookup.
 MAX_PHRASINGS_PER_ENTRY = 1024
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: vectors centred per language (retrieval/centring.py)
 SUPPORT_PHRASINGS = 3
 SEARCH_DEPTH = 256
 

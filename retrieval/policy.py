@@ -18,18 +18,18 @@ from retrieval.decision import Outcome, Reason
 # The confidence model: logistic weights over the features below, fitted on our dev sets and
 # CLINC150's validation splits by `benchmarks/fit_policy.py` (never on a test split).
 WEIGHTS = {
-    "off_topic_margin": -8.034,
-    "lift": 0.315,
-    "margin": 22.547,
-    "support_margin": 17.036,
-    "votes": 0.705,
-    "coverage": 0.674,
-    "passage_margin": 24.591,
-    "coverage_margin": 1.789,
-    "centroid_margin": 56.393,
-    "centroid_off_topic_margin": 23.454,
+    "off_topic_margin": 2.020,
+    "lift": -0.151,
+    "margin": 11.173,
+    "support_margin": -5.235,
+    "votes": 0.303,
+    "coverage": 0.960,
+    "passage_margin": 5.460,
+    "coverage_margin": 1.425,
+    "centroid_margin": 16.820,
+    "centroid_off_topic_margin": 3.097,
 }
-BIAS = -2.117
+BIAS = -1.670
 MIN_BACKGROUND_SPREAD = 0.01
 FEATURES = tuple(WEIGHTS)
 

@@ -29,7 +29,13 @@ class KeywordEmbedder:
     def dimension(self) -> int:
         return len(self.topics) + 1
 
-    def encode(self, texts: Sequence[str], *, passages: bool = False) -> Vectors:
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        passages: bool = False,
+        languages: Sequence[str | None] | None = None,
+    ) -> Vectors:
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
         for row, text in enumerate(texts):
             words = re.findall(r"\w+", text.lower())
