@@ -134,12 +134,13 @@ class AnswerEngine:
         self._lexical = LexicalIndex(analyzer or Analyzer())
         self._recent_vectors: OrderedDict[tuple[str, str | None], np.ndarray] = OrderedDict()
         references = off_topic if off_topic is not None else load_off_topic_references()
-        self._references = {
-            language: embedder.encode(texts, languages=[language] * len(texts))
-            for language, texts in references.items()
-            if texts
-        }
-        self._all_references = np.vstack(list(self._references.values()))
+        self._references = np.vstack(
+            [
+                embedder.encode(texts, languages=[language] * len(texts))
+                for language, texts in references.items()
+                if texts
+            ]
+        )
 
     # --- the knowledge base it reads -------------------------------------------------------
 
@@ -183,7 +184,6 @@ class AnswerEngine:
         self._entries = {entry.id: entry for entry in entries}
         for entry in entries:
             self._lexical.upsert(entry.id, _with_languages(entry.phrasings))
-        self.policy.fit_background(self._background_scores())
 
     def persist(self) -> None:
         """Write the index where :meth:`open` found it (nothing to do for an in-memory engine)."""
@@ -195,7 +195,7 @@ class AnswerEngine:
 
     def apply(self, upserts: Sequence[IndexedEntry], removals: Sequence[int] = ()) -> None:
         """Add or replace some entries and remove others without rebuilding the rest: one
-        embedding call for all their phrasings, one refit of the background at the end."""
+        embedding call for all their phrasings."""
         phrasings = _with_languages([text for entry in upserts for text in entry.phrasings])
         vectors = self.embedder.encode(
             [text for text, _ in phrasings], languages=[language for _, language in phrasings]
@@ -218,7 +218,6 @@ class AnswerEngine:
             self._passages.remove(entry_id)
             self._centroids.remove(entry_id)
             self._lexical.remove(entry_id)
-        self.policy.fit_background(self._background_scores())
 
     def upsert(self, entry: IndexedEntry) -> None:
         """Add or replace one entry without rebuilding the rest."""
@@ -239,14 +238,6 @@ class AnswerEngine:
         self._passages.upsert(entry.id, passage[np.newaxis, :])
         self._centroids.upsert(entry.id, _centroid(vectors))
         self._lexical.upsert(entry.id, phrasings)
-
-    def _background_scores(self) -> dict[str, list[float]]:
-        """How close generic off-topic messages come to this knowledge base, per language."""
-        background: dict[str, list[float]] = {}
-        for language, vectors in self._references.items():
-            scores = self._vectors.best_scores(vectors)
-            background[language] = [score for score in scores if score is not None]
-        return background
 
     # --- the decision ------------------------------------------------------------------------
 
@@ -341,7 +332,7 @@ class AnswerEngine:
         """The top entries with every signal the policy weighs, best first."""
         hits = self._vectors.search(query, SEARCH_DEPTH)[0]
         lexical = self._lexical.match(text, language)
-        off_topic = float(np.max(self._all_references @ query[0]))
+        off_topic = float(np.max(self._references @ query[0]))
         passages = _scores_by_entry(self._passages, query)
         centroids = _scores_by_entry(self._centroids, query)
         signals = []
@@ -360,7 +351,7 @@ class AnswerEngine:
                     phrasings=phrasings,
                 )
             )
-        return self.policy.score(signals, language)
+        return self.policy.score(signals)
 
     def conclude(
         self, prepared: Prepared, thresholds: DecisionThresholds | None = None

@@ -92,14 +92,6 @@ class PhrasingIndex:
             for row_scores, row_ids in zip(scores, ids, strict=True)
         ]
 
-    def best_scores(self, query: Vectors) -> list[float | None]:
-        """For each query row, the score of its nearest phrasing (None in an empty index): the
-        best entry's score, without grouping a deep search by entry."""
-        if self.size == 0:
-            return [None] * len(query)
-        scores, _ = self._index.search(np.ascontiguousarray(query, dtype=np.float32), 1)
-        return [float(row[0]) for row in scores]
-
     @staticmethod
     def _group(scores: np.ndarray, ids: np.ndarray, entries: int) -> list[EntryHit]:
         by_entry: dict[int, list[tuple[float, int, int]]] = {}

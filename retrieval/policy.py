@@ -1,15 +1,14 @@
 """The decision policy: from raw similarity signals to a calibrated confidence and a verdict.
 
 This model's cosine scores crowd into 0.75-0.96 for everything, so a raw cosine means little.
-Each knowledge base is measured against generic off-topic messages in each language (the
-background); a candidate's confidence grows with how far it stands above that background and
-with how much of the question's informative vocabulary the entry shares.
+A candidate's confidence grows with how far it stands above the other candidates (by its best
+phrasing, its phrasings' mean, its answer), above generic off-topic messages, and with how much
+of the question's informative vocabulary the entry shares.
 """
 
 from __future__ import annotations
 
 import math
-import statistics
 from dataclasses import dataclass, field
 
 from core.settings import DecisionThresholds
@@ -18,19 +17,17 @@ from retrieval.decision import Outcome, Reason
 # The confidence model: logistic weights over the features below, fitted on our dev sets and
 # CLINC150's validation splits by `benchmarks/fit_policy.py` (never on a test split).
 WEIGHTS = {
-    "off_topic_margin": 2.020,
-    "lift": -0.151,
-    "margin": 11.173,
-    "support_margin": -5.235,
-    "votes": 0.303,
-    "coverage": 0.960,
-    "passage_margin": 5.460,
-    "coverage_margin": 1.425,
-    "centroid_margin": 16.820,
-    "centroid_off_topic_margin": 3.097,
+    "off_topic_margin": 1.277,
+    "margin": 10.566,
+    "support_margin": -4.537,
+    "votes": -0.030,
+    "coverage": 1.165,
+    "passage_margin": 5.429,
+    "coverage_margin": 1.274,
+    "centroid_margin": 17.228,
+    "centroid_off_topic_margin": 3.087,
 }
-BIAS = -1.670
-MIN_BACKGROUND_SPREAD = 0.01
+BIAS = -1.717
 FEATURES = tuple(WEIGHTS)
 
 
@@ -63,13 +60,7 @@ class Verdict:
     options: list[Evidence] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class Background:
-    mean: float
-    spread: float
-
-
-def features(signals: list[Signals], background: Background | None) -> list[dict[str, float]]:
+def features(signals: list[Signals]) -> list[dict[str, float]]:
     """Each candidate's features; margins are taken against the best other candidate."""
     rows = []
     for index, signal in enumerate(signals):
@@ -81,7 +72,6 @@ def features(signals: list[Signals], background: Background | None) -> list[dict
         best_other_passage = max((other.passage for other in others), default=signal.passage)
         best_other_coverage = max((other.coverage for other in others), default=0.0)
         best_other_centroid = max((other.centroid for other in others), default=signal.off_topic)
-        lift = (signal.dense - background.mean) / background.spread if background else 0.0
         # The mean of n phrasings tells entries apart better than any one of them the larger n is;
         # for n = 1 it is that phrasing (measured: ungated, the Russian-only dev FAQ with 1–3
         # phrasings per entry got right entries among the options 89.6 → 87.3 %).
@@ -89,7 +79,6 @@ def features(signals: list[Signals], background: Background | None) -> list[dict
         rows.append(
             {
                 "off_topic_margin": signal.dense - signal.off_topic,
-                "lift": lift,
                 "margin": signal.dense - best_other,
                 "support_margin": signal.support - best_other_support,
                 "votes": signal.votes,
@@ -106,30 +95,14 @@ def features(signals: list[Signals], background: Background | None) -> list[dict
 
 
 class Policy:
-    """Scores candidates against the knowledge base's background and decides."""
+    """Scores candidates and decides."""
 
     def __init__(self, thresholds: DecisionThresholds) -> None:
         self.thresholds = thresholds
-        self._background: dict[str | None, Background] = {}
 
-    def fit_background(self, scores_by_language: dict[str, list[float]]) -> None:
-        """Learn how close off-topic messages come to this knowledge base, per language."""
-        fitted: dict[str | None, Background] = {}
-        pooled: list[float] = []
-        for language, scores in scores_by_language.items():
-            if len(scores) >= 2:
-                fitted[language] = _background(scores)
-                pooled.extend(scores)
-        if len(pooled) >= 2:
-            fitted[None] = _background(pooled)
-        self._background = fitted
-
-    def background_for(self, language: str | None) -> Background | None:
-        return self._background.get(language) or self._background.get(None)
-
-    def score(self, signals: list[Signals], language: str | None) -> list[Evidence]:
+    def score(self, signals: list[Signals]) -> list[Evidence]:
         """Candidates with their confidence, most confident first."""
-        rows = features(signals, self.background_for(language))
+        rows = features(signals)
         evidence = [
             Evidence(
                 signal.entry_id,
@@ -156,13 +129,6 @@ class Policy:
         reason = Reason.AMBIGUOUS if margin < limits.answer_margin else Reason.UNSURE
         # "Did you mean…" offers a choice: the runner-up joins a lone option.
         return Verdict(Outcome.CLARIFY, reason, options if len(options) > 1 else evidence[:2])
-
-
-def _background(scores: list[float]) -> Background:
-    return Background(
-        mean=statistics.fmean(scores),
-        spread=max(statistics.pstdev(scores), MIN_BACKGROUND_SPREAD),
-    )
 
 
 def _logistic(value: float) -> float:

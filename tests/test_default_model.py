@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from core.settings import DEFAULT_EMBEDDING_MODEL, DecisionThresholds
+from retrieval.centring import LanguageCentredEmbedder
 from retrieval.decision import Outcome, Reason
-from retrieval.embedder import load_embedder
-from retrieval.engine import AnswerEngine, IndexedEntry
+from retrieval.embedder import Embedder, load_embedder
+from retrieval.engine import AnswerEngine, IndexedEntry, load_off_topic_references
 from retrieval.evaluation import EvalFile, measure
 
 pytestmark = pytest.mark.model
@@ -22,18 +25,29 @@ def dev_set() -> EvalFile:
 
 
 @pytest.fixture(scope="module")
-def engine(dev_set: EvalFile) -> AnswerEngine:
+def model() -> Embedder:
     # The repository's data directory holds the converted model after ./scripts/setup.sh;
     # converting it here instead, if missing, is the same code path.
-    embedder = load_embedder(DEFAULT_EMBEDDING_MODEL, ROOT / "data" / "models")
+    return load_embedder(DEFAULT_EMBEDDING_MODEL, ROOT / "data" / "models")
+
+
+@pytest.fixture(scope="module")
+def embedder(model: Embedder) -> LanguageCentredEmbedder:
+    return LanguageCentredEmbedder(model, load_off_topic_references())
+
+
+@pytest.fixture(scope="module")
+def engine(embedder: LanguageCentredEmbedder, dev_set: EvalFile) -> AnswerEngine:
     engine = AnswerEngine(embedder, thresholds=DecisionThresholds())
-    engine.rebuild(
-        [
-            IndexedEntry(n, e.key, e.question, e.answer, e.language or "ru", tuple(e.alt_questions))
-            for n, e in enumerate(dev_set.faq, start=1)
-        ]
-    )
+    engine.rebuild(_entries(dev_set))
     return engine
+
+
+def _entries(eval_file: EvalFile) -> list[IndexedEntry]:
+    return [
+        IndexedEntry(n, e.key, e.question, e.answer, e.language or "ru", tuple(e.alt_questions))
+        for n, e in enumerate(eval_file.faq, start=1)
+    ]
 
 
 def test_the_dev_set_meets_the_product_bar(engine: AnswerEngine, dev_set: EvalFile) -> None:
@@ -66,3 +80,25 @@ def test_a_joke_request_is_not_answered_from_the_faq(engine: AnswerEngine) -> No
     decision = engine.decide("расскажи анекдот про кота")
     assert decision.decision is not Outcome.ANSWER
     assert engine.decide("agent please").reason is Reason.CUSTOMER_REQUEST
+
+
+def test_centring_finds_entries_of_a_russian_faq_for_ukrainian_and_english_questions(
+    model: Embedder, embedder: LanguageCentredEmbedder
+) -> None:
+    """The nearest phrasing, with and without the language centres (measured: 67.6 -> 75.3 %)."""
+    ru_faq = EvalFile.model_validate_json((ROOT / "evals" / "dev_ru_faq.json").read_bytes())
+    phrasings = [(e.key, text) for e in ru_faq.faq for text in (e.question, *e.alt_questions)]
+    asked = [q for q in ru_faq.queries if q.lang in ("uk", "en") and q.expected is not None]
+    asked = [q for q in asked if q.expected in {key for key, _ in phrasings}]
+
+    def nearest_right(encode: Callable[[list[str]], np.ndarray]) -> int:
+        scores = encode([q.text for q in asked]) @ encode([text for _, text in phrasings]).T
+        return sum(
+            phrasings[int(row.argmax())][0] == q.expected
+            for q, row in zip(asked, scores, strict=True)
+        )
+
+    raw = nearest_right(model.encode)
+    centred = nearest_right(embedder.encode)
+    print(f"nearest phrasing right: {raw / len(asked):.1%} raw, {centred / len(asked):.1%} centred")
+    assert centred > raw

@@ -30,18 +30,6 @@ def test_hits_are_grouped_by_entry_with_the_best_phrasing() -> None:
     assert len({hit.entry_id for hit in hits}) == len(hits)
 
 
-def test_the_best_score_of_each_query_is_its_best_entrys_score() -> None:
-    index = PhrasingIndex(3)
-    assert index.best_scores(_rows(_unit(1, 0, 0))) == [None]
-    index.upsert(1, _rows(_unit(1, 0, 0), _unit(0.9, 0.1, 0)))
-    index.upsert(2, _rows(_unit(0, 1, 0), _unit(0.6, 0.8, 0)))
-    queries = _rows(_unit(0.8, 0.6, 0), _unit(0, 0, 1), _unit(1, 0.05, 0))
-    best = index.best_scores(queries)
-    searched = [hits[0].score for hits in index.search(queries, entries=1)]
-    assert best == pytest.approx(searched)
-    assert best[0] == pytest.approx(0.96, abs=0.01)
-
-
 def test_an_edit_replaces_only_that_entry_and_is_seen_at_once() -> None:
     index = PhrasingIndex(2)
     index.upsert(1, _rows(_unit(1, 0)))
