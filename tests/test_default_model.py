@@ -102,3 +102,20 @@ def test_centring_finds_entries_of_a_russian_faq_for_ukrainian_and_english_quest
     centred = nearest_right(embedder.encode)
     print(f"nearest phrasing right: {raw / len(asked):.1%} raw, {centred / len(asked):.1%} centred")
     assert centred > raw
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "пароль " * 15_000,  # about 100 KB
+        "забыл password от akkaунта",  # mixed scripts
+        "忘记密码了",  # letters of no supported language: centred on all languages together
+        "<b>как</b> *отменить* `подписку`'; DROP TABLE faq; --",
+    ],
+)
+def test_odd_messages_get_a_decision_from_the_centred_model(
+    engine: AnswerEngine, text: str
+) -> None:
+    decision = engine.decide(text)
+    assert decision.decision in (Outcome.ANSWER, Outcome.CLARIFY, Outcome.HANDOFF)
+    assert decision.score is None or 0.0 <= decision.score <= 1.0
