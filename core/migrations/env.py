@@ -3,6 +3,7 @@
 from alembic import context
 
 import admin_api.tokens  # noqa: F401  (registers the tables on Base.metadata)
+import core.queues  # noqa: F401
 import handoff.models  # noqa: F401
 import knowledge_base.models  # noqa: F401
 from core.database import Base
