@@ -70,6 +70,19 @@ class Settings(BaseSettings):
     flood_per_minute: int = Field(20, ge=1, description="messages a minute one chat may send")
     flood_burst: int = Field(8, ge=1, description="messages one chat may send at once")
     decision: DecisionThresholds = DecisionThresholds()
+    # the admin API on a public port
+    api_docs: bool = Field(
+        True, description="serve /docs, /redoc and /openapi.json (off: 404, for a public port)"
+    )
+    api_metrics: bool = Field(True, description="serve /metrics (off: 404)")
+    metrics_token: SecretStr | None = Field(
+        None, description="when set, /metrics needs 'Authorization: Bearer <this>'"
+    )
+    api_body_limit: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="bytes an ordinary API request body may have (FAQ files may have 20 MB)",
+    )
 
     @property
     def resolved_database_url(self) -> str:
