@@ -20,10 +20,21 @@ from handoff.models import (
     TicketStatus,
 )
 
-TOPIC_TITLE_LIMIT = 128  # Telegram's limit for a forum topic's name
+# Telegram's limits, in UTF-16 code units (an emoji outside the BMP counts twice): a message's
+# visible text, after its HTML is parsed, and a forum topic's name.
+CARD_LIMIT = 4096
+TOPIC_TITLE_LIMIT = 128
 CARD_MESSAGES = 10
+# Every part of the card but the conversation has a cap, so that together they take at most
+# about 3,000 units and the newest messages always get the rest of the card.
 CARD_MESSAGE_CHARS = 300
 CARD_QUESTION_CHARS = 1000
+CARD_NAME_CHARS = 128  # Telegram's first and last names are 64 each
+CARD_SHORT_CHARS = 64  # usernames, languages, mentions, FAQ keys
+CARD_TAGS_CHARS = 200
+CARD_CANDIDATES = 5
+CARD_CANDIDATE_CHARS = 120
+CARD_FOOTER = "Write here to answer the customer; start with // for an internal note."
 
 STATUS_MARKS = {
     TicketStatus.NEW: "🆕",
@@ -61,50 +72,86 @@ class CardContext:
 
 
 def topic_title(customer: Customer, ticket: Ticket) -> str:
-    """ "🆕 Olena Petrenko · charged twice for May": status (and urgency) first, kept current."""
+    """ "🆕 Olena Petrenko · charged twice for May": status (and urgency) first, kept current.
+
+    At most 128 UTF-16 units (Telegram's limit) and never empty: the mark always leads.
+    """
     mark = STATUS_MARKS[TicketStatus(ticket.status)]
     mark += PRIORITY_MARKS.get(Priority(ticket.priority), "")
-    subject = " ".join(ticket.subject.split())
-    title = (
-        f"{mark} {customer.display_name} · {subject}"
-        if subject
-        else f"{mark} {customer.display_name}"
-    )
-    if len(title) > TOPIC_TITLE_LIMIT:
-        title = title[: TOPIC_TITLE_LIMIT - 1].rstrip() + "…"
-    return title
+    name = _fold(customer.display_name) or "?"
+    subject = _fold(ticket.subject)
+    title = f"{mark} {name} · {subject}" if subject else f"{mark} {name}"
+    return _clip(title, TOPIC_TITLE_LIMIT)
 
 
 def render_card(ticket: Ticket, context: CardContext) -> str:
-    """The pinned context card: who, what they asked, what the bot tried, the conversation."""
+    """The pinned context card: who, what they asked, what the bot tried, the conversation.
+
+    Telegram HTML whose visible text fits one message (:data:`CARD_LIMIT`): the other parts are
+    capped, and the conversation takes what is left, newest messages first, saying how many
+    earlier ones it leaves out.
+    """
     customer = context.customer
+    tags = _clip(", ".join(ticket.tags), CARD_TAGS_CHARS) if ticket.tags else ""
+    owner = (
+        escape(_clip(context.owner.mention, CARD_SHORT_CHARS))
+        if context.owner
+        else "nobody yet — press Take"
+    )
     lines = [
-        f"<b>Ticket #{ticket.id}</b> · {_status_name(ticket)} · priority {ticket.priority}"
-        + (f" · tags: {escape(', '.join(ticket.tags))}" if ticket.tags else ""),
-        f"👤 <b>{escape(customer.display_name)}</b>"
-        + (f" @{escape(customer.username)}" if customer.username else "")
-        + f" · {customer.language} · Telegram id {customer.telegram_user_id}",
+        f"<b>Ticket #{ticket.id}</b> · {_status_name(ticket)} · priority "
+        f"{escape(_clip(ticket.priority, CARD_SHORT_CHARS))}"
+        + (f" · tags: {escape(tags)}" if tags else ""),
+        f"👤 <b>{escape(_clip(customer.display_name, CARD_NAME_CHARS) or '?')}</b>"
+        + (f" @{escape(_clip(customer.username, CARD_SHORT_CHARS))}" if customer.username else "")
+        + f" · {escape(_clip(customer.language, CARD_SHORT_CHARS))}"
+        + f" · Telegram id {customer.telegram_user_id}",
         _past_line(context.past),
-        f"Owner: {escape(context.owner.mention) if context.owner else 'nobody yet — press Take'}",
+        f"Owner: {owner}",
         "",
         "❓ <b>Question</b>",
         escape(_clip(ticket.subject, CARD_QUESTION_CHARS)),
         "",
-        f"🤖 <b>Why a person</b>: {REASONS.get(ticket.reason, ticket.reason)}",
+        "🤖 <b>Why a person</b>: "
+        + escape(_clip(REASONS.get(ticket.reason, ticket.reason), CARD_SHORT_CHARS)),
     ]
-    candidates = (ticket.decision or {}).get("candidates") or []
+    candidates = ((ticket.decision or {}).get("candidates") or [])[:CARD_CANDIDATES]
     if candidates:
         lines.append("The bot's candidates:")
         lines += [
-            f"{n}. <code>{escape(c['faq_key'])}</code> — {escape(_clip(c['question'], 120))} "
-            f"({c['score']:.2f})"
+            f"{n}. <code>{escape(_clip(c['faq_key'], CARD_SHORT_CHARS))}</code> — "
+            f"{escape(_clip(c['question'], CARD_CANDIDATE_CHARS))} ({c['score']:.2f})"
             for n, c in enumerate(candidates, 1)
         ]
+    tail = ["", CARD_FOOTER]
     if context.messages:
-        lines += ["", "💬 <b>Last messages</b>"]
-        lines += [_message_line(message) for message in context.messages[-CARD_MESSAGES:]]
-    lines += ["", "Write here to answer the customer; start with // for an internal note."]
-    return "\n".join(lines)
+        room = CARD_LIMIT - _visible_length("\n".join([*lines, *tail]))
+        lines += ["", *_excerpt(context.messages, room - 1)]
+    return "\n".join([*lines, *tail])
+
+
+def _excerpt(messages: Sequence[ConversationMessage], room: int) -> list[str]:
+    """The conversation's newest lines in ``room`` visible units (each line costs its length and a
+    line break); the older ones are left out and counted."""
+    heading = "💬 <b>Last messages</b>"
+    # The note's room is kept from the start, so a line that was shown is never dropped for it.
+    room -= _visible_length(heading) + 1 + _visible_length(_left_out(len(messages))) + 1
+    lines: list[str] = []
+    for message in reversed(messages[-CARD_MESSAGES:]):
+        line = _message_line(message)
+        if _visible_length(line) + 1 > room:
+            cut = _message_line(message, room - 1)
+            if cut and not lines:  # the newest message, cut to what is left, rather than none
+                lines.append(cut)
+            break
+        lines.append(line)
+        room -= _visible_length(line) + 1
+    left_out = len(messages) - len(lines)
+    return [heading, *([_left_out(left_out)] if left_out else []), *reversed(lines)]
+
+
+def _left_out(count: int) -> str:
+    return f"… {count} earlier message{'' if count == 1 else 's'} not shown"
 
 
 def _status_name(ticket: Ticket) -> str:
@@ -118,13 +165,17 @@ def _past_line(past: Sequence[Ticket]) -> str:
     return f"Earlier tickets: {len(past)} — " + ", ".join(shown)
 
 
-def _message_line(message: ConversationMessage) -> str:
+def _message_line(message: ConversationMessage, limit: int | None = None) -> str:
+    """ "👤 14:02 where is my order", at most ``limit`` visible units ("" if that is too few)."""
     who = "👤" if message.direction == Direction.INBOUND else ("🧑‍💼" if message.agent_id else "🤖")
-    time = message.created_at.strftime("%H:%M")
+    prefix = f"{who} {message.created_at.strftime('%H:%M')} "
     text = message.text if message.text else f"[{message.kind}]"
     if message.direction == Direction.OUTBOUND:
         text = _strip_tags(text)
-    return f"{who} {time} {escape(_clip(text, CARD_MESSAGE_CHARS))}"
+    room = CARD_MESSAGE_CHARS
+    if limit is not None:
+        room = min(room, limit - _utf16_length(prefix))
+    return prefix + escape(_clip(text, room)) if room > 1 else ""
 
 
 class _Words(HTMLParser):
@@ -144,9 +195,34 @@ def _strip_tags(html: str) -> str:
     return "".join(parser.words)
 
 
+def _visible_length(html: str) -> int:
+    """What Telegram counts of a message: its text once tags and entities are parsed."""
+    return _utf16_length(_strip_tags(html))
+
+
+def _utf16_length(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _fold(text: str) -> str:
+    return " ".join(text.split())
+
+
 def _clip(text: str, limit: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """Whitespace folded, then at most ``limit`` UTF-16 units, ending "…" when cut.
+
+    Cuts between code points, so never inside a surrogate pair, and never just after a zero-width
+    joiner (which would glue the ellipsis onto half an emoji sequence).
+    """
+    text = _fold(text)
+    if _utf16_length(text) <= limit:
+        return text
+    units = 0
+    for end, char in enumerate(text):  # noqa: B007  (where the loop stops is the cut)
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit - 1:  # the ellipsis takes one unit
+            break
+    return text[:end].rstrip().rstrip("\u200d").rstrip() + "…"
 
 
 def taken_by(agent: Agent, ticket: Ticket) -> str:
