@@ -11,17 +11,19 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.desk import Desk, card_buttons, priority_buttons
 from bot.formatting import escape, render_messages
 from bot.handlers import media_of
+from bot.outbox import Purpose, copy_params, enqueue, text_params
 from bot.texts import texts_for
 from core.database import transaction
 from handoff import card, tickets
@@ -155,65 +157,61 @@ async def _owned_for_reply(at: AtTicket) -> bool:
 
 
 async def _deliver(at: AtTicket, message: Message) -> None:
-    """Copy the owner's message to the customer's chat and store it in the conversation."""
+    """Copy the owner's message to the customer's chat (through the outbox) and store it."""
     kind, file_id = media_of(message)
     if message.text:
         kind = MessageKind.TEXT
-    try:
-        copy = await message.copy(at.customer.chat_id)
-    except Forbidden:
-        await _undeliverable(at)
-        return
     await _record_reply(
         at,
         kind,
+        copy_params(message.chat_id, message.message_id),
+        method="copy_message",
         text=message.text or message.caption,
-        customer_message_id=copy.message_id,
         topic_message_id=message.message_id,
         file_id=file_id,
-    )
-
-
-async def _undeliverable(at: AtTicket) -> None:
-    async with transaction(at.sessions) as session:
-        ticket = await session.get(Ticket, at.ticket.id)
-        assert ticket is not None
-        tickets.record_event(
-            session, ticket, "undeliverable", actor=tickets.Actor.BOT, agent=at.agent
-        )
-    await at.say(
-        "⚠️ Not delivered: the customer has blocked the bot or deleted the chat. "
-        "They can write again any time; the ticket stays as it is."
     )
 
 
 async def _record_reply(
     at: AtTicket,
     kind: MessageKind,
+    params: dict[str, Any],
     *,
+    method: str = "send_message",
     text: str | None,
-    customer_message_id: int,
     topic_message_id: int | None,
     file_id: str | None = None,
     faq_key: str | None = None,
 ) -> None:
+    """Store the agent's reply and commit it to the outbox in one transaction: the first
+    response counts from here, and the reply reaches the customer however long Telegram takes."""
     async with transaction(at.sessions) as session:
         ticket = await session.get(Ticket, at.ticket.id)
-        assert ticket is not None
-        record_message(
+        if ticket is None:
+            return
+        stored = record_message(
             session,
             at.customer,
             Direction.OUTBOUND,
             kind,
             text=text,
-            telegram_message_id=customer_message_id,
             file_id=file_id,
             faq_key=faq_key,
             ticket_id=ticket.id,
             agent_id=at.agent.id,
             topic_message_id=topic_message_id,
         )
+        await enqueue(
+            session,
+            at.customer.chat_id,
+            params,
+            method=method,
+            purpose=Purpose.AGENT_REPLY,
+            message=stored,
+            ticket_id=ticket.id,
+        )
         tickets.note_agent_reply(session, ticket, at.agent, kind.value)
+    at.desk.services.wake_outbox()
     await at.desk.refresh(at.ticket.id)
 
 
@@ -320,24 +318,32 @@ async def _faq(at: AtTicket, key: str) -> None:
 
 async def send_text(
     at: AtTicket, html: str, plain: str, *, faq_key: str | None = None, echo: str | None = None
-) -> bool:
-    """Send the owner's text to the customer and store it; False when the customer blocked us."""
-    try:
-        sent = await at.desk.bot.send_message(at.customer.chat_id, html, parse_mode=ParseMode.HTML)
-    except Forbidden:
-        await _undeliverable(at)
-        return False
+) -> None:
+    """Send the owner's text to the customer (through the outbox) and store it."""
     await _record_reply(
         at,
         MessageKind.TEXT,
+        text_params(html),
         text=html,
-        customer_message_id=sent.message_id,
         topic_message_id=None,
         faq_key=faq_key,
     )
     if echo:
         await at.say(f"{echo}\n{escape(plain)}")
-    return True
+
+
+async def _tell_customer(
+    at: AtTicket, html: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """A line from the bot to the customer about their ticket, through the outbox."""
+    async with transaction(at.sessions) as session:
+        await enqueue(
+            session,
+            at.customer.chat_id,
+            text_params(html, reply_markup=markup),
+            ticket_id=at.ticket.id,
+        )
+    at.desk.services.wake_outbox()
 
 
 async def _assign(at: AtTicket, who: str) -> None:
@@ -385,14 +391,7 @@ async def announce_take(at: AtTicket) -> None:
     await at.say(card.taken_by(at.agent, at.ticket))
     texts = texts_for(at.ticket.language)
     first_name = escape(at.agent.name.split()[0] if at.agent.name.split() else at.agent.name)
-    try:
-        await at.desk.bot.send_message(
-            at.customer.chat_id,
-            texts.agent_joined.format(agent=first_name),
-            parse_mode=ParseMode.HTML,
-        )
-    except Forbidden:
-        await _undeliverable(at)
+    await _tell_customer(at, texts.agent_joined.format(agent=first_name))
 
 
 async def close_ticket(at: AtTicket) -> bool:
@@ -421,12 +420,7 @@ async def close_ticket(at: AtTicket) -> bool:
         )
         for n in RATING_BUTTONS
     ]
-    try:
-        await at.desk.bot.send_message(
-            at.customer.chat_id, texts.rate_request, reply_markup=InlineKeyboardMarkup([stars])
-        )
-    except Forbidden:
-        await _undeliverable(at)
+    await _tell_customer(at, texts.rate_request, InlineKeyboardMarkup([stars]))
     return True
 
 

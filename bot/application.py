@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import secrets
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
@@ -27,7 +28,9 @@ from telegram.ext import (
 from bot import agents, handlers
 from bot.delivery import FloodGuard, PerChatUpdateProcessor, RetryingRateLimiter
 from bot.desk import BUTTON_PREFIX, Desk
+from bot.inbox import InboxPoller, InboxProcessor, raw_update, store_updates
 from bot.line import watch_the_line
+from bot.outbox import OutboxSender
 from bot.remote_desk import DeskRequest, TelegramDesk, perform_desk_request
 from core.wiring import Services
 from handoff.actions import DatabaseDesk
@@ -36,7 +39,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_WEBHOOK_PATH = "/telegram/webhook"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-POLL_TIMEOUT = 10  # seconds Telegram holds a getUpdates open when nothing is waiting
 MAX_START_DELAY = 60.0
 
 
@@ -46,17 +48,18 @@ def build_application(services: Services) -> Application:
     if settings.telegram_token is None:
         raise ValueError("FIRSTLINE_TELEGRAM_TOKEN is not set")
     api = settings.telegram_api_url.rstrip("/")
-    builder = (
+    # No updater of python-telegram-bot's: it confirms updates before they are stored. Ours
+    # (bot.inbox) stores them first; the update queue carries only our own DeskRequests.
+    application = (
         ApplicationBuilder()
         .token(settings.telegram_token.get_secret_value())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
         .concurrent_updates(PerChatUpdateProcessor())
         .rate_limiter(RetryingRateLimiter())
+        .updater(None)
+        .build()
     )
-    if settings.webhook_url:
-        builder = builder.updater(None)
-    application = builder.build()
     application.bot_data["firstline"] = handlers.BotState(
         services, FloodGuard(settings.flood_per_minute, settings.flood_burst)
     )
@@ -100,8 +103,10 @@ def build_application(services: Services) -> Application:
 class BotRunner:
     """Starts the bot beside the admin API and keeps its state in ``services.status["bot"]``.
 
-    Telegram may be unreachable when the process starts; the runner keeps trying (the API serves
-    meanwhile and /readyz says why the bot is not ready), except on a token Telegram rejects.
+    Updates go through the inbox (stored, then processed) and replies through the outbox
+    (stored, then delivered). Telegram may be unreachable when the process starts; the runner
+    keeps trying (the API serves meanwhile, the webhook stores what arrives, and /readyz says
+    why the bot is not ready), except on a token Telegram rejects.
     """
 
     def __init__(self, services: Services) -> None:
@@ -114,6 +119,19 @@ class BotRunner:
             if settings.webhook_secret
             else secrets.token_urlsafe(32)
         )
+        self.inbox = InboxProcessor(
+            self.application,
+            services.sessions,
+            give_up=lambda update: handlers.apologise(services, update),
+        )
+        self.outbox = OutboxSender(
+            self.application.bot,
+            services.sessions,
+            retry_seconds=settings.delivery_retry_seconds,
+            max_retry_seconds=settings.delivery_retry_max_seconds,
+            give_up_after=timedelta(hours=settings.delivery_give_up_hours),
+        )
+        self.poller: InboxPoller | None = None
         self._task: asyncio.Task[None] | None = None
         self._initialized = False
         self._started = False
@@ -144,20 +162,20 @@ class BotRunner:
         await self.application.start()
         self._started = True
         bot = self.application.bot
+        self.services.wake_outbox = self.outbox.wake
+        self.outbox.start()
         await Desk(self.services, bot).resume()
         self.services.desk = TelegramDesk(self.application)
+        self.inbox.start()
         if self.webhook_url:
             await bot.set_webhook(
                 self.webhook_url, secret_token=self.webhook_secret, allowed_updates=Update.ALL_TYPES
             )
             mode = f"webhook at {self.webhook_url}"
         else:
-            updater = self.application.updater
-            assert updater is not None  # built with an updater when there is no webhook URL
             await bot.delete_webhook()
-            await updater.start_polling(
-                poll_interval=0, timeout=POLL_TIMEOUT, allowed_updates=Update.ALL_TYPES
-            )
+            self.poller = InboxPoller(bot, self.services.sessions, self.inbox)
+            self.poller.start()
             mode = "polling"
         self._set_status("ok")
         logger.info("the Telegram bot @%s is running (%s)", bot.username, mode)
@@ -167,10 +185,12 @@ class BotRunner:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self.services.desk = DatabaseDesk(self.services.sessions)
+        if self.poller is not None:
+            await self.poller.stop()
+        await self.inbox.stop()
+        await self.outbox.stop()
+        self.services.wake_outbox = lambda: None
         if self._started:
-            updater = self.application.updater
-            if updater is not None and updater.running:
-                await updater.stop()
             await self.application.stop()
             self._started = False
         if self._initialized:
@@ -179,7 +199,8 @@ class BotRunner:
         self._set_status("stopped")
 
     def webhook_router(self) -> APIRouter:
-        """The route Telegram posts updates to (webhook mode), checking the secret token."""
+        """The route Telegram posts updates to (webhook mode): the secret token checked, the
+        update stored in the inbox, and only then 200 — a crash after it loses nothing."""
         router = APIRouter(include_in_schema=False)
         path = urlsplit(self.webhook_url or "").path or DEFAULT_WEBHOOK_PATH
 
@@ -188,14 +209,21 @@ class BotRunner:
             given = request.headers.get(SECRET_HEADER, "")
             if not hmac.compare_digest(given.encode(), self.webhook_secret.encode()):
                 return JSONResponse({"error": "wrong secret token"}, status_code=403)
-            if not self._started:  # Telegram retries later: nothing is lost
-                return JSONResponse({"error": "the bot is starting"}, status_code=503)
+            body = await request.body()
             try:
-                payload = json.loads(await request.body())
-                update = Update.de_json(payload, self.application.bot)
-            except (ValueError, TypeError, KeyError) as error:
+                update = raw_update(json.loads(body), body.decode())
+            except (ValueError, TypeError, KeyError, UnicodeDecodeError) as error:
                 return JSONResponse({"error": f"not a Telegram update: {error}"}, status_code=400)
-            await self.application.update_queue.put(update)
+            try:
+                await store_updates(self.services.sessions, [update])
+            except Exception as error:  # not stored: Telegram must send it again
+                logger.warning(
+                    "update %s not stored (%s): Telegram will retry",
+                    update.update_id,
+                    type(error).__name__,
+                )
+                return JSONResponse({"error": "not stored, send again"}, status_code=503)
+            self.inbox.wake()
             return Response(status_code=200)
 
         return router

@@ -10,15 +10,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from telegram import Bot, Update, User
-from telegram import Message as TelegramMessage
 from telegram._utils.types import ReplyMarkup
-from telegram.constants import ParseMode
 
 from bot.desk import Desk
+from bot.outbox import enqueue, text_params
 from bot.texts import Texts, texts_for
 from core.database import transaction
 from core.wiring import Services
-from handoff.conversations import CustomerProfile, recent_turns, record_message, register_customer
+from handoff.conversations import (
+    CustomerProfile,
+    inbound_of_update,
+    recent_turns,
+    record_message,
+    register_customer,
+)
 from handoff.models import ConversationMessage, Customer, Direction, MessageKind, Ticket
 from handoff.tickets import latest_ticket
 from retrieval.decision import Decision, Turn
@@ -88,24 +93,40 @@ class Chat:
         *,
         reply_markup: ReplyMarkup | None = None,
         decision: Decision | None = None,
-    ) -> TelegramMessage:
-        """Send one message (Telegram HTML) and store it with what the bot decided."""
-        sent = await self.bot.send_message(
-            self.chat_id, html, parse_mode=ParseMode.HTML, reply_markup=reply_markup
-        )
+    ) -> ConversationMessage:
+        """Send one message (Telegram HTML): stored with what the bot decided, and committed to
+        the outbox in the same transaction; the outbox sender delivers it."""
+        return (await self.say_all([html], reply_markup=reply_markup, decision=decision))[-1]
+
+    async def say_all(
+        self,
+        parts: list[str],
+        *,
+        reply_markup: ReplyMarkup | None = None,
+        decision: Decision | None = None,
+    ) -> list[ConversationMessage]:
+        """Several messages in one transaction (a long answer): all of them go out, or none is
+        stored and the update is processed again. The buttons go under the last one."""
+        stored: list[ConversationMessage] = []
         async with transaction(self.services.sessions) as session:
             session.add_all(self._take_pending())
-            record_message(
-                session,
-                self.customer,
-                Direction.OUTBOUND,
-                MessageKind.TEXT,
-                text=html,
-                telegram_message_id=sent.message_id,
-                decision=decision,
-                details=_decision_details(decision),
-            )
-        return sent
+            for number, html in enumerate(parts):
+                last = number == len(parts) - 1
+                message = record_message(
+                    session,
+                    self.customer,
+                    Direction.OUTBOUND,
+                    MessageKind.TEXT,
+                    text=html,
+                    telegram_update_id=self.update.update_id,
+                    decision=decision,
+                    details=_decision_details(decision),
+                )
+                params = text_params(html, reply_markup=reply_markup if last else None)
+                await enqueue(session, self.chat_id, params, message=message)
+                stored.append(message)
+        self.services.wake_outbox()
+        return stored
 
     def _take_pending(self) -> list[Any]:
         pending, self._pending = self._pending, []
@@ -147,8 +168,12 @@ async def open_chat(
     )
     async with transaction(services.sessions) as session:
         customer = await register_customer(session, profile)
-        history = await recent_turns(session, customer.id)
         ticket = await latest_ticket(session, customer)
+        replayed = await inbound_of_update(session, customer.id, update.update_id)
+        if replayed is not None:  # processed before a crash or a fault: stored once
+            history = await recent_turns(session, customer.id, before=replayed.id)
+            return Chat(services, bot, update, customer, replayed, history, ticket)
+        history = await recent_turns(session, customer.id)
         stored = record_message(
             session,
             customer,

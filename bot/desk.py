@@ -12,14 +12,16 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages
+from bot.outbox import Purpose, copy_params, enqueue, text_params
 from core.database import transaction, utcnow
+from core.queues import OutboxMessage
 from core.wiring import Services
 from handoff.card import CARD_MESSAGES, CardContext, render_card, topic_title
 from handoff.conversations import conversation
@@ -100,7 +102,11 @@ class Desk:
     # --- a ticket's topic and card -----------------------------------------------------------
 
     async def show_ticket(self, ticket_id: int) -> None:
-        """Open (or reuse) the customer's topic, post the ticket's card there and pin it."""
+        """Open (or reuse) the customer's topic, post the ticket's card there and pin it.
+
+        The topic is saved before the card is posted: an agent who acts on the card at once
+        finds the ticket, and a card that fails to post never makes a second topic (the line's
+        job posts it again, see ``show_unshown``)."""
         if self.chat_id is None:
             return
         async with self.services.sessions() as session:
@@ -108,7 +114,8 @@ class Desk:
             if ticket is None:
                 return
             customer = await session.get(Customer, ticket.customer_id)
-            assert customer is not None
+            if customer is None:
+                return
             context = await self._card_context(session, ticket, customer)
         title = topic_title(customer, ticket)
         try:
@@ -120,36 +127,62 @@ class Desk:
                 message_thread_id=topic.thread_id,
                 reply_markup=card_buttons(ticket),
             )
-        except TelegramError as error:  # the ticket stands; the next start shows it again
-            logger.error("ticket #%s not shown in the agents' group: %s", ticket_id, error)
+        except TelegramError as error:  # the ticket stands; the line's job shows it again
+            logger.error("ticket #%s not shown in the agents' group yet: %s", ticket_id, error)
             return
+        async with transaction(self.services.sessions) as session:
+            await session.execute(
+                update(Ticket).where(Ticket.id == ticket_id).values(card_message_id=card.message_id)
+            )
         try:
             await self.bot.pin_chat_message(
                 topic.chat_id, card.message_id, disable_notification=True
             )
         except TelegramError as error:  # the bot may lack the right to pin: the card still stands
             logger.warning("could not pin the card of ticket #%s: %s", ticket_id, error)
-        async with transaction(self.services.sessions) as session:
-            await session.execute(
-                update(Ticket).where(Ticket.id == ticket_id).values(card_message_id=card.message_id)
+
+    async def show_unshown(self) -> None:
+        """Show the active tickets whose card never got posted (Telegram was down, a crash)."""
+        if self.chat_id is None:
+            return
+        async with self.services.sessions() as session:
+            unshown = list(
+                await session.scalars(
+                    select(Ticket.id).where(
+                        Ticket.status.in_(ACTIVE_TICKET_STATUSES), Ticket.card_message_id.is_(None)
+                    )
+                )
             )
-            await session.execute(
-                update(Customer)
-                .where(Customer.id == customer.id)
-                .values(topic_chat_id=topic.chat_id, topic_id=topic.thread_id, topic_title=title)
-            )
+        for ticket_id in unshown:
+            await self.show_ticket(ticket_id)
 
     async def _ensure_topic(self, customer: Customer, title: str) -> Topic:
+        """The customer's topic, renamed to ``title``; a new one (saved at once) when they have
+        none in this group or agents deleted it."""
         topic = topic_of(customer)
         if (
             topic is not None
             and topic.chat_id == self.chat_id
             and await self._rename(topic, customer.topic_title, title)
         ):
+            if title != customer.topic_title:
+                await self._save_topic(customer, topic, title)
             return topic
         assert self.chat_id is not None
         created = await self.bot.create_forum_topic(self.chat_id, title)
-        return Topic(self.chat_id, created.message_thread_id)
+        topic = Topic(self.chat_id, created.message_thread_id)
+        await self._save_topic(customer, topic, title)
+        return topic
+
+    async def _save_topic(self, customer: Customer, topic: Topic, title: str) -> None:
+        async with transaction(self.services.sessions) as session:
+            await session.execute(
+                update(Customer)
+                .where(Customer.id == customer.id)
+                .values(topic_chat_id=topic.chat_id, topic_id=topic.thread_id, topic_title=title)
+            )
+        customer.topic_chat_id, customer.topic_id = topic.chat_id, topic.thread_id
+        customer.topic_title = title
 
     async def _rename(self, topic: Topic, old: str | None, new: str) -> bool:
         """Keep the topic's name current; False when the topic is gone (agents deleted it)."""
@@ -205,76 +238,71 @@ class Desk:
         )
 
     async def notice(self, customer: Customer, html: str) -> None:
-        """A line from the bot in the customer's topic (for the agents only)."""
+        """A line from the bot in the customer's topic (for the agents only), through the outbox."""
         topic = topic_of(customer)
         if topic is None or topic.chat_id != self.chat_id:
             return
-        try:
-            await self.bot.send_message(
-                topic.chat_id, html, parse_mode=ParseMode.HTML, message_thread_id=topic.thread_id
+        async with transaction(self.services.sessions) as session:
+            await enqueue(
+                session,
+                topic.chat_id,
+                text_params(html, thread_id=topic.thread_id),
+                purpose=Purpose.NOTICE,
+                ticket_id=customer.latest_ticket_id,
             )
-        except TelegramError as error:
-            logger.warning("could not post to the topic of customer %s: %s", customer.id, error)
+        self.services.wake_outbox()
 
     # --- the customer's messages into the topic ----------------------------------------------
 
     async def relay(self, customer: Customer, message: ConversationMessage) -> None:
-        """Put one of the customer's messages into their topic; remember where it went.
-
-        A message that could not be relayed keeps no topic id and is relayed at the next start.
-        """
+        """Put one of the customer's messages into their topic, through the outbox (which
+        remembers where it went). Without a topic yet, the next start relays it."""
         topic = topic_of(customer)
         if topic is None or topic.chat_id != self.chat_id:
             return
-        sent_id: int | None = None
-        try:
-            if message.kind in RELAYED_AS_TEXT:
-                mark = EDIT_MARK if message.kind == MessageKind.EDIT else CUSTOMER_MARK
-                parts = render_messages(
-                    message.text or "", TELEGRAM_MESSAGE_LIMIT - 3, as_html=escape
-                ) or [""]
-                for part in parts:  # the first part is the message's twin in the topic
-                    sent = await self.bot.send_message(
-                        topic.chat_id,
-                        f"{mark} {part}",
-                        parse_mode=ParseMode.HTML,
-                        message_thread_id=topic.thread_id,
-                    )
-                    sent_id = sent_id or sent.message_id
-            else:
-                assert message.telegram_message_id is not None
-                sent_id = (
-                    await self.bot.copy_message(
-                        topic.chat_id,
-                        customer.chat_id,
-                        message.telegram_message_id,
-                        message_thread_id=topic.thread_id,
-                    )
-                ).message_id
-        except TelegramError as error:
-            logger.warning("message %s not relayed to its topic yet: %s", message.id, error)
-            return
         async with transaction(self.services.sessions) as session:
-            await session.execute(
-                update(ConversationMessage)
-                .where(ConversationMessage.id == message.id)
-                .values(topic_message_id=sent_id)
+            await self._enqueue_relay(session, topic, customer, message)
+        self.services.wake_outbox()
+
+    async def _enqueue_relay(
+        self, session: AsyncSession, topic: Topic, customer: Customer, message: ConversationMessage
+    ) -> None:
+        if message.kind not in RELAYED_AS_TEXT and message.telegram_message_id is not None:
+            params = copy_params(
+                customer.chat_id, message.telegram_message_id, thread_id=topic.thread_id
+            )
+            await enqueue(
+                session,
+                topic.chat_id,
+                params,
+                method="copy_message",
+                purpose=Purpose.RELAY,
+                message=message,
+                ticket_id=message.ticket_id,
+            )
+            return
+        mark = EDIT_MARK if message.kind == MessageKind.EDIT else CUSTOMER_MARK
+        parts = render_messages(message.text or "", TELEGRAM_MESSAGE_LIMIT - 3, as_html=escape)
+        for number, part in enumerate(parts or [""]):  # the first part is the message's twin
+            await enqueue(
+                session,
+                topic.chat_id,
+                text_params(f"{mark} {part}", thread_id=topic.thread_id),
+                purpose=Purpose.RELAY,
+                message=message if number == 0 else None,
+                ticket_id=message.ticket_id,
             )
 
     async def resume(self) -> None:
-        """At start: show tickets whose card never got posted, relay what never reached a topic."""
+        """At start: show tickets whose card never got posted, relay what never reached a topic
+        (messages that came while their topic did not exist yet)."""
         if self.chat_id is None:
             return
-        async with self.services.sessions() as session:
-            unshown = list(
-                await session.scalars(
-                    select(Ticket.id).where(
-                        Ticket.status.in_(ACTIVE_TICKET_STATUSES), Ticket.card_message_id.is_(None)
-                    )
-                )
-            )
-        for ticket_id in unshown:
-            await self.show_ticket(ticket_id)
+        await self.show_unshown()
+        relayed = select(OutboxMessage.id).where(
+            OutboxMessage.conversation_message_id == ConversationMessage.id,
+            OutboxMessage.purpose == Purpose.RELAY,
+        )
         async with self.services.sessions() as session:
             pending = (
                 await session.execute(
@@ -286,6 +314,7 @@ class Desk:
                         ConversationMessage.direction == Direction.INBOUND,
                         ConversationMessage.topic_message_id.is_(None),
                         ConversationMessage.created_at >= utcnow() - RESUME_WINDOW,
+                        ~exists(relayed),
                     )
                     .order_by(ConversationMessage.id)
                 )

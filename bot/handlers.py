@@ -13,7 +13,7 @@ from telegram import (
     ReplyKeyboardMarkup,
     Update,
 )
-from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
@@ -21,6 +21,7 @@ from bot.conversation import Chat, Inbound, open_chat
 from bot.delivery import FloodGuard
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages, telegram_length
 from bot.line import answer_wait_question, line_is_closed, status_at_handoff
+from bot.outbox import enqueue, text_params
 from bot.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
 from core.database import transaction
 from core.wiring import Services
@@ -209,9 +210,7 @@ async def send_answer(chat: Chat, decision: Decision) -> None:
             [InlineKeyboardButton(chat.texts.talk_button, callback_data="human")],
         ]
     )
-    for index, part in enumerate(parts):
-        last = index == len(parts) - 1
-        await chat.say(part, reply_markup=keyboard if last else None, decision=decision)
+    await chat.say_all(parts, reply_markup=keyboard, decision=decision)
 
 
 async def offer_options(chat: Chat, decision: Decision, prompt: str) -> None:
@@ -515,17 +514,27 @@ async def added_to_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure with the update; the customer gets an apology, never silence."""
-    logger.error("a handler failed on update %r", update, exc_info=context.error)
-    if not isinstance(update, Update) or update.effective_chat is None:
-        return
-    if update.effective_chat.type != ChatType.PRIVATE:
-        return
-    user = update.effective_user
-    texts = texts_for(user.language_code if user else None)
-    try:
-        await context.bot.send_message(
-            update.effective_chat.id, texts.apology, parse_mode=ParseMode.HTML
+    """Log the failure by ids, never the customer's words; the inbox processes the update again
+    and apologises to the customer only if it gives up (bot.inbox)."""
+    if isinstance(update, Update):
+        chat = update.effective_chat
+        logger.warning(
+            "a handler failed on update %s (chat %s): %s",
+            update.update_id,
+            chat.id if chat else None,
+            type(context.error).__name__,
+            exc_info=context.error,
         )
-    except TelegramError:
-        logger.exception("could not apologise to chat %s either", update.effective_chat.id)
+    else:
+        logger.error("a handler failed on %s", type(update).__name__, exc_info=context.error)
+
+
+async def apologise(services: Services, update: Update) -> None:
+    """The update could not be processed at all: the customer gets an apology, never silence."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or chat.type != ChatType.PRIVATE:
+        return
+    texts = texts_for(user.language_code if user else None)
+    async with transaction(services.sessions) as session:
+        await enqueue(session, chat.id, text_params(texts.apology))
+    services.wake_outbox()

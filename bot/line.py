@@ -7,13 +7,12 @@ from __future__ import annotations
 import logging
 
 from telegram import Bot
-from telegram.constants import ParseMode
-from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.conversation import Chat
 from bot.desk import Desk
 from bot.formatting import escape
+from bot.outbox import enqueue, text_params
 from bot.texts import Texts, texts_for
 from bot.when import describe_opening, describe_wait
 from core.database import transaction
@@ -85,7 +84,7 @@ async def watch_the_line(context: ContextTypes.DEFAULT_TYPE) -> None:
     Each part runs whatever happened to the other, so one failure never silences SLA alerts.
     """
     services: Services = context.bot_data["firstline"].services
-    for part in (welcome_waiting_customers, warn_about_service_levels):
+    for part in (welcome_waiting_customers, warn_about_service_levels, show_unshown_tickets):
         try:
             await part(services, context.bot)
         except Exception:  # logged; the next run tries again
@@ -95,8 +94,8 @@ async def watch_the_line(context: ContextTypes.DEFAULT_TYPE) -> None:
 async def welcome_waiting_customers(services: Services, bot: Bot) -> int:
     """Once the line opens: each customer told it was closed, whose ticket still waits for an
     agent, hears that the team is online. Once: each customer is claimed in the database before
-    the message goes out, so neither a restart nor a message of uncertain fate is sent twice (a
-    lost "we're online" is better than a repeated one). How many were claimed."""
+    the message is queued, in the same transaction: the outbox delivers it once. How many were
+    claimed."""
     now = services.clock()
     async with services.sessions() as session:
         hours = await availability.business_hours(session, services.settings)
@@ -107,30 +106,19 @@ async def welcome_waiting_customers(services: Services, bot: Bot) -> int:
             if not await availability.claim_open_notice(session, customer, now):
                 continue
             estimate = await availability.expected_wait(session, ticket, hours, now)
+            texts = texts_for(customer.language)
+            html = texts.line_open.format(
+                position=estimate.position,
+                wait=describe_wait(estimate, customer.language, now=now),
+            )
+            # Claimed and queued in one transaction: told once, whatever crashes when.
+            message = record_message(
+                session, customer, Direction.OUTBOUND, MessageKind.TEXT, text=html
+            )
+            await enqueue(session, customer.chat_id, text_params(html), message=message)
         told += 1
-        texts = texts_for(customer.language)
-        html = texts.line_open.format(
-            position=estimate.position, wait=describe_wait(estimate, customer.language, now=now)
-        )
-        await _send(services, bot, customer, html)
+    services.wake_outbox()
     return told
-
-
-async def _send(services: Services, bot: Bot, customer: Customer, html: str) -> None:
-    try:
-        sent = await bot.send_message(customer.chat_id, html, parse_mode=ParseMode.HTML)
-    except TelegramError as error:  # blocked, chat gone, timed out: the others still hear it
-        logger.info("customer %s not told the line is open: %s", customer.id, error)
-        return
-    async with transaction(services.sessions) as session:
-        record_message(
-            session,
-            customer,
-            Direction.OUTBOUND,
-            MessageKind.TEXT,
-            text=html,
-            telegram_message_id=sent.message_id,
-        )
 
 
 async def warn_about_service_levels(services: Services, bot: Bot) -> list[SlaAlert]:
@@ -143,11 +131,13 @@ async def warn_about_service_levels(services: Services, bot: Bot) -> list[SlaAle
     desk = Desk(services, bot)
     for alert, owner in zip(alerts, owners, strict=True):
         who = escape(owner.mention) if owner else "Team"
-        try:
-            await desk.notice(alert.customer, _alert_text(alert, who))
-        except TelegramError as error:  # recorded already: the analytics have it
-            logger.warning("SLA alert for ticket #%s not posted: %s", alert.ticket.id, error)
+        await desk.notice(alert.customer, _alert_text(alert, who))
     return alerts
+
+
+async def show_unshown_tickets(services: Services, bot: Bot) -> None:
+    """Tickets whose card could not be posted (Telegram was down) are shown once it is back."""
+    await Desk(services, bot).show_unshown()
 
 
 def _alert_text(alert: SlaAlert, who: str) -> str:

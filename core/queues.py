@@ -13,16 +13,27 @@ the lease runs out.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
-from core.database import Base, UtcDateTime, utcnow
+from core.database import Base, UtcDateTime, transaction, utcnow
 
-LEASE = timedelta(seconds=60)
+logger = logging.getLogger(__name__)
+
+# How long a claimed row is a worker's: longer than any one attempt takes (Telegram calls are
+# bounded by their timeouts and the rate limiter's few retries), short enough that a crashed
+# worker's rows are taken over soon.
+LEASE = timedelta(seconds=30)
+BATCH = 500
 
 
 class QueueStatus(StrEnum):
@@ -31,27 +42,32 @@ class QueueStatus(StrEnum):
     FAILED = "failed"  # given up: the reason is in last_error
 
 
-class InboxUpdate(Base):
-    """One Telegram update, raw, as it arrived."""
-
-    __tablename__ = "inbox_updates"
-    __table_args__ = (Index("ix_inbox_updates_pending", "status", "next_attempt_at", "id"),)
+class QueuedRow:
+    """What the inbox and the outbox share: a status, attempts, the next attempt, a lease."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
-    # The chat it belongs to: updates of one chat are processed in order (None: no chat).
-    chat_key: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    payload: Mapped[str] = mapped_column(Text)  # the update's JSON as Telegram sent it
     status: Mapped[str] = mapped_column(String(16), default=QueueStatus.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+
+class InboxUpdate(QueuedRow, Base):
+    """One Telegram update, raw, as it arrived."""
+
+    __tablename__ = "inbox_updates"
+    __table_args__ = (Index("ix_inbox_updates_pending", "status", "next_attempt_at", "id"),)
+
+    update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # The chat it belongs to: updates of one chat are processed in order (None: no chat).
+    chat_key: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    payload: Mapped[str] = mapped_column(Text)  # the update's JSON as Telegram sent it
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
-class OutboxMessage(Base):
+class OutboxMessage(QueuedRow, Base):
     """One call to the Bot API the product wants made (a message, a copy, an edit…)."""
 
     __tablename__ = "outbox_messages"
@@ -60,7 +76,6 @@ class OutboxMessage(Base):
         Index("ix_outbox_messages_chat", "chat_id", "status", "id"),
     )
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)  # the destination: its rows go in order
     method: Mapped[str] = mapped_column(String(40))  # the Bot API method
     params: Mapped[dict[str, Any]] = mapped_column(JSON)
@@ -69,13 +84,178 @@ class OutboxMessage(Base):
     conversation_message_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     ticket_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     purpose: Mapped[str] = mapped_column(String(32), default="reply")
-    status: Mapped[str] = mapped_column(String(16), default=QueueStatus.PENDING)
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
-    last_error: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # The update whose processing wanted it sent: a replayed update that already has rows here
+    # was answered before a crash and is not processed again (bot.inbox).
+    update_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     # Whether the agents were told it is late (once), and the message id Telegram gave it.
     late_notice_sent: Mapped[bool] = mapped_column(default=False)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+Row = TypeVar("Row", bound=QueuedRow)
+Lane = int | None
+
+
+async def claim_next(
+    sessions: async_sessionmaker[AsyncSession],
+    model: type[Row],
+    lane_column: InstrumentedAttribute[Any],
+    lane: Lane,
+) -> tuple[Row, bool] | None:
+    """The lane's oldest pending row, claimed for this worker (attempts counted), and whether an
+    earlier claim of it never finished (a crash mid-attempt); None when the lane's head is not
+    due or another worker holds it. Rows of a lane are taken strictly in order."""
+    now = utcnow()
+    async with transaction(sessions) as session:
+        row = await session.scalar(
+            select(model)
+            .where(
+                model.status == QueueStatus.PENDING,
+                lane_column.is_(None) if lane is None else lane_column == lane,
+            )
+            .order_by(model.id)
+            .limit(1)
+        )
+        if row is None or row.next_attempt_at > now:
+            return None
+        if row.claimed_until is not None and row.claimed_until > now:
+            return None
+        interrupted = row.claimed_until is not None
+        claimed = await session.execute(
+            update(model)
+            .where(
+                model.id == row.id,
+                model.status == QueueStatus.PENDING,
+                or_(model.claimed_until.is_(None), model.claimed_until <= now),
+            )
+            .values(claimed_until=now + LEASE, attempts=model.attempts + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        row.attempts += 1
+        return row, interrupted
+
+
+async def settle(
+    sessions: async_sessionmaker[AsyncSession], model: type[QueuedRow], row_id: int, **values: Any
+) -> None:
+    """Write a row's outcome and release it, waiting out a database fault: an outcome not
+    written would make the row be worked on again."""
+    values["claimed_until"] = None
+    delay = 0.5
+    while True:
+        try:
+            async with transaction(sessions) as session:
+                await session.execute(
+                    update(model)
+                    .where(model.id == row_id)
+                    .values(**values)
+                    .execution_options(synchronize_session=False)
+                )
+            return
+        except Exception as failure:
+            logger.warning(
+                "the outcome of %s %s not stored (%s); retrying",
+                model.__name__,
+                row_id,
+                type(failure).__name__,
+            )
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+
+class LaneRunner:
+    """Works a queue table lane by lane: one task per lane (a chat) with a due head row, each
+    lane's rows one after another, at most ``max_lanes`` lanes at once — so one chat's backlog
+    holds one slot and never delays the others. ``step(lane)`` handles the lane's next row and
+    says whether to go on with the lane."""
+
+    def __init__(
+        self,
+        name: str,
+        sessions: async_sessionmaker[AsyncSession],
+        model: type[QueuedRow],
+        lane_column: InstrumentedAttribute[Any],
+        step: Callable[[Lane], Awaitable[bool]],
+        *,
+        max_lanes: int = 64,
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.name = name
+        self.sessions = sessions
+        self.model = model
+        self.lane_column = lane_column
+        self.step = step
+        self.poll_seconds = poll_seconds
+        self._slots = asyncio.Semaphore(max_lanes)
+        self._wake = asyncio.Event()
+        self._busy: dict[Lane, asyncio.Task[None]] = {}
+        self._task: asyncio.Task[None] | None = None
+        self._steps = 0  # rows worked on so far (``drain`` stops when a round moves none)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"firstline-{self.name}")
+
+    async def stop(self) -> None:
+        tasks = [task for task in (self._task, *self._busy.values()) if task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def drain(self) -> None:
+        """Work every lane until no row is due (what is waiting for a retry stays)."""
+        while True:
+            before = self._steps
+            self._start_due(await self._due_lanes())
+            await asyncio.gather(*self._busy.values(), return_exceptions=True)
+            if self._steps == before:  # nothing moved: the rest waits or is another's
+                return
+
+    def _start_due(self, lanes: list[Lane]) -> None:
+        for lane in lanes:
+            if lane not in self._busy:
+                self._busy[lane] = asyncio.create_task(self._work(lane))
+
+    async def _run(self) -> None:
+        while True:
+            self._wake.clear()
+            try:
+                self._start_due(await self._due_lanes())
+            except Exception as error:  # the database is away: try again shortly
+                logger.warning("the %s could not be read (%s)", self.name, type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+
+    async def _due_lanes(self) -> list[Lane]:
+        now = utcnow()
+        async with self.sessions() as session:
+            rows = (
+                await session.execute(
+                    select(self.lane_column, self.model.next_attempt_at)
+                    .where(self.model.status == QueueStatus.PENDING)
+                    .order_by(self.model.id)
+                    .limit(BATCH)
+                )
+            ).all()
+        head_due: dict[Lane, bool] = {}
+        for lane, due in rows:
+            # A lane whose oldest row waits for a retry waits whole: order before speed.
+            head_due.setdefault(lane, due <= now)
+        return [lane for lane, due in head_due.items() if due]
+
+    async def _work(self, lane: Lane) -> None:
+        try:
+            async with self._slots:
+                while await self.step(lane):
+                    self._steps += 1
+        except Exception:
+            logger.exception("the %s lane %s failed; it is tried again", self.name, lane)
+        finally:
+            self._busy.pop(lane, None)
+            self._wake.set()

@@ -27,7 +27,7 @@ from retrieval.embedder import Embedder, load_embedder
 from retrieval.engine import AnswerEngine, load_off_topic_references
 from retrieval.evaluation import EvalFile, Metrics, measure
 from retrieval.service import DecisionService
-from retrieval.sync import import_and_index, published_entries
+from retrieval.sync import IndexFollower, import_and_index
 
 logger = logging.getLogger(__name__)
 
@@ -49,11 +49,16 @@ class Services:
     desk: TicketDesk = field(init=False)
     # What business hours, waits and service levels read as "now" (tests set their own).
     clock: Callable[[], datetime] = utcnow
+    # Tells the outbox's sender that rows were committed (the bot sets it while it runs; until
+    # then rows wait in the database for it).
+    wake_outbox: Callable[[], None] = lambda: None
 
     def __post_init__(self) -> None:
         self.desk = DatabaseDesk(self.sessions)
 
     async def close(self) -> None:
+        if self.decisions.follower is not None:
+            await self.decisions.follower.stop()
         self.decisions.close()
         await self.database.dispose()
 
@@ -85,16 +90,13 @@ async def open_services(
         embedder or configured_embedder(settings),
         thresholds=settings.decision,
     )
+    decisions = DecisionService(answers, compute_threads=settings.embedding_threads)
+    # Opens the index and keeps it in step with edits made by any process (other replicas,
+    # `firstline kb import`) within about a second.
+    await IndexFollower(sessions, decisions).open(settings.index_dir)
     async with sessions() as session:
-        answers.open(settings.index_dir, await published_entries(session))
         empty = await count_entries(session) == 0
-    services = Services(
-        settings,
-        database,
-        sessions,
-        answers,
-        DecisionService(answers, compute_threads=settings.embedding_threads),
-    )
+    services = Services(settings, database, sessions, answers, decisions)
     if load_demo and empty:
         await load_demo_faq(services)
     return services

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import utcnow
@@ -94,7 +94,8 @@ def record_message(
         customer_id=customer.id,
         direction=direction,
         kind=kind,
-        text=text,
+        # PostgreSQL refuses NUL in text, and no customer means one: a message keeps the rest.
+        text=text.replace("\x00", "") if text else text,
         telegram_message_id=telegram_message_id,
         telegram_update_id=telegram_update_id,
         file_id=file_id,
@@ -110,7 +111,9 @@ def record_message(
     return message
 
 
-async def recent_turns(session: AsyncSession, customer_id: int) -> list[Turn]:
+async def recent_turns(
+    session: AsyncSession, customer_id: int, *, before: int | None = None
+) -> list[Turn]:
     """The last turns of the current conversation, oldest first, as the answer engine reads them.
 
     Only the columns a turn needs, as plain rows: loading whole messages for every update was
@@ -126,6 +129,7 @@ async def recent_turns(session: AsyncSession, customer_id: int) -> list[Turn]:
             ConversationMessage.customer_id == customer_id,
             ConversationMessage.created_at >= utcnow() - CONVERSATION_WINDOW,
             ConversationMessage.kind == MessageKind.TEXT,
+            ConversationMessage.id < before if before is not None else true(),
         )
         .order_by(ConversationMessage.id.desc())
         .limit(HISTORY_TURNS)
@@ -141,6 +145,19 @@ def _turn(direction: str, text: str | None, faq_key: str | None, outcome: str | 
         from_customer=False,
         faq_key=faq_key,
         outcome=Outcome(outcome) if outcome else None,
+    )
+
+
+async def inbound_of_update(
+    session: AsyncSession, customer_id: int, update_id: int
+) -> ConversationMessage | None:
+    """The customer's message an update stored, if it was processed before (a replay)."""
+    return await session.scalar(
+        select(ConversationMessage).where(
+            ConversationMessage.telegram_update_id == update_id,
+            ConversationMessage.customer_id == customer_id,
+            ConversationMessage.direction == Direction.INBOUND,
+        )
     )
 
 

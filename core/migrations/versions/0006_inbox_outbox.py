@@ -44,6 +44,7 @@ def upgrade() -> None:
         sa.Column("conversation_message_id", sa.Integer(), nullable=True),
         sa.Column("ticket_id", sa.Integer(), nullable=True),
         sa.Column("purpose", sa.String(32), nullable=False),
+        sa.Column("update_id", sa.BigInteger(), nullable=True),
         sa.Column("status", sa.String(16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", UtcDateTime(), nullable=False),
@@ -64,8 +65,14 @@ def upgrade() -> None:
         ["conversation_message_id"],
     )
     op.create_index("ix_outbox_messages_ticket_id", "outbox_messages", ["ticket_id"])
+    op.create_index("ix_outbox_messages_update_id", "outbox_messages", ["update_id"])
+    # A replayed update finds what it stored the first time (bot.conversation.open_chat).
+    op.create_index(
+        "ix_conversation_messages_telegram_update_id", "conversation_messages", ["telegram_update_id"]
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_conversation_messages_telegram_update_id", "conversation_messages")
     op.drop_table("outbox_messages")
     op.drop_table("inbox_updates")

@@ -1,0 +1,278 @@
+"""Durable delivery: what the product sends is an outbox row committed with the decision that
+caused it; ``OutboxSender`` delivers rows in order per destination chat, with retries that
+survive restarts (hours, not seconds).
+
+Exactly once as far as Telegram allows: a row is claimed (recorded) before the call and marked
+after it. A crash in between leaves a row whose fate is unknown: it is sent again and logged as
+possibly doubled (Telegram offers no idempotency key for messages).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from telegram._utils.types import ReplyMarkup
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+
+from bot.inbox import CURRENT_UPDATE, describe_error, is_transient, retry_delay
+from core.database import transaction, utcnow
+from core.queues import Lane, LaneRunner, OutboxMessage, QueueStatus, claim_next, settle
+from handoff.models import ConversationMessage, Customer, Ticket
+from handoff.tickets import Actor, record_event
+
+logger = logging.getLogger(__name__)
+
+
+class Purpose(StrEnum):
+    REPLY = "reply"  # the bot to a customer
+    AGENT_REPLY = "agent_reply"  # an agent to a customer
+    RELAY = "relay"  # a customer's message copied into their topic
+    NOTICE = "notice"  # the bot's line for the agents in a topic
+
+
+TO_CUSTOMER = (Purpose.REPLY, Purpose.AGENT_REPLY)
+SENDERS = {"send_message", "copy_message"}
+
+
+def text_params(
+    html: str, *, reply_markup: ReplyMarkup | None = None, thread_id: int | None = None
+) -> dict[str, Any]:
+    """``send_message``'s arguments (Telegram HTML), as the outbox keeps them."""
+    params: dict[str, Any] = {"text": html, "parse_mode": ParseMode.HTML}
+    if reply_markup is not None:
+        params["reply_markup"] = reply_markup.to_dict()
+    if thread_id is not None:
+        params["message_thread_id"] = thread_id
+    return params
+
+
+def copy_params(
+    from_chat_id: int, message_id: int, *, thread_id: int | None = None
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"from_chat_id": from_chat_id, "message_id": message_id}
+    if thread_id is not None:
+        params["message_thread_id"] = thread_id
+    return params
+
+
+async def enqueue(
+    session: AsyncSession,
+    chat_id: int,
+    params: dict[str, Any],
+    *,
+    method: str = "send_message",
+    purpose: Purpose = Purpose.REPLY,
+    message: ConversationMessage | None = None,
+    ticket_id: int | None = None,
+) -> OutboxMessage:
+    """Add a delivery to the session: it is committed with the caller's transaction."""
+    if method not in SENDERS:
+        raise ValueError(f"the outbox does not send {method!r}")
+    if message is not None and message.id is None:
+        await session.flush()
+    row = OutboxMessage(
+        chat_id=chat_id,
+        method=method,
+        params=params,
+        purpose=purpose,
+        conversation_message_id=message.id if message is not None else None,
+        ticket_id=ticket_id,
+        update_id=CURRENT_UPDATE.get(),
+        status=QueueStatus.PENDING,
+        attempts=0,
+        next_attempt_at=utcnow(),
+        late_notice_sent=False,
+    )
+    session.add(row)
+    return row
+
+
+def _markup(data: dict[str, Any] | None) -> ReplyMarkup | None:
+    if data is None:
+        return None
+    if "inline_keyboard" in data:
+        return InlineKeyboardMarkup.de_json(data, None)
+    if "keyboard" in data:
+        return ReplyKeyboardMarkup.de_json(data, None)
+    return ReplyKeyboardRemove.de_json(data, None)
+
+
+class OutboxSender:
+    """Delivers the outbox, chat by chat (core.queues.LaneRunner): a chat's rows in order, a
+    failed row holding back the rows after it until it is delivered or given up."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        retry_seconds: float = 2.0,
+        max_retry_seconds: float = 300.0,
+        give_up_after: timedelta = timedelta(hours=24),
+        poll_seconds: float = 1.0,
+    ) -> None:
+        self.bot = bot
+        self.sessions = sessions
+        self.retry_seconds = retry_seconds
+        self.max_retry_seconds = max_retry_seconds
+        self.give_up_after = give_up_after
+        self.lanes = LaneRunner(
+            "outbox",
+            sessions,
+            OutboxMessage,
+            OutboxMessage.chat_id,
+            self._deliver_next,
+            poll_seconds=poll_seconds,
+        )
+
+    def wake(self) -> None:
+        self.lanes.wake()
+
+    def start(self) -> None:
+        self.lanes.start()
+
+    async def stop(self) -> None:
+        await self.lanes.stop()
+
+    async def _deliver_next(self, chat: Lane) -> bool:
+        claimed = await claim_next(self.sessions, OutboxMessage, OutboxMessage.chat_id, chat)
+        if claimed is None:
+            return False
+        row, interrupted = claimed
+        if interrupted:
+            logger.warning(
+                "outbox %s (%s to chat %s): an earlier attempt was cut off; sending again, it "
+                "may arrive twice",
+                row.id,
+                row.purpose,
+                row.chat_id,
+            )
+        try:
+            sent = await self._call(row)
+        except TelegramError as error:
+            return await self._failed(row, error)
+        await self._delivered(row, sent)
+        return True
+
+    async def _call(self, row: OutboxMessage) -> int:
+        params = dict(row.params)
+        if row.method == "copy_message":
+            copied = await self.bot.copy_message(row.chat_id, **params)
+            return copied.message_id
+        params["reply_markup"] = _markup(params.get("reply_markup"))
+        sent = await self.bot.send_message(row.chat_id, **params)
+        return sent.message_id
+
+    async def _delivered(self, row: OutboxMessage, message_id: int) -> None:
+        if row.conversation_message_id is not None:
+            column = "topic_message_id" if row.purpose == Purpose.RELAY else "telegram_message_id"
+            try:
+                async with transaction(self.sessions) as session:
+                    await session.execute(
+                        update(ConversationMessage)
+                        .where(ConversationMessage.id == row.conversation_message_id)
+                        .values({column: message_id})
+                    )
+            except Exception as error:  # delivered all the same: mark it, or it goes twice
+                logger.warning(
+                    "outbox %s delivered, its message id not stored (%s)",
+                    row.id,
+                    type(error).__name__,
+                )
+        await settle(
+            self.sessions,
+            OutboxMessage,
+            row.id,
+            status=QueueStatus.DONE,
+            sent_at=utcnow(),
+            telegram_message_id=message_id,
+            last_error=None,
+        )
+
+    async def _failed(self, row: OutboxMessage, error: TelegramError) -> bool:
+        """Schedule a retry (False: the chat's later rows wait) or give the row up (True)."""
+        now = utcnow()
+        if is_transient(error) and now - row.created_at < self.give_up_after:
+            delay = retry_delay(row.attempts, self.retry_seconds, self.max_retry_seconds)
+            logger.warning(
+                "outbox %s to chat %s not delivered (%s, attempt %d); retrying in %.0f s",
+                row.id,
+                row.chat_id,
+                describe_error(error),
+                row.attempts,
+                delay,
+            )
+            await settle(
+                self.sessions,
+                OutboxMessage,
+                row.id,
+                next_attempt_at=now + timedelta(seconds=delay),
+                last_error=describe_error(error),
+            )
+            if row.purpose == Purpose.AGENT_REPLY and not row.late_notice_sent:
+                await self._tell_agents(row, late=True)
+            return False
+        logger.error(
+            "outbox %s to chat %s given up: %s", row.id, row.chat_id, describe_error(error)
+        )
+        await settle(
+            self.sessions,
+            OutboxMessage,
+            row.id,
+            status=QueueStatus.FAILED,
+            last_error=describe_error(error),
+        )
+        if row.purpose in TO_CUSTOMER:
+            await self._tell_agents(row, late=False, blocked=isinstance(error, Forbidden))
+        elif isinstance(error, BadRequest):
+            logger.error("outbox %s was refused by Telegram as malformed", row.id)
+        return True
+
+    async def _tell_agents(self, row: OutboxMessage, *, late: bool, blocked: bool = False) -> None:
+        """A line in the customer's topic: the reply waits (once), or it will never arrive."""
+        if late:
+            html = (
+                "⏳ Not delivered yet: Telegram does not accept it right now. It is kept and "
+                "sent as soon as Telegram does."
+            )
+        elif blocked:
+            html = (
+                "⚠️ Not delivered: the customer has blocked the bot or deleted the chat. "
+                "They can write again any time; the ticket stays as it is."
+            )
+        else:
+            html = "⚠️ Not delivered: Telegram kept refusing this message; it was given up."
+        try:
+            async with transaction(self.sessions) as session:
+                if late:
+                    await session.execute(
+                        update(OutboxMessage)
+                        .where(OutboxMessage.id == row.id)
+                        .values(late_notice_sent=True)
+                    )
+                customer = await session.scalar(
+                    select(Customer).where(Customer.chat_id == row.chat_id).limit(1)
+                )
+                if not late and row.ticket_id is not None:
+                    ticket = await session.get(Ticket, row.ticket_id)
+                    if ticket is not None:
+                        record_event(session, ticket, "undeliverable", actor=Actor.BOT)
+                if customer is None or customer.topic_id is None or customer.topic_chat_id is None:
+                    return
+                await enqueue(
+                    session,
+                    customer.topic_chat_id,
+                    text_params(html, thread_id=customer.topic_id),
+                    purpose=Purpose.NOTICE,
+                    ticket_id=row.ticket_id,
+                )
+        except Exception:
+            logger.exception("the agents were not told about outbox %s", row.id)
+        self.wake()
