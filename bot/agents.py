@@ -333,7 +333,10 @@ async def send_text(
 
 
 async def _tell_customer(
-    at: AtTicket, html: str, markup: InlineKeyboardMarkup | None = None
+    at: AtTicket,
+    html: str,
+    markup: InlineKeyboardMarkup | None = None,
+    purpose: Purpose = Purpose.REPLY,
 ) -> None:
     """A line from the bot to the customer about their ticket, through the outbox."""
     async with transaction(at.sessions) as session:
@@ -341,6 +344,7 @@ async def _tell_customer(
             session,
             at.customer.chat_id,
             text_params(html, reply_markup=markup),
+            purpose=purpose,
             ticket_id=at.ticket.id,
         )
     at.desk.services.wake_outbox()
@@ -420,7 +424,7 @@ async def close_ticket(at: AtTicket) -> bool:
         )
         for n in RATING_BUTTONS
     ]
-    await _tell_customer(at, texts.rate_request, InlineKeyboardMarkup([stars]))
+    await _tell_customer(at, texts.rate_request, InlineKeyboardMarkup([stars]), Purpose.RATING)
     return True
 
 
@@ -435,7 +439,15 @@ async def agent_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     _, action, *rest = (query.data or "").split(":")
     desk = _desk(context)
     pressed = query.message if isinstance(query.message, Message) else None
-    topic_id = pressed.message_thread_id if pressed is not None else None
+    # Telegram does not check callback data: a press counts only on a card in the agents' group
+    # (whoever sees that group is an agent), and is checked against the topic's ticket.
+    if pressed is None or desk.chat_id is None or pressed.chat.id != desk.chat_id:
+        logger.warning(
+            "a desk button pressed outside the agents' group by user %s", query.from_user.id
+        )
+        await query.answer("This button works only in the agents' group.", show_alert=True)
+        return
+    topic_id = pressed.message_thread_id
     at = await _at_ticket(desk, query.from_user, topic_id)
     if at is None or not rest or str(at.ticket.id) != rest[0]:
         await query.answer("This card belongs to an older ticket.", show_alert=True)
@@ -445,7 +457,7 @@ async def agent_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         owner = claim.owner.mention if claim.owner else "nobody"
         text = f"Ticket #{at.ticket.id} is yours." if claim.won else f"Ticket is {owner}'s."
         await query.answer(text, show_alert=not claim.won)
-    elif action == "prio" and pressed is not None:
+    elif action == "prio":
         await _edit_markup(pressed, priority_buttons(at.ticket))
         await query.answer()
     elif action == "setprio" and len(rest) == 2 and rest[1] in set(Priority):
@@ -455,7 +467,7 @@ async def agent_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
             tickets.set_priority(session, ticket, Priority(rest[1]), at.agent)
         await desk.refresh(at.ticket.id)
         await query.answer(f"Priority: {rest[1]}")
-    elif action == "card" and pressed is not None:
+    elif action == "card":
         await _edit_markup(pressed, card_buttons(at.ticket))
         await query.answer()
     elif action == "close":

@@ -21,7 +21,7 @@ from bot.conversation import Chat, Inbound, open_chat
 from bot.delivery import FloodGuard
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages, telegram_length
 from bot.line import answer_wait_question, line_is_closed, status_at_handoff
-from bot.outbox import enqueue, text_params
+from bot.outbox import Purpose, enqueue, text_params, was_sent_for
 from bot.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
 from core.database import transaction
 from core.wiring import Services
@@ -66,11 +66,15 @@ def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
 async def _chat(
     update: Update, context: ContextTypes.DEFAULT_TYPE, inbound: Inbound
 ) -> Chat | None:
-    """The customer's chat for a private update, with what they sent stored; None for others."""
+    """The customer's chat for a private update, with what they sent stored; None for others,
+    and None for a message over the flood limit (stored all the same, answered once)."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None or chat.type != ChatType.PRIVATE:
         return None
-    return await open_chat(_state(context).services, context.bot, update, user, inbound)
+    opened = await open_chat(_state(context).services, context.bot, update, user, inbound)
+    if not await _admitted(opened, _state(context).flood):
+        return None
+    return opened
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -125,8 +129,6 @@ async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     chat = await _chat(update, context, Inbound(MessageKind.TEXT, text=text))
     if chat is None or await _handled_by_people(chat):
         return
-    if not await _admitted(chat, _state(context).flood):
-        return
     if text.strip() in HUMAN_BUTTONS:
         decision = Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language)
     else:
@@ -175,10 +177,20 @@ async def _handled_by_people(chat: Chat) -> bool:
 
 
 async def _admitted(chat: Chat, flood: FloodGuard) -> bool:
+    """Within the chat's flood limit. Over it, the message stays stored (the conversation and
+    the API have it) but is neither answered nor copied to the agents one by one: the customer
+    and, while a person handles the chat, the topic hear once that the flood is held back."""
     if flood.admit(chat.chat_id):
         return True
     if flood.should_warn(chat.chat_id):
         await chat.say(chat.texts.rate_limited)
+        if chat.with_person:
+            await chat.desk.notice(
+                chat.customer,
+                "🌊 The customer is sending many messages at once: the rest are kept in the "
+                "ticket's conversation (admin API); new ones show here again once they slow "
+                "down.",
+            )
     return False
 
 
@@ -292,7 +304,9 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif action == "human":
         await hand_off(chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language))
     elif action == "rate":
-        await _rate(chat, argument, pressed)
+        if not await _rate(chat, argument, pressed):
+            await query.answer(chat.texts.button_expired)
+            return
     elif action == "lang" and argument in LANGUAGE_NAMES:
         await chat.speak(argument, chosen=True)
         await _clear_buttons(pressed)
@@ -303,16 +317,29 @@ async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer(chat.texts.vote_thanks if action in ("vote", "rate") else None)
 
 
-async def _rate(chat: Chat, argument: str, pressed: Message | None) -> None:
-    """The customer's 1–5 after a close; a low rating calls the agents' attention."""
+async def _rate(chat: Chat, argument: str, pressed: Message | None) -> bool:
+    """The customer's 1–5 after a close; a low rating calls the agents' attention. False when
+    the press does not stand for a rating we asked for."""
     ticket_id, _, stars = argument.partition(":")
     if not (ticket_id.isdigit() and stars.isdigit() and 1 <= int(stars) <= 5):
-        return
+        return False
     rating = int(stars)
     async with transaction(chat.services.sessions) as session:
         ticket = await session.get(Ticket, int(ticket_id))
-        if ticket is None or ticket.customer_id != chat.customer.id:
-            return
+        # Callback data is the client's to forge: the rating counts only on the request we sent
+        # for this customer's closed ticket, and only once.
+        if (
+            ticket is None
+            or ticket.customer_id != chat.customer.id
+            or ticket.is_active
+            or ticket.rating is not None
+            or pressed is None
+            or not await was_sent_for(
+                session, Purpose.RATING, ticket.id, chat.chat_id, pressed.message_id
+            )
+        ):
+            logger.warning("a rating press refused in chat %s (ticket %s)", chat.chat_id, ticket_id)
+            return False
         tickets.rate(session, ticket, rating)
         owner = await tickets.owner_of(session, ticket)
     await _clear_buttons(pressed)
@@ -322,6 +349,7 @@ async def _rate(chat: Chat, argument: str, pressed: Message | None) -> None:
         who = escape(owner.mention) if owner else "team"
         notice = f"⚠️ Low rating, please look, {who}: {notice}"
     await chat.desk.notice(chat.customer, notice)
+    return True
 
 
 async def _vote(chat: Chat, pressed: Message, *, helpful: bool) -> None:
@@ -347,13 +375,14 @@ async def _vote(chat: Chat, pressed: Message, *, helpful: bool) -> None:
 
 
 async def _pick(chat: Chat, faq_id: int, pressed: Message | None) -> None:
+    """An entry from "did you mean…": only one the pressed message offered counts."""
     entry = chat.services.answers.entry(faq_id)
+    offered = await _offered_candidates(chat, pressed)
+    picked = next((c for c in offered if c.faq_id == faq_id), None)
     await _clear_buttons(pressed)
-    if entry is None:
+    if entry is None or picked is None:
         await chat.say(chat.texts.button_expired)
         return
-    offered = await _offered_candidates(chat, pressed)
-    picked = next((c for c in offered if c.faq_id == entry.id), None)
     others = [candidate for candidate in offered if candidate is not picked]
     decision = Decision(
         Outcome.ANSWER,
@@ -362,7 +391,7 @@ async def _pick(chat: Chat, faq_id: int, pressed: Message | None) -> None:
         faq_id=entry.id,
         faq_key=entry.key,
         answer=entry.answer,
-        candidates=[picked or Candidate(entry.id, entry.key, entry.question, 1.0), *others],
+        candidates=[picked, *others],
     )
     await send_answer(chat, decision)
 
@@ -413,8 +442,6 @@ async def media_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     chat = await _chat(update, context, inbound)
     if chat is None or await _handled_by_people(chat):
         return
-    if not await _admitted(chat, _state(context).flood):
-        return
     if message.forward_origin is not None:
         await chat.say(chat.texts.forwarded)
         return
@@ -430,8 +457,7 @@ async def forwarded_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat = await _chat(update, context, Inbound(MessageKind.FORWARD, text=message.text))
     if chat is None or await _handled_by_people(chat):
         return
-    if await _admitted(chat, _state(context).flood):
-        await chat.say(chat.texts.forwarded)
+    await chat.say(chat.texts.forwarded)
 
 
 async def edited_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -443,8 +469,7 @@ async def edited_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat = await _chat(update, context, edit)
     if chat is None or await _handled_by_people(chat):
         return
-    if await _admitted(chat, _state(context).flood):
-        await chat.say(chat.texts.edited)
+    await chat.say(chat.texts.edited)
 
 
 def media_of(message: Message) -> tuple[MessageKind, str | None]:

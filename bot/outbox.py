@@ -35,9 +35,10 @@ class Purpose(StrEnum):
     AGENT_REPLY = "agent_reply"  # an agent to a customer
     RELAY = "relay"  # a customer's message copied into their topic
     NOTICE = "notice"  # the bot's line for the agents in a topic
+    RATING = "rating_request"  # "rate the help": its buttons count only on this very message
 
 
-TO_CUSTOMER = (Purpose.REPLY, Purpose.AGENT_REPLY)
+TO_CUSTOMER = (Purpose.REPLY, Purpose.AGENT_REPLY, Purpose.RATING)
 SENDERS = {"send_message", "copy_message"}
 
 
@@ -92,6 +93,21 @@ async def enqueue(
     )
     session.add(row)
     return row
+
+
+async def was_sent_for(
+    session: AsyncSession, purpose: Purpose, ticket_id: int, chat_id: int, message_id: int
+) -> bool:
+    """Whether this message in this chat is the one the outbox delivered for the ticket."""
+    found = await session.scalar(
+        select(OutboxMessage.id).where(
+            OutboxMessage.ticket_id == ticket_id,
+            OutboxMessage.purpose == purpose,
+            OutboxMessage.chat_id == chat_id,
+            OutboxMessage.telegram_message_id == message_id,
+        )
+    )
+    return found is not None
 
 
 def _markup(data: dict[str, Any] | None) -> ReplyMarkup | None:

@@ -381,7 +381,8 @@ def test_the_whole_conversation_is_stored_in_order_with_telegram_ids(running: Ru
             211,
         )
 
-    telegram.wait_until(lambda: len(stored()) == 4)  # the reply is stored right after it is sent
+    # The reply is stored before it is sent (the outbox); its Telegram id once it was delivered.
+    telegram.wait_until(lambda: len(stored()) == 4 and all(row[1] for row in stored()))
     assert stored() == [
         ("in", sent_ids[0]),
         ("out", replies[0].message_id),
