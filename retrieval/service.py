@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from core.metrics import DECISION_SECONDS, DECISIONS
 from retrieval.decision import Decision, Turn
@@ -27,8 +27,23 @@ T = TypeVar("T")
 MAX_BATCH = 32
 
 
+class Follower(Protocol):
+    """What keeps the index in step with the knowledge base, whichever process edits it
+    (retrieval.sync.IndexFollower)."""
+
+    async def sync(self) -> None:
+        """Apply every committed change the index does not have yet, now."""
+
+    async def stop(self) -> None:
+        """Stop following."""
+
+
 class DecisionService:
-    """``await decide(...)`` from any coroutine; ``await run(fn)`` to change the index."""
+    """``await decide(...)`` from any coroutine; ``await run(fn)`` to change the index.
+
+    With a :class:`Follower` (``follow``), every change to the index goes through it, so edits
+    seen from two sides (this process's own, another replica's) are applied one at a time.
+    """
 
     def __init__(
         self, engine: AnswerEngine, *, max_batch: int = MAX_BATCH, compute_threads: int = 1
@@ -43,6 +58,10 @@ class DecisionService:
         )
         self._waiting: list[tuple[Message, asyncio.Future[Decision]]] = []
         self._draining: asyncio.Task[None] | None = None
+        self.follower: Follower | None = None
+
+    def follow(self, follower: Follower) -> None:
+        self.follower = follower
 
     async def decide(
         self, text: str, language: str | None = None, history: Sequence[Turn] = ()
