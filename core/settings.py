@@ -41,6 +41,22 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     agent_chat_id: int | None = None
     database_url: str | None = None
+    # database timeouts: no handler waits on the database past these (see core.database)
+    database_timeout: float = Field(
+        10.0,
+        gt=0,
+        description="seconds one statement may take, waits for a lock included (SQLite: for "
+        "another process's write lock), and a task may wait for a pooled connection",
+    )
+    database_connect_timeout: float = Field(
+        5.0, gt=0, description="seconds to open a database connection (network and log-in)"
+    )
+    database_idle_transaction_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="PostgreSQL: seconds a transaction may sit idle (holding its locks) before "
+        "the server ends its session",
+    )
     data_dir: Path = Path("./data")
     models_dir: Path | None = Field(
         None,
