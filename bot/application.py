@@ -32,6 +32,8 @@ from bot.inbox import InboxPoller, InboxProcessor, raw_update, store_updates
 from bot.line import watch_the_line
 from bot.outbox import OutboxSender
 from bot.remote_desk import DeskRequest, TelegramDesk, perform_desk_request
+from core.leadership import Leadership
+from core.queues import InboxUpdate, OutboxMessage, release_claims
 from core.wiring import Services
 from handoff.actions import DatabaseDesk
 
@@ -92,11 +94,6 @@ def build_application(services: Services) -> Application:
         ]
     )
     application.add_error_handler(handlers.on_error)
-    job_queue = application.job_queue
-    assert job_queue is not None  # python-telegram-bot[job-queue] is a dependency
-    job_queue.run_repeating(
-        watch_the_line, interval=settings.line_check_seconds, first=1, name="watch-the-line"
-    )
     return application
 
 
@@ -132,6 +129,8 @@ class BotRunner:
             give_up_after=timedelta(hours=settings.delivery_give_up_hours),
         )
         self.poller: InboxPoller | None = None
+        self.leadership = Leadership(services.database)
+        self._lead_task: asyncio.Task[None] | None = None
         self._task: asyncio.Task[None] | None = None
         self._initialized = False
         self._started = False
@@ -162,9 +161,13 @@ class BotRunner:
         await self.application.start()
         self._started = True
         bot = self.application.bot
+        if self.services.database.dialect.name == "sqlite":
+            # One process runs the bot on SQLite: whatever it claimed before was cut off by a
+            # crash, and need not wait for the lease to run out.
+            for model in (InboxUpdate, OutboxMessage):
+                await release_claims(self.services.sessions, model)
         self.services.wake_outbox = self.outbox.wake
         self.outbox.start()
-        await Desk(self.services, bot).resume()
         self.services.desk = TelegramDesk(self.application)
         self.inbox.start()
         if self.webhook_url:
@@ -173,20 +176,46 @@ class BotRunner:
             )
             mode = f"webhook at {self.webhook_url}"
         else:
-            await bot.delete_webhook()
-            self.poller = InboxPoller(bot, self.services.sessions, self.inbox)
-            self.poller.start()
             mode = "polling"
+        self._lead_task = asyncio.create_task(self._lead(), name="firstline-lead")
         self._set_status("ok")
         logger.info("the Telegram bot @%s is running (%s)", bot.username, mode)
+
+    async def _lead(self) -> None:
+        """What runs once among replicas, for as long as this one leads: polling, the line's
+        job, and showing what a crash left unshown."""
+        while True:
+            async with self.leadership.held():
+                bot = self.application.bot
+                await Desk(self.services, bot).resume()
+                job_queue = self.application.job_queue
+                assert job_queue is not None  # python-telegram-bot[job-queue] is a dependency
+                job = job_queue.run_repeating(
+                    watch_the_line,
+                    interval=self.services.settings.line_check_seconds,
+                    first=1,
+                    name="watch-the-line",
+                )
+                if not self.webhook_url:
+                    await bot.delete_webhook()
+                    self.poller = InboxPoller(bot, self.services.sessions, self.inbox)
+                    self.poller.start()
+                try:
+                    await self.leadership.lost.wait()
+                finally:
+                    job.schedule_removal()
+                    if self.poller is not None:
+                        await self.poller.stop()
+                        self.poller = None
 
     async def stop(self) -> None:
         if self._task is not None and not self._task.done():
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
         self.services.desk = DatabaseDesk(self.services.sessions)
-        if self.poller is not None:
-            await self.poller.stop()
+        if self._lead_task is not None:
+            self._lead_task.cancel()
+            await asyncio.gather(self._lead_task, return_exceptions=True)
         await self.inbox.stop()
         await self.outbox.stop()
         self.services.wake_outbox = lambda: None

@@ -259,3 +259,41 @@ class LaneRunner:
         finally:
             self._busy.pop(lane, None)
             self._wake.set()
+
+
+async def release_claims(sessions: async_sessionmaker[AsyncSession], model: type[QueuedRow]) -> int:
+    """End every lease at once — only where no other process can hold one (SQLite: one process
+    runs the bot). The rows keep their mark of an interrupted attempt. How many were released."""
+    now = utcnow()
+    async with transaction(sessions) as session:
+        released = await session.execute(
+            update(model)
+            .where(model.status == QueueStatus.PENDING, model.claimed_until > now)
+            .values(claimed_until=now)
+            .execution_options(synchronize_session=False)
+        )
+    return int(released.rowcount)  # type: ignore[attr-defined]
+
+
+DELIVERY_STATES = {
+    QueueStatus.PENDING: "pending",
+    QueueStatus.DONE: "delivered",
+    QueueStatus.FAILED: "failed",
+}
+
+
+async def delivery_states(session: AsyncSession, message_ids: list[int]) -> dict[int, str]:
+    """How far each conversation message got on its way out: pending, delivered or failed (what
+    agents see beside their replies while Telegram has not taken them)."""
+    if not message_ids:
+        return {}
+    rows = await session.execute(
+        select(OutboxMessage.conversation_message_id, OutboxMessage.status).where(
+            OutboxMessage.conversation_message_id.in_(message_ids)
+        )
+    )
+    return {
+        message_id: DELIVERY_STATES[QueueStatus(status)]
+        for message_id, status in rows.all()
+        if message_id is not None
+    }

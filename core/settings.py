@@ -85,6 +85,15 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     flood_per_minute: int = Field(20, ge=1, description="messages a minute one chat may send")
     flood_burst: int = Field(8, ge=1, description="messages one chat may send at once")
+    delivery_retry_seconds: float = Field(
+        2.0, gt=0, description="the first wait before sending a message Telegram refused again"
+    )
+    delivery_retry_max_seconds: float = Field(
+        300.0, gt=0, description="the longest wait between two attempts at one message"
+    )
+    delivery_give_up_hours: float = Field(
+        24.0, gt=0, description="how long a message is retried before the agents are told"
+    )
     decision: DecisionThresholds = DecisionThresholds()
     # the admin API on a public port
     api_docs: bool = Field(

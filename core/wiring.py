@@ -14,6 +14,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.database import create_engine, create_session_factory, migrate, utcnow
@@ -115,9 +116,16 @@ def trim_native_heap() -> None:
 async def load_demo_faq(services: Services) -> None:
     """Fill an empty knowledge base with the bundled demo FAQ, so a first run has something to say."""
     data = resources.files("knowledge_base").joinpath("demo/demo_faq.json").read_bytes()
-    report = await import_and_index(
-        services.sessions, services.decisions, parse_faq(data, FaqFormat.JSON), author=DEMO_AUTHOR
-    )
+    try:
+        report = await import_and_index(
+            services.sessions,
+            services.decisions,
+            parse_faq(data, FaqFormat.JSON),
+            author=DEMO_AUTHOR,
+        )
+    except IntegrityError:  # replicas starting together: another one loaded it first
+        logger.info("the demo FAQ was loaded by another replica")
+        return
     logger.info(
         "the knowledge base was empty: loaded the demo FAQ (%d entries)", len(report.created)
     )

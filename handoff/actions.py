@@ -40,7 +40,6 @@ class AgentAction:
 class Refusal(StrEnum):
     NOT_FOUND = "not_found"
     CONFLICT = "conflict"  # someone else's ticket, or closed
-    UNDELIVERABLE = "undeliverable"  # the customer blocked the bot
     UNAVAILABLE = "unavailable"  # the bot is off
     PENDING = "pending"  # taking too long: it may still happen
 

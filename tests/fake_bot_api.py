@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 BOT_ID = 7000001
 BOT_USERNAME = "firstline_test_bot"
+RECEIVING = {"getUpdates", "getMe", "setWebhook", "deleteWebhook"}
 RAW_STRING_FIELDS = {
     "text",
     "caption",
@@ -107,6 +108,11 @@ class FakeBotApi:
         self.topics: dict[tuple[int, int], str] = {}  # (group, thread) -> the topic's name
         self.pins: list[tuple[int, int]] = []
         self.blocked: set[int] = set()  # chats whose user blocked the bot
+        # The newest update the bot confirmed (asked for an offset past it): Telegram forgets it.
+        self.confirmed_update_id = 0
+        self._outage_until = 0.0  # monotonic time: until then every sending call gets a 502
+        # Called with each message the bot sent, right after it is recorded (before the answer).
+        self.after_send: Callable[[SentMessage], None] | None = None
         self._thread_ids = itertools.count(500)
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -362,6 +368,17 @@ class FakeBotApi:
         self.wait_until(condition, timeout, lambda: "nothing found")
         return found
 
+    def outage(self, seconds: float) -> None:
+        """For the next ``seconds`` every call but getting updates fails with 502 (Telegram's
+        5xx spell): nothing the bot sends arrives meanwhile."""
+        with self._lock:
+            self._outage_until = time.monotonic() + seconds
+
+    @property
+    def webhook_delivered(self) -> int:
+        """The newest update the bot's webhook answered 200 for."""
+        return self._webhook_delivered
+
     def fail(
         self, method: str, status: int, *, times: int = 1, retry_after: int | None = None
     ) -> None:
@@ -380,6 +397,8 @@ class FakeBotApi:
             self.calls.append((method, params))
             faults = self._faults.get(method)
             fault = faults.pop(0) if faults else None
+            if fault is None and method not in RECEIVING and time.monotonic() < self._outage_until:
+                fault = Fault(502)
         if fault is not None:
             extra = {"parameters": {"retry_after": fault.retry_after}} if fault.retry_after else {}
             return _error(fault.status, "Injected failure", **extra)
@@ -408,6 +427,7 @@ class FakeBotApi:
         if self.webhook is not None:
             return _error(409, "Conflict: can't use getUpdates method while webhook is active")
         offset = int(params.get("offset") or 0)
+        self.confirmed_update_id = max(self.confirmed_update_id, offset - 1)
         timeout = float(params.get("timeout") or 0)
         limit = int(params.get("limit") or 100)
         deadline = time.monotonic() + timeout
@@ -527,6 +547,8 @@ class FakeBotApi:
         with self._lock:
             self.sent.append(message)
             self._sent_by_chat.setdefault(message.chat_id, []).append(message)
+        if self.after_send is not None:
+            self.after_send(message)
         return message
 
     def _message_result(self, message: SentMessage) -> dict[str, Any]:

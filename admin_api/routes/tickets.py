@@ -14,6 +14,7 @@ from admin_api.deps import AgentDep, Offset, RowId, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, UNAVAILABLE_RESPONSE, ApiError
 from admin_api.tokens import ApiToken, agent_of
 from core.database import transaction
+from core.queues import delivery_states
 from core.wiring import Services
 from handoff.actions import ActionKind, ActionRefused, AgentAction, Refusal
 from handoff.conversations import conversation
@@ -21,6 +22,7 @@ from handoff.models import (
     Agent,
     ConversationMessage,
     Customer,
+    Direction,
     Priority,
     Ticket,
     TicketEvent,
@@ -36,7 +38,6 @@ CONVERSATION_LIMIT = 500
 REFUSAL_STATUS = {
     Refusal.NOT_FOUND: 404,
     Refusal.CONFLICT: 409,
-    Refusal.UNDELIVERABLE: 409,
     Refusal.UNAVAILABLE: 503,
     Refusal.PENDING: 504,
 }
@@ -97,6 +98,11 @@ class MessageOut(BaseModel):
     agent_id: int | None
     ticket_id: int | None
     has_media: bool
+    delivery: Literal["pending", "delivered", "failed"] | None = Field(
+        None,
+        description="a message to the customer: waiting for Telegram, delivered, or given up "
+        "(blocked, or refused for a day); null for the customer's own messages",
+    )
     created_at: datetime
 
 
@@ -175,6 +181,9 @@ async def get_ticket(services: ServicesDep, _token: AgentDep, ticket_id: RowId) 
         customer = await session.get(Customer, ticket.customer_id)
         assert customer is not None
         messages = await conversation(session, customer.id, limit=CONVERSATION_LIMIT)
+        deliveries = await delivery_states(
+            session, [m.id for m in messages if m.direction == Direction.OUTBOUND]
+        )
         events = list(
             await session.scalars(
                 select(TicketEvent)
@@ -185,7 +194,7 @@ async def get_ticket(services: ServicesDep, _token: AgentDep, ticket_id: RowId) 
     return TicketDetail(
         **TicketOut.of(ticket, customer).model_dump(),
         decision=ticket.decision,
-        conversation=[_message(message) for message in messages],
+        conversation=[_message(message, deliveries) for message in messages],
         events=[
             EventOut(
                 action=e.action,
@@ -199,7 +208,10 @@ async def get_ticket(services: ServicesDep, _token: AgentDep, ticket_id: RowId) 
     )
 
 
-def _message(message: ConversationMessage) -> MessageOut:
+def _message(message: ConversationMessage, deliveries: dict[int, str]) -> MessageOut:
+    outbound = message.direction == Direction.OUTBOUND
+    # Messages sent before the outbox existed carry their Telegram id: they were delivered.
+    sent_before = "delivered" if message.telegram_message_id is not None else None
     return MessageOut(
         id=message.id,
         direction="in" if message.direction == "in" else "out",
@@ -210,6 +222,7 @@ def _message(message: ConversationMessage) -> MessageOut:
         agent_id=message.agent_id,
         ticket_id=message.ticket_id,
         has_media=message.file_id is not None,
+        delivery=deliveries.get(message.id, sent_before) if outbound else None,
         created_at=message.created_at,
     )
 

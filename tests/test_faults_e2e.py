@@ -1,0 +1,218 @@
+"""Faults end to end: `firstline run` killed with SIGKILL at the worst moments, Telegram refusing
+everything for a while, one customer flooding — against the local fake Bot API, with the real
+model. Nothing a customer or an agent sent may be lost; nothing the product could tell may be
+sent twice.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from bot.texts import RU
+from tests.fake_bot_api import FakeBotApi, SentMessage, customer
+from tests.processes import free_port, start_firstline, stop_firstline
+from tests.test_bot_e2e import Running, _bot_ready, _environment
+from tests.test_desk_e2e import (
+    GROUP,
+    OLGA,
+    _desk_environment,
+    _hand_off,
+    _in_topic,
+    _take,
+)
+
+pytestmark = pytest.mark.model
+
+FAST_RETRIES = {
+    "FIRSTLINE_DELIVERY_RETRY_SECONDS": "0.3",
+    "FIRSTLINE_DELIVERY_RETRY_MAX_SECONDS": "1",
+    "FIRSTLINE_LINE_CHECK_SECONDS": "1",
+}
+GREETINGS = ("здравствуйте", "добрый день", "привет")
+
+
+def _kill(process: subprocess.Popen[str]) -> None:
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=30)
+
+
+def _replies(telegram: FakeBotApi, users: range) -> Counter[int]:
+    return Counter({user: len(telegram.messages_to(user)) for user in users})
+
+
+def _doubled_and_logged(telegram: FakeBotApi, users: range, log: Path) -> None:
+    """Every customer answered; a second copy only where the log owns up to it (a crash between
+    Telegram's success and our record, the one case the product cannot tell)."""
+    replies = _replies(telegram, users)
+    assert min(replies.values()) >= 1, replies
+    doubled = sum(count - 1 for count in replies.values())
+    assert doubled <= log.read_text().count("it may arrive twice"), replies
+
+
+def test_sigkill_after_polling_confirmed_the_updates_loses_none(tmp_path: Path) -> None:
+    with FakeBotApi() as telegram:
+        port = free_port()
+        env = _environment(tmp_path / "data", telegram, port)
+        log = tmp_path / "firstline.log"
+        process = start_firstline(env, port, ready=_bot_ready, log=log)
+        users = range(5001, 5061)
+        try:
+            for user in users:
+                telegram.send_text(customer(user), GREETINGS[user % 3])
+            last = telegram.last_update_id
+            telegram.wait_until(lambda: telegram.confirmed_update_id >= last, timeout=30)
+            _kill(process)  # confirmed to Telegram, mostly not yet answered
+        finally:
+            stop_firstline(process)
+        answered_before = sum(1 for count in _replies(telegram, users).values() if count)
+        assert answered_before < len(users), "the kill came too late to prove anything"
+        process = start_firstline(env, port, ready=_bot_ready, log=log)
+        try:
+            telegram.wait_until(lambda: all(_replies(telegram, users).values()), timeout=60)
+            time.sleep(1.0)  # a duplicate would show by now
+        finally:
+            stop_firstline(process)
+        _doubled_and_logged(telegram, users, log)
+
+
+def test_sigkill_after_the_webhook_answered_200_loses_none(tmp_path: Path) -> None:
+    with FakeBotApi() as telegram:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/hooks/telegram"
+        env = _environment(
+            tmp_path / "data",
+            telegram,
+            port,
+            FIRSTLINE_WEBHOOK_URL=url,
+            FIRSTLINE_WEBHOOK_SECRET="a-secret-that-survives-restarts-0123456789",
+        )
+        log = tmp_path / "firstline.log"
+        process = start_firstline(env, port, ready=_bot_ready, log=log)
+        users = range(5101, 5141)
+        try:
+            for user in users:
+                telegram.send_text(customer(user), GREETINGS[user % 3])
+            last = telegram.last_update_id
+            telegram.wait_until(lambda: telegram.webhook_delivered >= last, timeout=30)
+            _kill(process)
+        finally:
+            stop_firstline(process)
+        assert sum(1 for count in _replies(telegram, users).values() if count) < len(users)
+        process = start_firstline(env, port, ready=_bot_ready, log=log)
+        try:
+            telegram.wait_until(lambda: all(_replies(telegram, users).values()), timeout=60)
+            time.sleep(1.0)
+        finally:
+            stop_firstline(process)
+        _doubled_and_logged(telegram, users, log)
+
+
+def test_a_telegram_outage_delays_answers_replies_and_relays_but_loses_none(
+    tmp_path: Path,
+) -> None:
+    with FakeBotApi() as telegram:
+        env = {**_desk_environment(tmp_path, telegram), **FAST_RETRIES}
+        port = int(env["FIRSTLINE_API_PORT"])
+        log = tmp_path / "firstline.log"
+        process = start_firstline(env, port, ready=_bot_ready, log=log)
+        running = Running(telegram, port, tmp_path / "data" / "firstline.sqlite3", {})
+        try:
+            someone, asker = customer(5201, "Ира"), customer(5202, "Олег")
+            thread, card_message = _hand_off(running, someone)
+            _take(running, OLGA, card_message)
+            telegram.outage(8)
+            telegram.send_text(asker, "здравствуйте")
+            telegram.send_text(someone, "номер заказа 777")
+            for line in ("первое", "второе", "третье"):
+                telegram.send_in_topic(GROUP, thread, OLGA, f"ответ {line}")
+            late = _in_topic(running, thread, "Not delivered yet")  # after the outage, honestly
+            telegram.wait_until(
+                lambda: sum(m.text.startswith("ответ") for m in telegram.messages_to(5201)) >= 3,
+                timeout=60,
+            )
+            telegram.wait_until(lambda: len(telegram.messages_to(5202)) >= 1, timeout=30)
+            relayed = _in_topic(running, thread, "👤 номер заказа 777")
+            time.sleep(1.0)
+        finally:
+            stop_firstline(process)
+    replies = [m.text for m in telegram.messages_to(5201) if m.text.startswith("ответ")]
+    assert replies == ["ответ первое", "ответ второе", "ответ третье"]  # once each, in order
+    assert [m.text for m in telegram.messages_to(5202)] == [RU.greeting_reply]
+    topic = telegram.messages_in_topic(GROUP, thread)
+    assert sum(m.text == relayed.text for m in topic) == 1
+    assert "kept and sent as soon as Telegram does" in late.text
+    assert "Traceback" not in log.read_text()
+
+
+def test_a_sigkill_between_telegrams_success_and_our_record_is_owned_up_to(
+    tmp_path: Path,
+) -> None:
+    with FakeBotApi() as telegram:
+        env = _desk_environment(tmp_path, telegram)
+        port = int(env["FIRSTLINE_API_PORT"])
+        log = tmp_path / "firstline.log"
+        process = start_firstline(env, port, ready=_bot_ready, log=log)
+        running = Running(telegram, port, tmp_path / "data" / "firstline.sqlite3", {})
+        try:
+            user = customer(5301, "Яна")
+            thread, card_message = _hand_off(running, user)
+            _take(running, OLGA, card_message)
+
+            def crash_on_delivery(message: SentMessage) -> None:
+                if message.chat_id == 5301 and message.method == "copyMessage":
+                    os.kill(process.pid, signal.SIGKILL)
+
+            telegram.after_send = crash_on_delivery
+            telegram.send_in_topic(GROUP, thread, OLGA, "ваш заказ в пути")
+            process.wait(timeout=30)
+            telegram.after_send = None
+            process = start_firstline(env, port, ready=_bot_ready, log=log)
+            telegram.wait_until(
+                lambda: sum(m.text == "ваш заказ в пути" for m in telegram.messages_to(5301)) >= 2,
+                timeout=60,
+            )
+        finally:
+            stop_firstline(process)
+    # Telegram has no idempotency key: sent again, and the log says it may arrive twice.
+    assert "it may arrive twice" in log.read_text()
+
+
+def test_a_flooding_customer_does_not_delay_another(tmp_path: Path) -> None:
+    with FakeBotApi() as telegram:
+        port = free_port()
+        env = _environment(tmp_path / "data", telegram, port)
+        log = tmp_path / "firstline.log"
+        process = start_firstline(env, port, ready=_bot_ready, log=log)
+        try:
+            flooder = customer(5401)
+            for number in range(400):
+                telegram.send_text(flooder, f"спам {number}")
+            asked = time.monotonic()
+            telegram.send_text(customer(5402), "здравствуйте")
+            telegram.wait_for_messages(5402, 1, timeout=30)
+            waited = time.monotonic() - asked
+            # Every message of the flood is kept for the agents, answered or not.
+            telegram.wait_until(lambda: _stored_inbound(tmp_path, 5401) == 400, timeout=120)
+        finally:
+            stop_firstline(process)
+    flood_replies = [m.text for m in telegram.messages_to(5401)]
+    assert flood_replies.count(RU.rate_limited) == 1
+    assert waited < 5.0, f"the other customer waited {waited:.1f} s behind a flood"
+
+
+def _stored_inbound(tmp_path: Path, user_id: int) -> int:
+    with sqlite3.connect(tmp_path / "data" / "firstline.sqlite3") as connection:
+        (count,) = connection.execute(
+            "SELECT count(*) FROM conversation_messages m JOIN customers c ON c.id ="
+            " m.customer_id WHERE c.telegram_user_id = ? AND m.direction = 'in'",
+            (user_id,),
+        ).fetchone()
+    return int(count)
