@@ -12,14 +12,15 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.database import (
     CLIENT_TIMEOUT_MARGIN_SECONDS,
@@ -45,14 +46,25 @@ def short_timeouts() -> Settings:
     return Settings(database_timeout=TIMEOUT, database_connect_timeout=TIMEOUT)
 
 
+@dataclass(frozen=True)
+class Proxied:
+    """An engine on a scratch PostgreSQL database, reached through a proxy the test breaks."""
+
+    proxy: TcpProxy
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+
+
 @pytest.fixture
-def proxy() -> Iterator[TcpProxy]:
-    with TcpProxy(5432) as running:
-        yield running
-
-
-def _through(proxy: TcpProxy, database_url: str) -> str:
-    return make_url(database_url).set(port=proxy.port).render_as_string(hide_password=False)
+async def proxied(database_url: str, short_timeouts: Settings) -> AsyncIterator[Proxied]:
+    with TcpProxy(5432) as proxy:
+        url = make_url(database_url).set(port=proxy.port).render_as_string(hide_password=False)
+        engine = create_engine(url, short_timeouts)
+        try:
+            yield Proxied(proxy, engine, create_session_factory(engine))
+        finally:
+            proxy.mode = Mode.PASS
+            await engine.dispose()
 
 
 async def _select_one(sessions: async_sessionmaker[AsyncSession]) -> float:
@@ -67,65 +79,53 @@ async def _select_one(sessions: async_sessionmaker[AsyncSession]) -> float:
 
 @postgresql_only
 async def test_a_black_holed_database_fails_a_statement_within_its_bound(
-    database_url: str, proxy: TcpProxy, short_timeouts: Settings
+    proxied: Proxied,
 ) -> None:
     """A partition, not a refusal: no answer ever comes, yet nobody waits past the bound."""
-    engine = create_engine(_through(proxy, database_url), short_timeouts)
-    sessions = create_session_factory(engine)
-    try:
-        with pytest.raises(OperationalError) as raised:
-            async with transaction(sessions) as session:
-                assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
-                proxy.mode = Mode.BLACKHOLE
-                started = time.monotonic()
-                await session.execute(text("SELECT 1"))
-        in_transaction = time.monotonic() - started  # the rollback on the way out included
-        assert raised.value.connection_invalidated
-
-        # A new unit of work: the pooled connection's ping, or a new connection, times out.
-        fresh = await _select_one(sessions)
-        await engine.dispose()
-        new_connection = await _select_one(sessions)
-
-        assert TIMEOUT <= in_transaction < DEAD_NETWORK_BOUND + SLACK
-        assert fresh < DEAD_NETWORK_BOUND + SLACK
-        assert new_connection < TIMEOUT + SLACK
-
-        proxy.mode = Mode.PASS
+    proxy, sessions = proxied.proxy, proxied.sessions
+    with pytest.raises(OperationalError) as raised:
         async with transaction(sessions) as session:
             assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
-    finally:
-        proxy.mode = Mode.PASS
-        await engine.dispose()
+            proxy.mode = Mode.BLACKHOLE
+            started = time.monotonic()
+            await session.execute(text("SELECT 1"))
+    in_transaction = time.monotonic() - started  # the rollback on the way out included
+    assert raised.value.connection_invalidated
+
+    # A new unit of work: the pooled connection's ping, or a new connection, times out.
+    fresh = await _select_one(sessions)
+    await proxied.engine.dispose()
+    new_connection = await _select_one(sessions)
+
+    assert TIMEOUT <= in_transaction < DEAD_NETWORK_BOUND + SLACK
+    assert fresh < DEAD_NETWORK_BOUND + SLACK
+    assert new_connection < TIMEOUT + SLACK
+
+    proxy.mode = Mode.PASS
+    async with transaction(sessions) as session:
+        assert (await session.execute(text("SELECT 1"))).scalar_one() == 1
 
 
 @postgresql_only
-async def test_after_refusing_for_a_while_the_engine_recovers(
-    database_url: str, proxy: TcpProxy, short_timeouts: Settings
-) -> None:
+async def test_after_refusing_for_a_while_the_engine_recovers(proxied: Proxied) -> None:
     """A restart: open connections are cut, new ones refused for 3 s, then all is well again."""
-    engine = create_engine(_through(proxy, database_url), short_timeouts)
-    sessions = create_session_factory(engine)
-    try:
-        async with transaction(sessions) as session:
-            await session.execute(text("CREATE TABLE kept (n integer)"))
-        proxy.mode = Mode.REFUSE
-        proxy.drop_connections()
-        refused_at = time.monotonic()
-        failures: list[float] = []
-        while time.monotonic() - refused_at < 3:
-            failures.append(await _select_one(sessions))
-            await asyncio.sleep(0.2)
-        proxy.mode = Mode.PASS
+    proxy, sessions = proxied.proxy, proxied.sessions
+    async with transaction(sessions) as session:
+        await session.execute(text("CREATE TABLE kept (n integer)"))
+    proxy.mode = Mode.REFUSE
+    proxy.drop_connections()
+    refused_at = time.monotonic()
+    failures: list[float] = []
+    while time.monotonic() - refused_at < 3:
+        failures.append(await _select_one(sessions))
+        await asyncio.sleep(0.2)
+    proxy.mode = Mode.PASS
 
-        async with transaction(sessions) as session:  # the dead pooled connection is pinged away
-            await session.execute(text("INSERT INTO kept VALUES (1)"))
-        async with sessions() as session:
-            assert (await session.execute(text("SELECT count(*) FROM kept"))).scalar_one() == 1
-        assert failures and max(failures) < 0.5  # refused is told at once, not waited out
-    finally:
-        proxy.mode = Mode.PASS
-        await engine.dispose()
+    async with transaction(sessions) as session:  # the dead pooled connection is pinged away
+        await session.execute(text("INSERT INTO kept VALUES (1)"))
+    async with sessions() as session:
+        assert (await session.execute(text("SELECT count(*) FROM kept"))).scalar_one() == 1
+    assert failures and max(failures) < 0.5  # refused is told at once, not waited out
 
 
 @postgresql_only
