@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -55,6 +56,10 @@ class TicketStatus(StrEnum):
 
 
 ACTIVE_TICKET_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING)
+# The same statuses as SQL, for the partial index that keeps one active ticket per customer.
+_ACTIVE_TICKET_SQL = "status IN ({})".format(
+    ", ".join(f"'{status.value}'" for status in ACTIVE_TICKET_STATUSES)
+)
 
 
 class Priority(StrEnum):
@@ -150,7 +155,18 @@ class Ticket(Base):
     """A request for a human: opened at handoff, one active ticket per customer."""
 
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_customer_status", "customer_id", "status"),)
+    __table_args__ = (
+        Index("ix_tickets_customer_status", "customer_id", "status"),
+        # Held by the database, not by a read before the insert: two replicas (or two handlers)
+        # escalating for one customer at once cannot both open a ticket (see tickets.escalate).
+        Index(
+            "uq_tickets_one_active_per_customer",
+            "customer_id",
+            unique=True,
+            postgresql_where=text(_ACTIVE_TICKET_SQL),
+            sqlite_where=text(_ACTIVE_TICKET_SQL),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
@@ -226,6 +242,9 @@ class TicketEvent(Base):
     """The audit trail: who did what to a ticket, and internal notes (never sent to the customer)."""
 
     __tablename__ = "ticket_events"
+    # An SLA warning or breach is recorded once per ticket, kind, stage and round, whichever
+    # replica raises it first (other events have no key: NULLs never collide).
+    __table_args__ = (Index("uq_ticket_events_alert", "ticket_id", "alert_key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -235,6 +254,7 @@ class TicketEvent(Base):
     actor: Mapped[str] = mapped_column(String(16))  # agent, customer, bot
     action: Mapped[str] = mapped_column(String(32))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    alert_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

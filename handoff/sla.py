@@ -2,19 +2,22 @@
 
 A ticket about to miss a target gets a warning in its topic, one that missed it a breach; both
 are recorded in the ticket's audit trail (once each per round: a reopened ticket starts its
-clocks again), which the analytics read.
+clocks again), which the analytics read. "Once" is held by a unique key in the database, so
+replicas raising alerts at the same time record (and post) each alert once between them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
 from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.database import utcnow
 from handoff.availability import save_setting
 from handoff.hours import BusinessHours
 from handoff.models import (
@@ -25,7 +28,7 @@ from handoff.models import (
     Ticket,
     TicketEvent,
 )
-from handoff.tickets import Actor, record_event
+from handoff.tickets import Actor
 
 SLA_SETTING = "sla"
 
@@ -108,32 +111,53 @@ def _due(ticket: Ticket, target: SlaTarget) -> list[tuple[SlaKind, timedelta]]:
 
 def _round(ticket: Ticket) -> str:
     """Which round of the ticket an alert belongs to: a reopening starts the clocks again."""
-    return ticket.waiting_since.isoformat()
+    return ticket.waiting_since.astimezone(UTC).isoformat()
 
 
-async def _raised(session: AsyncSession, ticket_ids: list[int]) -> set[tuple[int, str, str, str]]:
-    """(ticket, stage, kind, round) of the warnings and breaches already recorded."""
-    events = await session.scalars(
-        select(TicketEvent).where(
-            TicketEvent.ticket_id.in_(ticket_ids),
-            TicketEvent.action.in_([stage.value for stage in SlaStage]),
+def alert_key(stage: SlaStage, kind: SlaKind, round_: str) -> str:
+    """What makes an alert unique within its ticket (``ticket_events.alert_key``)."""
+    return f"{stage.value}:{kind.value}:{round_}"
+
+
+async def _raised(session: AsyncSession, ticket_ids: list[int]) -> set[tuple[int, str]]:
+    """(ticket, alert key) of the warnings and breaches already recorded."""
+    rows = await session.execute(
+        select(TicketEvent.ticket_id, TicketEvent.alert_key).where(
+            TicketEvent.ticket_id.in_(ticket_ids), TicketEvent.alert_key.is_not(None)
         )
     )
-    return {
-        (
-            e.ticket_id,
-            e.action,
-            (e.details or {}).get("kind", ""),
-            (e.details or {}).get("round", ""),
+    return {(ticket_id, key) for ticket_id, key in rows.tuples() if key is not None}
+
+
+async def _record_alert(
+    session: AsyncSession, ticket: Ticket, stage: SlaStage, kind: SlaKind, round_: str
+) -> bool:
+    """Record the alert in the ticket's audit trail unless it is there already; True if this
+    call recorded it. The unique key decides, not a read before: of two replicas raising the
+    same alert at once, the second one's insert waits for the first and then does nothing."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    recorded = await session.execute(
+        insert(TicketEvent)
+        .values(
+            ticket_id=ticket.id,
+            actor=Actor.BOT,
+            action=stage.value,
+            details={"kind": kind.value, "round": round_},
+            alert_key=alert_key(stage, kind, round_),
+            created_at=utcnow(),
         )
-        for e in events
-    }
+        .on_conflict_do_nothing(index_elements=["ticket_id", "alert_key"])
+        .returning(TicketEvent.id)
+    )
+    return recorded.scalar_one_or_none() is not None
 
 
 async def raise_sla_alerts(
     session: AsyncSession, hours: BusinessHours, targets: SlaTargets, now: datetime
 ) -> list[SlaAlert]:
-    """Record the warnings and breaches that are due now, each once, and return them."""
+    """Record the warnings and breaches that are due now, each once, and return the ones this
+    call recorded (another replica's are its own to post)."""
     rows = (
         await session.execute(
             select(Ticket, Customer)
@@ -150,6 +174,7 @@ async def raise_sla_alerts(
         if not due:
             continue
         elapsed = hours.open_time_between(ticket.waiting_since, now)
+        round_ = _round(ticket)
         for kind, limit in due:
             stage = (
                 SlaStage.BREACH
@@ -158,11 +183,8 @@ async def raise_sla_alerts(
                 if elapsed >= limit * targets.warn_at
                 else None
             )
-            if stage is None or (ticket.id, stage.value, kind.value, _round(ticket)) in raised:
+            if stage is None or (ticket.id, alert_key(stage, kind, round_)) in raised:
                 continue
-            record_event(
-                session, ticket, stage.value, actor=Actor.BOT, kind=kind.value, round=_round(ticket)
-            )
-            alerts.append(SlaAlert(ticket, customer, kind, stage, limit, elapsed))
-    await session.flush()
+            if await _record_alert(session, ticket, stage, kind, round_):
+                alerts.append(SlaAlert(ticket, customer, kind, stage, limit, elapsed))
     return alerts

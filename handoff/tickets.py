@@ -6,12 +6,14 @@ the database only; the agents' Telegram desk (bot.desk) and the admin API call t
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import utcnow
@@ -27,6 +29,8 @@ from handoff.models import (
 from handoff.queue import agents_on_duty, queue_position
 from handoff.routing import route
 from retrieval.decision import Decision
+
+logger = logging.getLogger(__name__)
 
 # A customer who writes again this soon after a close is still on the same matter.
 REOPEN_WINDOW = timedelta(hours=24)
@@ -120,13 +124,62 @@ async def escalate(
     The ticket points at the conversation, which already holds every message, so the agent
     reads the whole context and the customer repeats nothing. Routing rules set its priority and
     tags from the customer's words (``texts``), language and the entries the bot considered.
+
+    Safe when two handlers (on two replicas, say) escalate for one customer at once: the
+    database keeps one active ticket per customer, and the caller that lost the race gets the
+    winner's ticket with False.
     """
     ticket = await latest_ticket(session, customer)
     if ticket is not None and ticket.is_active:
         return ticket, False
-    if ticket is not None and recently_closed(ticket):
-        reopen(session, ticket)
-        return ticket, True
+    try:
+        # A savepoint, so that losing the race leaves the caller's transaction usable.
+        async with session.begin_nested():
+            if ticket is not None and recently_closed(ticket):
+                # Locked and read again: a concurrent escalation may have reopened it already.
+                await session.refresh(ticket, with_for_update=True)
+                if ticket.is_active:
+                    return ticket, False
+                reopen(session, ticket)
+                await session.flush()
+                return ticket, True
+            return await _open_ticket(
+                session,
+                customer,
+                subject=subject,
+                decision=decision,
+                opening_message_id=opening_message_id,
+                texts=texts,
+                considered_tags=considered_tags,
+            ), True
+    except IntegrityError:
+        active = await active_ticket(session, customer.id)
+        if active is None:  # the winner's ticket was closed at once: a very short race
+            raise
+        logger.info("customer %s: escalated twice at once, kept ticket #%s", customer.id, active.id)
+        customer.latest_ticket_id = active.id
+        return active, False
+
+
+async def active_ticket(session: AsyncSession, customer_id: int) -> Ticket | None:
+    """The customer's active ticket (there is at most one), read from the database."""
+    return await session.scalar(
+        select(Ticket)
+        .where(Ticket.customer_id == customer_id, Ticket.status.in_(ACTIVE_TICKET_STATUSES))
+        .execution_options(populate_existing=True)
+    )
+
+
+async def _open_ticket(
+    session: AsyncSession,
+    customer: Customer,
+    *,
+    subject: str,
+    decision: Decision,
+    opening_message_id: int | None,
+    texts: Sequence[str],
+    considered_tags: Sequence[str],
+) -> Ticket:
     language = decision.language or customer.language
     routed = await route(session, texts=[subject, *texts], language=language, tags=considered_tags)
     ticket = Ticket(
@@ -141,7 +194,7 @@ async def escalate(
         tags=list(routed.tags),
     )
     session.add(ticket)
-    await session.flush()
+    await session.flush()  # here the one-active-ticket index refuses a second one
     # The queue it joins, kept so that its wait, once answered, can be told per place in line.
     ticket.queue_position = await queue_position(session, ticket)
     ticket.agents_on_duty = await agents_on_duty(session, utcnow())
@@ -153,7 +206,7 @@ async def escalate(
     record_event(
         session, ticket, "created", actor=Actor.BOT, reason=ticket.reason, rules=routed.rules
     )
-    return ticket, True
+    return ticket
 
 
 async def register_agent(session: AsyncSession, profile: AgentProfile) -> Agent:
