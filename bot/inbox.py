@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import exists, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, Update
 from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
@@ -184,7 +185,9 @@ class InboxPoller:
 
 def is_transient(error: BaseException) -> bool:
     """A failure that passes by itself: the database or Telegram was unreachable or slow."""
-    if isinstance(error, OperationalError | TimeoutError | ConnectionError | RetryAfter):
+    if isinstance(
+        error, OperationalError | PoolTimeout | TimeoutError | ConnectionError | RetryAfter
+    ):
         return True
     if isinstance(error, DBAPIError) and error.connection_invalidated:
         return True

@@ -54,6 +54,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.sqlite3'}"
         return
+    yield from _scratch_postgres()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A scratch PostgreSQL database of its own (for several processes sharing one)."""
+    yield from _scratch_postgres()
+
+
+def _scratch_postgres() -> Iterator[str]:
     if not _postgres_reachable():
         if IN_CI:
             pytest.fail("PostgreSQL must run under CI=true (.ci/run starts it)")

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import random
 import re
 import socket
 import threading
@@ -111,6 +112,8 @@ class FakeBotApi:
         # The newest update the bot confirmed (asked for an offset past it): Telegram forgets it.
         self.confirmed_update_id = 0
         self._outage_until = 0.0  # monotonic time: until then every sending call gets a 502
+        self._random_faults: tuple[float, random.Random] | None = None
+        self.faults_injected = 0  # calls answered with an injected 429 or 5xx
         # Called with each message the bot sent, right after it is recorded (before the answer).
         self.after_send: Callable[[SentMessage], None] | None = None
         self._thread_ids = itertools.count(500)
@@ -374,6 +377,23 @@ class FakeBotApi:
         with self._lock:
             self._outage_until = time.monotonic() + seconds
 
+    def random_faults(self, rate: float, seed: int = 7) -> None:
+        """From now on each sending call fails with this chance: half 429 (retry after 1 s),
+        half 502 — Telegram on a bad day."""
+        with self._lock:
+            self._random_faults = (rate, random.Random(seed))
+
+    def _chance_fault(self) -> Fault | None:
+        if time.monotonic() < self._outage_until:
+            return Fault(502)
+        if self._random_faults is None:
+            return None
+        rate, chance = self._random_faults
+        draw = chance.random()
+        if draw >= rate:
+            return None
+        return Fault(429, retry_after=1) if draw < rate / 2 else Fault(502)
+
     @property
     def webhook_delivered(self) -> int:
         """The newest update the bot's webhook answered 200 for."""
@@ -397,9 +417,10 @@ class FakeBotApi:
             self.calls.append((method, params))
             faults = self._faults.get(method)
             fault = faults.pop(0) if faults else None
-            if fault is None and method not in RECEIVING and time.monotonic() < self._outage_until:
-                fault = Fault(502)
+            if fault is None and method not in RECEIVING:
+                fault = self._chance_fault()
         if fault is not None:
+            self.faults_injected += 1
             extra = {"parameters": {"retry_after": fault.retry_after}} if fault.retry_after else {}
             return _error(fault.status, "Injected failure", **extra)
         handler = getattr(self, f"_api_{method}", None)

@@ -128,7 +128,7 @@ def test_an_uncovered_question_opens_a_topic_with_the_context_card(running: Runn
     assert UNCOVERED in card_message.text
     assert card.REASONS["low_confidence"] in card_message.text
     assert "candidates" in card_message.text and re.search(r"\(0\.\d\d\)", card_message.text)
-    assert (GROUP, card_message.message_id) in running.telegram.pins
+    running.telegram.wait_until(lambda: (GROUP, card_message.message_id) in running.telegram.pins)
     assert [label for label, _ in card_message.buttons] == ["🙋 Take", "⚡ Priority", "✅ Close"]
 
 
@@ -331,9 +331,10 @@ def test_edits_and_messages_before_a_take_reach_the_other_side(running: Running)
     words = " ".join(html.unescape(m.text.removeprefix("👤 ")) for m in relayed).split()
     assert words == longest.split()
     _take(running, OLGA, card_message)
-    count = len(telegram.messages_to(407))
     sent = telegram.send_in_topic(GROUP, thread, OLGA, "Смотрю заказ 12364")
-    copy = telegram.wait_for_messages(407, count + 1)[-1]
+    [copy] = telegram.wait_until_found(
+        lambda: [m for m in telegram.messages_to(407) if m.text == "Смотрю заказ 12364"]
+    )
     telegram.edit_in_topic(GROUP, thread, OLGA, sent, "Смотрю заказ 12346")
     edit = telegram.wait_until_found(
         lambda: [e for e in telegram.edits if e.method == "editMessageText" and e.chat_id == 407]
