@@ -24,7 +24,15 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Bot, Update
-from telegram.error import InvalidToken, NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import (
+    BadRequest,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
 from telegram.ext import Application, ContextTypes
 
 from core.database import transaction, utcnow
@@ -185,6 +193,8 @@ class InboxPoller:
 
 def is_transient(error: BaseException) -> bool:
     """A failure that passes by itself: the database or Telegram was unreachable or slow."""
+    if isinstance(error, BadRequest | Forbidden):  # python-telegram-bot's BadRequest is a
+        return False  # NetworkError, but Telegram will refuse it the same way again
     if isinstance(
         error, OperationalError | PoolTimeout | TimeoutError | ConnectionError | RetryAfter
     ):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -115,8 +116,10 @@ class PhrasingIndex:
     def save(self, directory: Path, meta: IndexMeta) -> None:
         """Write the index and its meta atomically (a crash leaves the previous pair intact)."""
         directory.mkdir(parents=True, exist_ok=True)
-        index_tmp = directory / "phrasings.faiss.tmp"
-        meta_tmp = directory / "meta.json.tmp"
+        # Names of this process's own: replicas sharing a data folder (or `firstline kb import`
+        # beside a server) may save at the same moment.
+        index_tmp = directory / f"phrasings.faiss.{os.getpid()}.tmp"
+        meta_tmp = directory / f"meta.json.{os.getpid()}.tmp"
         faiss.write_index(self._index, str(index_tmp))
         meta_tmp.write_text(json.dumps(meta.__dict__), encoding="utf-8")
         index_tmp.replace(directory / "phrasings.faiss")

@@ -11,12 +11,11 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
 from telegram.error import BadRequest
-from telegram.ext import Application
 
-from bot.application import build_application
 from bot.line import warn_about_service_levels, welcome_waiting_customers
 from bot.texts import RU
 from core.database import transaction
+from core.queues import delivery_states
 from core.settings import DecisionThresholds, Settings
 from core.wiring import Services, open_services
 from handoff import availability, tickets
@@ -28,7 +27,8 @@ from retrieval.decision import Decision, Outcome, Reason
 from retrieval.sync import import_and_index
 from tests.fake_bot_api import customer
 from tests.fakes import KeywordEmbedder
-from tests.test_bot_offline import FAQ, RecordingRequest, text_update
+from tests.offline_bot import OfflineBot, RecordingRequest
+from tests.test_bot_offline import FAQ, text_update
 
 KYIV = "Europe/Kyiv"
 WEEKDAYS_9_TO_18 = "mon-fri 09:00-18:00"
@@ -73,20 +73,25 @@ async def _services(settings: Settings, clock: Clock) -> Services:
 @pytest.fixture
 async def line(
     settings: Settings, database_url: str, clock: Clock
-) -> AsyncIterator[tuple[Services, Application, RecordingRequest]]:
+) -> AsyncIterator[tuple[Services, OfflineBot, RecordingRequest]]:
     services = await _services(_line_settings(settings, database_url), clock)
     await import_and_index(services.sessions, services.decisions, FAQ, author="test")
-    application = build_application(services)
-    request = RecordingRequest()
-    application.bot._request = (request, request)
-    await application.initialize()
-    yield services, application, request
-    await application.shutdown()
+    offline = OfflineBot(services)
+    await offline.application.initialize()
+    yield services, offline, offline.request
+    await offline.application.shutdown()
     await services.close()
 
 
-async def _say(app: Application, user: dict[str, Any], text: str) -> None:
+async def _say(app: OfflineBot, user: dict[str, Any], text: str) -> None:
     await app.process_update(text_update(app, user, text))
+
+
+async def _welcome(services: Services, app: OfflineBot) -> int:
+    """The job's "we're online" part, then what it queued delivered."""
+    told = await welcome_waiting_customers(services, app.bot)
+    await app.outbox.lanes.drain()
+    return told
 
 
 # --- the conversation ----------------------------------------------------------------------
@@ -151,22 +156,22 @@ async def test_we_are_open_is_sent_once_at_opening_also_after_a_restart(
     user = customer(6, "Анна", language_code="ru")
     await _say(app, user, UNCOVERED)
     services.clock.now = MONDAY_OPENING - timedelta(minutes=1)
-    assert await welcome_waiting_customers(services, app.bot) == 0  # still closed
+    assert await _welcome(services, app) == 0  # still closed
 
     restarted = await _services(_line_settings(settings, database_url), services.clock)
     try:
         restarted.clock.now = MONDAY_OPENING + timedelta(minutes=1)
-        assert await welcome_waiting_customers(restarted, app.bot) == 1
+        assert await _welcome(restarted, app) == 1
         assert request.sent(6)[-1]["text"] == RU.line_open.format(
             position=1, wait="примерно 15 минут"
         )
         restarted.clock.now += timedelta(minutes=1)
-        assert await welcome_waiting_customers(restarted, app.bot) == 0
+        assert await _welcome(restarted, app) == 0
     finally:
         await restarted.close()
     again = await _services(_line_settings(settings, database_url), services.clock)
     try:
-        assert await welcome_waiting_customers(again, app.bot) == 0
+        assert await _welcome(again, app) == 0
     finally:
         await again.close()
     assert sum(RU.line_open[:20] in m["text"] for m in request.sent(6)) == 1
@@ -247,16 +252,20 @@ async def test_one_failing_customer_does_not_stop_the_others_hearing_we_are_open
         await _say(app, customer(user_id, "Анна", language_code="ru"), UNCOVERED)
     services.clock.now = MONDAY_OPENING + timedelta(minutes=1)
     request.fail_with = BadRequest("Chat not found")
-    assert await welcome_waiting_customers(services, app.bot) == 2
+    assert await _welcome(services, app) == 2
     attempts = [m["chat_id"] for m in request.sent() if m["text"].startswith(RU.line_open[:20])]
     assert attempts == [30, 31]  # the first one failed; the second still went out
     async with services.sessions() as session:
-        for user_id, told in ((30, False), (31, True)):
+        for user_id, delivery in ((30, "failed"), (31, "delivered")):
             stored = await get_customer(session, user_id=user_id)
             assert stored is not None
-            texts = [m.text or "" for m in await conversation(session, stored.id)]
-            assert any(t.startswith(RU.line_open[:20]) for t in texts) is told
-    assert await welcome_waiting_customers(services, app.bot) == 0  # never twice, even so
+            [told] = [
+                m
+                for m in await conversation(session, stored.id)
+                if (m.text or "").startswith(RU.line_open[:20])
+            ]
+            assert (await delivery_states(session, [told.id]))[told.id] == delivery
+    assert await _welcome(services, app) == 0  # never twice, even so
 
 
 async def test_a_reopened_ticket_waits_for_an_answer_again(line: Any) -> None:
