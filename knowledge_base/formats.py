@@ -1,7 +1,9 @@
 """FAQ files: parsing JSON, CSV and Markdown into validated entries, and exporting JSON and CSV.
 
 A file is parsed whole before anything touches the database: every problem is collected with
-its place in the file, and any problem rejects the file.
+its place in the file, and any problem rejects the file. Parsing takes time linear in the file's
+size (no backtracking regular expressions, no recursion a file can deepen), and a file is
+bounded in bytes and entries, so a hostile file costs at most a bounded, predictable amount.
 """
 
 from __future__ import annotations
@@ -21,9 +23,13 @@ from knowledge_base.language import LanguageCode, detect_language
 from knowledge_base.models import EntryStatus
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# Each entry is validated and embedded: ten thousand is far more than a support FAQ holds.
+MAX_FILE_ENTRIES = 10_000
 KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
 CSV_COLUMNS = ("key", "question", "alt_questions", "answer", "tags", "language", "status")
 LIST_SEPARATOR = "|"
+# What makes a spreadsheet read a cell as a formula (OWASP "CSV injection").
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 class FaqFormat(StrEnum):
@@ -134,7 +140,13 @@ def parse_faq(data: bytes, fmt: FaqFormat) -> list[FaqEntryData]:
         FaqFormat.MARKDOWN: _markdown_records,
     }
     records = parsers[fmt](text)
+    if len(records) > MAX_FILE_ENTRIES:
+        raise FaqFileError([_too_many_entries()])
     return _validate(records)
+
+
+def _too_many_entries() -> FileProblem:
+    return FileProblem("file", f"more than {MAX_FILE_ENTRIES:,} entries: split the file")
 
 
 def _validate(records: Iterable[tuple[str, Any]]) -> list[FaqEntryData]:
@@ -172,10 +184,18 @@ def _json_records(text: str) -> list[tuple[str, Any]]:
                 )
             ]
         ) from error
+    except RecursionError as error:  # the parser recurses once per level of nesting
+        raise FaqFileError(
+            [FileProblem("file", "invalid JSON: nested too deeply for an FAQ file")]
+        ) from error
+    except ValueError as error:  # e.g. a number with more digits than Python converts
+        raise FaqFileError([FileProblem("file", f"invalid JSON: {error}")]) from error
     if isinstance(document, dict) and "faq" in document:
         document = document["faq"]
     if not isinstance(document, list):
         raise FaqFileError([FileProblem("file", 'expected a list of entries or {"faq": [...]}')])
+    if len(document) > MAX_FILE_ENTRIES:
+        raise FaqFileError([_too_many_entries()])
     records: list[tuple[str, Any]] = []
     for number, record in enumerate(document, start=1):
         key = record.get("key") if isinstance(record, dict) else None
@@ -200,6 +220,15 @@ def _split_tags(cell: str | None) -> list[str]:
 
 def _csv_records(text: str) -> list[tuple[str, Any]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
+    try:
+        return _csv_rows(reader)
+    except csv.Error as error:  # e.g. a cell over the csv module's 128 KB field limit
+        raise FaqFileError(
+            [FileProblem(f"line {reader.line_num}", f"invalid CSV: {error}")]
+        ) from error
+
+
+def _csv_rows(reader: csv.DictReader[str]) -> list[tuple[str, Any]]:
     columns = set(reader.fieldnames or [])
     missing = {"key", "question", "answer"} - columns
     if missing:
@@ -211,29 +240,74 @@ def _csv_records(text: str) -> list[tuple[str, Any]]:
         location = f"line {reader.line_num}"
         if None in row:
             raise FaqFileError([FileProblem(location, "more cells than columns")])
+        if len(records) == MAX_FILE_ENTRIES:
+            raise FaqFileError([_too_many_entries()])
+        cells = {column: unneutralised(value) for column, value in row.items()}
         record: dict[str, Any] = {
-            "key": row["key"],
-            "question": row["question"],
-            "answer": row["answer"],
-            "alt_questions": _split_list(row.get("alt_questions")),
-            "tags": _split_tags(row.get("tags")),
+            "key": cells["key"],
+            "question": cells["question"],
+            "answer": cells["answer"],
+            "alt_questions": _split_list(cells.get("alt_questions")),
+            "tags": _split_tags(cells.get("tags")),
         }
         for optional in ("language", "status"):
-            if row.get(optional):
-                record[optional] = row[optional].strip()
+            value = cells.get(optional)
+            if value:
+                record[optional] = value.strip()
         records.append((location, record))
     return records
 
 
-_HEADING = re.compile(r"^##\s+(?P<question>.+?)\s*(?:\{#(?P<key>[^}]*)\})?\s*$")
+def neutralised(cell: str) -> str:
+    """The cell as a spreadsheet shows it as text, never runs it (OWASP's CSV injection advice):
+    a leading ``'`` when it starts with ``= + - @``, a tab or a carriage return.
+
+    So that import gives back exactly what was exported, a cell that already starts with quotes
+    before such a character gets one quote more, and :func:`unneutralised` takes one off. The
+    price: a hand-made CSV whose cell really starts with ``'=`` (or ``'-`` …) loses that quote on
+    import; any other leading quote is kept. A spreadsheet shows the added quote (``'- step``).
+    """
+    if cell.lstrip("'").startswith(FORMULA_PREFIXES):
+        return "'" + cell
+    return cell
+
+
+def unneutralised(cell: str | None) -> str | None:
+    """The cell as it was before :func:`neutralised`."""
+    if cell is not None and cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_PREFIXES):
+        return cell[1:]
+    return cell
+
+
 _ALSO = re.compile(r"^also:\s*(?P<text>.*)$", re.IGNORECASE)
 _TAGS = re.compile(r"^tags:\s*(?P<text>.*)$", re.IGNORECASE)
+
+
+def _heading(line: str) -> tuple[str, str | None] | None:
+    """``## Question {#key}`` as (question, key or None); None for any other line.
+
+    Plain string operations, not a regular expression: ``^##\\s+(.+?)\\s*(\\{#…\\})?\\s*$``
+    backtracks over runs of spaces in cubic time (one heading with 4,000 spaces took 74 s).
+    """
+    if not line.startswith("##") or len(line) < 4 or not line[2].isspace():
+        return None
+    question = line[2:].strip()
+    key: str | None = None
+    if question.endswith("}"):
+        inside = question[:-1]
+        # The key has no '}'; the question keeps at least one character.
+        opening = inside.find("{#", max(inside.rfind("}") + 1, 1))
+        if opening != -1:
+            key = inside[opening + 2 :]
+            question = inside[:opening].rstrip()
+    return question, key
 
 
 def _markdown_records(text: str) -> list[tuple[str, Any]]:
     records: list[tuple[str, Any]] = []
     current: dict[str, Any] | None = None
     answer_lines: list[str] = []
+    in_header = True  # before the answer's first non-blank line: "also:" and "tags:" lines
 
     def close() -> None:
         if current is not None:
@@ -241,29 +315,34 @@ def _markdown_records(text: str) -> list[tuple[str, Any]]:
             records.append((current.pop("_location"), current))
 
     for number, line in enumerate(text.splitlines(), start=1):
-        heading = _HEADING.match(line)
-        if heading:
+        heading = _heading(line)
+        if heading is not None:
             close()
-            question = heading["question"]
+            if len(records) == MAX_FILE_ENTRIES:
+                raise FaqFileError([_too_many_entries()])
+            question, key = heading
             current = {
                 "_location": f"line {number}",
-                "key": heading["key"] if heading["key"] is not None else slugify(question),
+                "key": key if key is not None else slugify(question),
                 "question": question,
                 "alt_questions": [],
                 "tags": [],
             }
             answer_lines = []
+            in_header = True
             continue
         if current is None:
             continue
-        in_header = not any(part.strip() for part in answer_lines)
-        also, tags = _ALSO.match(line.strip()), _TAGS.match(line.strip())
-        if in_header and also:
-            current["alt_questions"].append(also["text"])
-        elif in_header and tags:
-            current["tags"].extend(tag.strip() for tag in tags["text"].split(",") if tag.strip())
-        else:
-            answer_lines.append(line)
+        if in_header:
+            stripped = line.strip()
+            if also := _ALSO.match(stripped):
+                current["alt_questions"].append(also["text"])
+                continue
+            if tags := _TAGS.match(stripped):
+                current["tags"].extend(t.strip() for t in tags["text"].split(",") if t.strip())
+                continue
+            in_header = not stripped
+        answer_lines.append(line)
     close()
     return records
 
@@ -327,17 +406,22 @@ def export_json(entries: Iterable[FaqEntryData]) -> str:
 
 
 def export_csv(entries: Iterable[FaqEntryData]) -> str:
+    """The entries as CSV, every cell :func:`neutralised` (safe to open in a spreadsheet)."""
     buffer = io.StringIO(newline="")
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
     for record in export_records(entries):
         if any(LIST_SEPARATOR in item for item in record["alt_questions"] + record["tags"]):
             raise ValueError(f"'{record['key']}': a phrasing or tag contains '|', export as JSON")
+        cells = {
+            **record,
+            "alt_questions": LIST_SEPARATOR.join(record["alt_questions"]),
+            "tags": LIST_SEPARATOR.join(record["tags"]),
+        }
         writer.writerow(
             {
-                **record,
-                "alt_questions": LIST_SEPARATOR.join(record["alt_questions"]),
-                "tags": LIST_SEPARATOR.join(record["tags"]),
+                column: neutralised(value) if isinstance(value, str) else value
+                for column, value in cells.items()
             }
         )
     return buffer.getvalue()

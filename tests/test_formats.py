@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import random
+import re
+import time
 
 import pytest
 
@@ -11,8 +14,10 @@ from knowledge_base.formats import (
     FaqFormat,
     export_csv,
     export_json,
+    neutralised,
     parse_faq,
     slugify,
+    unneutralised,
 )
 
 ENTRIES = [
@@ -132,3 +137,73 @@ def test_format_is_chosen_by_file_name() -> None:
 def test_slugs_transliterate_and_never_come_out_empty() -> None:
     assert slugify("Як скасувати підписку?") == "iak-skasuvati-pidpisku"
     assert slugify("???") == "entry"
+
+
+# The heading pattern the Markdown parser used to have: right, but cubic on runs of spaces.
+BACKTRACKING_HEADING = re.compile(r"^##\s+(?P<question>.+?)\s*(?:\{#(?P<key>[^}]*)\})?\s*$")
+
+
+def test_markdown_headings_read_as_before_in_linear_time() -> None:
+    pieces = ["#", " ", "\t", "\u00a0", "{", "}", "{#", "a", "б", "\\"]
+    generator = random.Random(22)
+    for _ in range(3000):
+        line = "##" + "".join(generator.choice(pieces) for _ in range(generator.randint(0, 9)))
+        old = BACKTRACKING_HEADING.match(line)
+        data = f"{line}\nThe answer.\n".encode()
+        try:
+            entries: list[tuple[str, str]] | None = [
+                (entry.key, entry.question) for entry in parse_faq(data, FaqFormat.MARKDOWN)
+            ]
+        except FaqFileError:
+            entries = None
+        if old is None:
+            assert entries is None, line  # not a heading: no entry
+        elif entries is not None:
+            question = old["question"].strip()
+            assert entries == [(old["key"] or slugify(question), question)], line
+    started = time.perf_counter()
+    with pytest.raises(FaqFileError, match="at most 1000 characters"):
+        parse_faq(("## How do I pay?" + " " * 4000 + "card\nBy card.").encode(), FaqFormat.MARKDOWN)
+    assert time.perf_counter() - started < 1.0  # 74 s with the old pattern
+
+
+@pytest.mark.parametrize(
+    ("cell", "exported"),
+    [
+        ("=1+1", "'=1+1"),
+        ("+7 999 123-45-67", "'+7 999 123-45-67"),
+        ("-5", "'-5"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("'=quoted", "''=quoted"),
+        ("''-twice", "'''-twice"),
+        ("'plain", "'plain"),
+        ("plain = text", "plain = text"),
+        ("'", "'"),
+        ("", ""),
+    ],
+)
+def test_csv_cells_are_neutralised_and_read_back_unchanged(cell: str, exported: str) -> None:
+    assert neutralised(cell) == exported
+    assert unneutralised(exported) == cell
+
+
+def test_a_csv_export_with_formulas_imports_back_unchanged() -> None:
+    entries = parse_faq(
+        _json(
+            [
+                {
+                    "key": "formula",
+                    "question": '=HYPERLINK("https://evil.example", "refund")',
+                    "alt_questions": ["+1 555 0100", "'=quoted"],
+                    "answer": "- open the app\n- press Refund",
+                    "tags": ["@billing"],
+                }
+            ]
+        ),
+        FaqFormat.JSON,
+    )
+    exported = export_csv(entries)
+    assert "\n=" not in exported and ",=" not in exported and ',"=' not in exported
+    assert parse_faq(exported.encode(), FaqFormat.CSV) == entries

@@ -4,6 +4,7 @@ index before the response is sent."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
@@ -46,6 +47,8 @@ from knowledge_base.repository import (
 from retrieval.sync import import_and_index, refresh_index
 
 router = APIRouter(prefix="/faq", tags=["faq"], responses=ERROR_RESPONSES)
+
+MAX_PROBLEMS_SHOWN = 200
 
 EXAMPLE_ENTRY = {
     "key": "reset-password",
@@ -232,12 +235,13 @@ async def import_faq(
     nothing: a file with any problem is refused whole, each problem listed."""
     data = await request.body()  # at most MAX_FILE_BYTES: admin_api.limits refuses more
     try:
-        entries = parse_faq(data, file_format)
+        # Seconds of CPU for a big file: in a thread, so the bot and the API keep answering.
+        entries = await asyncio.to_thread(parse_faq, data, file_format)
     except FaqFileError as error:
         raise ApiError(
             422,
             "the file was not imported: fix these problems and send it again",
-            details=[{"location": p.location, "problem": p.reason} for p in error.problems],
+            details=_problem_details(error),
         ) from None
     if dry_run:
         return ImportResult.of(await _dry_run(services, entries), dry_run=True)
@@ -245,6 +249,19 @@ async def import_faq(
         services.sessions, services.decisions, entries, author=token.name
     )
     return ImportResult.of(report, dry_run=False)
+
+
+def _problem_details(error: FaqFileError) -> list[dict[str, Any]]:
+    """Each problem with its place, the first MAX_PROBLEMS_SHOWN of them (a broken file of ten
+    thousand entries would otherwise answer with megabytes)."""
+    shown = [
+        {"location": problem.location, "problem": problem.reason}
+        for problem in error.problems[:MAX_PROBLEMS_SHOWN]
+    ]
+    hidden = len(error.problems) - len(shown)
+    if hidden > 0:
+        shown.append({"location": "file", "problem": f"and {hidden} more problems"})
+    return shown
 
 
 async def _dry_run(services: Services, entries: list[FaqEntryData]) -> ImportReport:
