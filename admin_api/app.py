@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import hmac
 import time
 from collections.abc import Awaitable, Callable
 
@@ -10,9 +12,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 
-from admin_api.errors import install_error_handlers
+from admin_api.errors import error_response, install_error_handlers
 from admin_api.limits import RequestGuard
-from admin_api.routes import api_router
+from admin_api.routes import API_PREFIX, FILE_PATHS, api_router
 from core.metrics import API_REQUEST_SECONDS, FAQ_ENTRIES, TICKETS
 from core.wiring import Services
 from handoff.models import Ticket, TicketStatus
@@ -23,6 +25,10 @@ set hours and read the numbers. Every route under `/api/v1` needs `Authorization
 (`firstline token create --role admin|editor|agent --name NAME`); an `admin` token may do
 everything, an `editor` token the FAQ, an `agent` token the tickets. Errors always look like
 `{"error": {"status": 412, "code": "precondition_failed", "message": "…"}}`."""
+
+# /readyz must answer within 2 s when the database is gone (a black-holed connection waits for
+# the driver's own timeouts, a minute or more): the check gives up after this.
+READY_DATABASE_SECONDS = 1.5
 
 
 def route_template(request: Request) -> str:
@@ -35,10 +41,26 @@ def route_template(request: Request) -> str:
 
 
 def create_app(services: Services) -> FastAPI:
-    app = FastAPI(title="Firstline admin API", version="0.1.0", description=DESCRIPTION)
+    settings = services.settings
+    docs = settings.api_docs  # off on a public port: the schema maps every route for a stranger
+    app = FastAPI(
+        title="Firstline admin API",
+        version="0.1.0",
+        description=DESCRIPTION,
+        openapi_url="/openapi.json" if docs else None,
+        docs_url="/docs" if docs else None,
+        redoc_url="/redoc" if docs else None,
+    )
     app.state.services = services
     install_error_handlers(app)
-    app.add_middleware(RequestGuard, limit=MAX_FILE_BYTES)
+    app.add_middleware(
+        RequestGuard,
+        sessions=services.sessions,
+        limit=settings.api_body_limit,
+        file_limit=MAX_FILE_BYTES,
+        file_paths=FILE_PATHS,
+        api_prefix=API_PREFIX,
+    )
     app.include_router(api_router)
 
     @app.middleware("http")
@@ -53,22 +75,34 @@ def create_app(services: Services) -> FastAPI:
         )
         return response
 
-    @app.get("/metrics", tags=["health"], response_class=Response)
-    async def metrics() -> Response:
-        """Prometheus metrics: decisions by outcome and their latency, tickets by status, FAQ
-        entries in the index, Telegram errors, API requests."""
-        async with services.sessions() as session:
-            counts = dict(
-                (
-                    await session.execute(
-                        select(Ticket.status, func.count()).group_by(Ticket.status)
+    if settings.api_metrics:  # off: 404, as for any path we do not serve
+
+        @app.get("/metrics", tags=["health"], response_class=Response)
+        async def metrics(request: Request) -> Response:
+            """Prometheus metrics: decisions by outcome and their latency, tickets by status, FAQ
+            entries in the index, Telegram errors, API requests. With FIRSTLINE_METRICS_TOKEN set,
+            only for `Authorization: Bearer <that token>`."""
+            if settings.metrics_token is not None:
+                expected = f"Bearer {settings.metrics_token.get_secret_value()}"
+                given = request.headers.get("authorization", "")
+                if not hmac.compare_digest(given.encode(), expected.encode()):
+                    return error_response(
+                        401,
+                        "/metrics needs 'Authorization: Bearer <FIRSTLINE_METRICS_TOKEN>'",
+                        headers={"WWW-Authenticate": "Bearer"},
                     )
-                ).all()
-            )
-        for ticket_status in TicketStatus:
-            TICKETS.labels(ticket_status.value).set(counts.get(ticket_status.value, 0))
-        FAQ_ENTRIES.set(len(services.answers.entries))
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+            async with services.sessions() as session:
+                counts = dict(
+                    (
+                        await session.execute(
+                            select(Ticket.status, func.count()).group_by(Ticket.status)
+                        )
+                    ).all()
+                )
+            for ticket_status in TicketStatus:
+                TICKETS.labels(ticket_status.value).set(counts.get(ticket_status.value, 0))
+            FAQ_ENTRIES.set(len(services.answers.entries))
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz", tags=["health"])
     async def healthz() -> dict[str, str]:
@@ -80,9 +114,10 @@ def create_app(services: Services) -> FastAPI:
         """Readiness: the database answers, the FAQ index is loaded, the bot runs (or is off)."""
         checks: dict[str, str] = {}
         try:
-            async with services.sessions() as session:
-                await session.execute(text("SELECT 1"))
+            await asyncio.wait_for(_database_answers(services), READY_DATABASE_SECONDS)
             checks["database"] = "ok"
+        except TimeoutError:
+            checks["database"] = f"error: no answer in {READY_DATABASE_SECONDS:g} s"
         except Exception as error:  # any failure means not ready; say which
             checks["database"] = f"error: {type(error).__name__}"
         checks["index"] = f"ok ({len(services.answers.entries)} entries)"
@@ -92,3 +127,8 @@ def create_app(services: Services) -> FastAPI:
         return JSONResponse({"ready": ready, **checks}, status_code=200 if ready else 503)
 
     return app
+
+
+async def _database_answers(services: Services) -> None:
+    async with services.sessions() as session:
+        await session.execute(text("SELECT 1"))

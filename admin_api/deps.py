@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import AfterValidator, AwareDatetime
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from admin_api.errors import ApiError
 from admin_api.tokens import ApiToken, Role, authenticate, grants
@@ -28,21 +29,48 @@ def services_of(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services_of)]
 
 
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
+# Where RequestGuard leaves the token it checked, so the route does not look it up again.
+TOKEN_STATE = "api_token"
+
+
+def bearer_secret(authorization: str | None) -> str | None:
+    """The secret of an ``Authorization: Bearer <secret>`` header; None for any other header."""
+    scheme, _, secret = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not secret:
+        return None
+    return secret
+
+
+async def authenticate_caller(
+    sessions: async_sessionmaker[AsyncSession], secret: str | None
+) -> ApiToken:
+    """The active token with this secret (one query); ApiError 401 without one, or with one
+    that is unknown or revoked."""
+    if not secret:
+        raise ApiError(
+            401, "an API token is required: send 'Authorization: Bearer <token>'", headers=CHALLENGE
+        )
+    async with transaction(sessions) as session:
+        token = await authenticate(session, secret)
+    if token is None:
+        raise ApiError(401, "this API token is unknown or revoked", headers=CHALLENGE)
+    return token
+
+
 async def caller(
+    request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> ApiToken:
-    """The caller's token; 401 without one, or with one that is unknown or revoked."""
-    challenge = {"WWW-Authenticate": "Bearer"}
-    if credentials is None or not credentials.credentials:
-        raise ApiError(
-            401, "an API token is required: send 'Authorization: Bearer <token>'", headers=challenge
-        )
-    async with transaction(services.sessions) as session:
-        token = await authenticate(session, credentials.credentials)
-    if token is None:
-        raise ApiError(401, "this API token is unknown or revoked", headers=challenge)
-    return token
+    """The caller's token: the one RequestGuard checked before the body was read, or checked
+    here (an app without the guard); 401 without a valid one."""
+    checked = request.scope.get("state", {}).get(TOKEN_STATE)
+    if isinstance(checked, ApiToken):
+        return checked
+    return await authenticate_caller(
+        services.sessions, credentials.credentials if credentials else None
+    )
 
 
 def role_required(needed: Role) -> object:
