@@ -209,14 +209,15 @@ class Desk:
                 return
             context = await self._card_context(session, ticket, customer)
         title = topic_title(customer, ticket)
-        if await self._rename(topic, customer.topic_title, title) and title != customer.topic_title:
-            async with transaction(self.services.sessions) as session:
-                await session.execute(
-                    update(Customer).where(Customer.id == customer.id).values(topic_title=title)
-                )
-        if ticket.card_message_id is None:
-            return
         try:
+            renamed = await self._rename(topic, customer.topic_title, title)
+            if renamed and title != customer.topic_title:
+                async with transaction(self.services.sessions) as session:
+                    await session.execute(
+                        update(Customer).where(Customer.id == customer.id).values(topic_title=title)
+                    )
+            if ticket.card_message_id is None:
+                return
             await self.bot.edit_message_text(
                 render_card(ticket, context),
                 chat_id=topic.chat_id,
@@ -226,6 +227,9 @@ class Desk:
             )
         except BadRequest as error:  # "message is not modified" and cards agents deleted
             logger.info("card of ticket #%s not updated: %s", ticket_id, error)
+        except TelegramError as error:  # the ticket is right in the database; the next change
+            # brings the card along (what the agent did must not be undone by a cosmetic edit)
+            logger.warning("card of ticket #%s not refreshed (%s)", ticket_id, error)
 
     async def _card_context(
         self, session: AsyncSession, ticket: Ticket, customer: Customer

@@ -258,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    for chatty in ("sentence_transformers", "alembic", "pymorphy3", "httpx"):
+    for chatty in ("sentence_transformers", "alembic", "pymorphy3", "httpx", "apscheduler"):
         logging.getLogger(chatty).setLevel(max(logging.WARNING, logging.getLogger().level))
     try:
         return run_command(args, settings)

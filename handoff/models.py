@@ -113,7 +113,7 @@ class ConversationMessage(Base):
     kind: Mapped[str] = mapped_column(String(16))
     text: Mapped[str | None] = mapped_column(Text, nullable=True)
     telegram_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    telegram_update_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    telegram_update_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
     file_id: Mapped[str | None] = mapped_column(String(255), nullable=True)
     # What the bot decided about an inbound message, or answered with in an outbound one.
     outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)

@@ -128,7 +128,8 @@ def test_a_telegram_outage_delays_answers_replies_and_relays_but_loses_none(
             someone, asker = customer(5201, "Ира"), customer(5202, "Олег")
             thread, card_message = _hand_off(running, someone)
             _take(running, OLGA, card_message)
-            telegram.outage(8)
+            # Longer than the few seconds a request is retried in place: the outbox's turn.
+            telegram.outage(12)
             telegram.send_text(asker, "здравствуйте")
             telegram.send_text(someone, "номер заказа 777")
             for line in ("первое", "второе", "третье"):
