@@ -232,8 +232,8 @@ class OutboxSender:
                 next_attempt_at=now + timedelta(seconds=delay),
                 last_error=describe_error(error),
             )
-            if row.purpose == Purpose.AGENT_REPLY and not row.late_notice_sent:
-                await self._tell_agents(row, late=True)
+            if row.purpose in TO_CUSTOMER:
+                await self._tell_agents_late(row.chat_id)
             return False
         logger.error(
             "outbox %s to chat %s given up: %s", row.id, row.chat_id, describe_error(error)
@@ -246,19 +246,46 @@ class OutboxSender:
             last_error=describe_error(error),
         )
         if row.purpose in TO_CUSTOMER:
-            await self._tell_agents(row, late=False, blocked=isinstance(error, Forbidden))
+            await self._tell_agents_failed(row, blocked=isinstance(error, Forbidden))
         elif isinstance(error, BadRequest):
             logger.error("outbox %s was refused by Telegram as malformed", row.id)
         return True
 
-    async def _tell_agents(self, row: OutboxMessage, *, late: bool, blocked: bool = False) -> None:
-        """A line in the customer's topic: the reply waits (once), or it will never arrive."""
-        if late:
-            html = (
-                "⏳ Not delivered yet: Telegram does not accept it right now. It is kept and "
-                "sent as soon as Telegram does."
-            )
-        elif blocked:
+    async def _tell_agents_late(self, chat_id: int) -> None:
+        """The customer's chat refuses for now: agents whose replies wait there hear it (once)."""
+        try:
+            async with transaction(self.sessions) as session:
+                waiting = list(
+                    await session.scalars(
+                        select(OutboxMessage.id).where(
+                            OutboxMessage.chat_id == chat_id,
+                            OutboxMessage.status == QueueStatus.PENDING,
+                            OutboxMessage.purpose == Purpose.AGENT_REPLY,
+                            OutboxMessage.late_notice_sent.is_(False),
+                        )
+                    )
+                )
+                if not waiting:
+                    return
+                await session.execute(
+                    update(OutboxMessage)
+                    .where(OutboxMessage.id.in_(waiting))
+                    .values(late_notice_sent=True)
+                )
+                what = "A reply is" if len(waiting) == 1 else f"{len(waiting)} replies are"
+                await self._notice(
+                    session,
+                    chat_id,
+                    f"⏳ {what} not delivered yet: Telegram does not accept messages to the "
+                    "customer right now. Kept, in order, and sent as soon as Telegram does.",
+                )
+        except Exception:
+            logger.exception("the agents were not told that chat %s waits", chat_id)
+        self.wake()
+
+    async def _tell_agents_failed(self, row: OutboxMessage, *, blocked: bool) -> None:
+        """A message to the customer will never arrive: the ticket's trail and topic say so."""
+        if blocked:
             html = (
                 "⚠️ Not delivered: the customer has blocked the bot or deleted the chat. "
                 "They can write again any time; the ticket stays as it is."
@@ -267,28 +294,28 @@ class OutboxSender:
             html = "⚠️ Not delivered: Telegram kept refusing this message; it was given up."
         try:
             async with transaction(self.sessions) as session:
-                if late:
-                    await session.execute(
-                        update(OutboxMessage)
-                        .where(OutboxMessage.id == row.id)
-                        .values(late_notice_sent=True)
-                    )
-                customer = await session.scalar(
-                    select(Customer).where(Customer.chat_id == row.chat_id).limit(1)
-                )
-                if not late and row.ticket_id is not None:
+                if row.ticket_id is not None:
                     ticket = await session.get(Ticket, row.ticket_id)
                     if ticket is not None:
                         record_event(session, ticket, "undeliverable", actor=Actor.BOT)
-                if customer is None or customer.topic_id is None or customer.topic_chat_id is None:
-                    return
-                await enqueue(
-                    session,
-                    customer.topic_chat_id,
-                    text_params(html, thread_id=customer.topic_id),
-                    purpose=Purpose.NOTICE,
-                    ticket_id=row.ticket_id,
-                )
+                await self._notice(session, row.chat_id, html, ticket_id=row.ticket_id)
         except Exception:
             logger.exception("the agents were not told about outbox %s", row.id)
         self.wake()
+
+    async def _notice(
+        self, session: AsyncSession, chat_id: int, html: str, *, ticket_id: int | None = None
+    ) -> None:
+        """Queue a line in the topic of the customer of this chat (if they have one)."""
+        customer = await session.scalar(
+            select(Customer).where(Customer.chat_id == chat_id).limit(1)
+        )
+        if customer is None or customer.topic_id is None or customer.topic_chat_id is None:
+            return
+        await enqueue(
+            session,
+            customer.topic_chat_id,
+            text_params(html, thread_id=customer.topic_id),
+            purpose=Purpose.NOTICE,
+            ticket_id=ticket_id or customer.latest_ticket_id,
+        )

@@ -79,6 +79,7 @@ def create_engine(url: str, settings: Settings | None = None) -> AsyncEngine:
         return _sqlite_engine(url, settings)
     engine = create_async_engine(
         url,
+        hide_parameters=True,  # errors are logged: never with customers' words in them
         pool_pre_ping=True,
         pool_timeout=settings.database_timeout,
         connect_args={
@@ -149,6 +150,7 @@ def _sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
     # after it); the pool timeout bounds the queue for our one connection.
     engine = create_async_engine(
         url,
+        hide_parameters=True,  # errors are logged: never with customers' words in them
         connect_args={"timeout": settings.database_timeout},
         pool_size=1,
         max_overflow=0,
