@@ -134,7 +134,7 @@ def test_a_telegram_outage_delays_answers_replies_and_relays_but_loses_none(
             telegram.send_text(someone, "номер заказа 777")
             for line in ("первое", "второе", "третье"):
                 telegram.send_in_topic(GROUP, thread, OLGA, f"ответ {line}")
-            late = _in_topic(running, thread, "Not delivered yet")  # after the outage, honestly
+            late = _in_topic(running, thread, "not delivered yet")  # after the outage, honestly
             telegram.wait_until(
                 lambda: sum(m.text.startswith("ответ") for m in telegram.messages_to(5201)) >= 3,
                 timeout=60,
