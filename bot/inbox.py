@@ -214,9 +214,9 @@ async def already_answered(session: AsyncSession, update_id: int) -> bool:
     return bool(await session.scalar(select(exists().where(OutboxMessage.update_id == update_id))))
 
 
-class InboxProcessor:
+class InboxProcessor(LaneRunner):
     """Runs stored updates through the application's handlers, lane by lane (a lane is a chat):
-    in order within a chat, chats concurrently (core.queues.LaneRunner)."""
+    in order within a chat, chats concurrently."""
 
     def __init__(
         self,
@@ -227,35 +227,21 @@ class InboxProcessor:
         retry_seconds: float = 0.5,
         poll_seconds: float = 1.0,
     ) -> None:
+        super().__init__(
+            "inbox", sessions, InboxUpdate, InboxUpdate.chat_key, poll_seconds=poll_seconds
+        )
         self.application = application
-        self.sessions = sessions
         self.give_up = give_up
         self.retry_seconds = retry_seconds
-        self.lanes = LaneRunner(
-            "inbox",
-            sessions,
-            InboxUpdate,
-            InboxUpdate.chat_key,
-            self._process_next,
-            poll_seconds=poll_seconds,
-        )
         self._failures: dict[int, BaseException] = {}
         application.add_error_handler(self._note_failure)
-
-    def wake(self) -> None:
-        self.lanes.wake()
-
-    def start(self) -> None:
-        self.lanes.start()
-
-    async def stop(self) -> None:
-        await self.lanes.stop()
 
     async def _note_failure(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         if isinstance(update, Update) and context.error is not None:
             self._failures[update.update_id] = context.error
 
-    async def _process_next(self, chat: Lane) -> bool:
+    async def step(self, chat: Lane) -> bool:
+        """Claim and process the chat's oldest pending update."""
         claimed = await claim_next(self.sessions, InboxUpdate, InboxUpdate.chat_key, chat)
         if claimed is None:
             return False

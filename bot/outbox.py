@@ -120,9 +120,9 @@ def _markup(data: dict[str, Any] | None) -> ReplyMarkup | None:
     return ReplyKeyboardRemove.de_json(data, None)
 
 
-class OutboxSender:
-    """Delivers the outbox, chat by chat (core.queues.LaneRunner): a chat's rows in order, a
-    failed row holding back the rows after it until it is delivered or given up."""
+class OutboxSender(LaneRunner):
+    """Delivers the outbox, chat by chat: a chat's rows in order, a failed row holding back the
+    rows after it until it is delivered or given up."""
 
     def __init__(
         self,
@@ -134,30 +134,16 @@ class OutboxSender:
         give_up_after: timedelta = timedelta(hours=24),
         poll_seconds: float = 1.0,
     ) -> None:
+        super().__init__(
+            "outbox", sessions, OutboxMessage, OutboxMessage.chat_id, poll_seconds=poll_seconds
+        )
         self.bot = bot
-        self.sessions = sessions
         self.retry_seconds = retry_seconds
         self.max_retry_seconds = max_retry_seconds
         self.give_up_after = give_up_after
-        self.lanes = LaneRunner(
-            "outbox",
-            sessions,
-            OutboxMessage,
-            OutboxMessage.chat_id,
-            self._deliver_next,
-            poll_seconds=poll_seconds,
-        )
 
-    def wake(self) -> None:
-        self.lanes.wake()
-
-    def start(self) -> None:
-        self.lanes.start()
-
-    async def stop(self) -> None:
-        await self.lanes.stop()
-
-    async def _deliver_next(self, chat: Lane) -> bool:
+    async def step(self, chat: Lane) -> bool:
+        """Claim and deliver the chat's oldest pending row."""
         claimed = await claim_next(self.sessions, OutboxMessage, OutboxMessage.chat_id, chat)
         if claimed is None:
             return False

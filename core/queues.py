@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -170,8 +169,8 @@ async def settle(
 class LaneRunner:
     """Works a queue table lane by lane: one task per lane (a chat) with a due head row, each
     lane's rows one after another, at most ``max_lanes`` lanes at once — so one chat's backlog
-    holds one slot and never delays the others. ``step(lane)`` handles the lane's next row and
-    says whether to go on with the lane."""
+    holds one slot and never delays the others. A subclass's ``step(lane)`` handles the lane's
+    next row and says whether to go on with the lane."""
 
     def __init__(
         self,
@@ -179,7 +178,6 @@ class LaneRunner:
         sessions: async_sessionmaker[AsyncSession],
         model: type[QueuedRow],
         lane_column: InstrumentedAttribute[Any],
-        step: Callable[[Lane], Awaitable[bool]],
         *,
         max_lanes: int = 64,
         poll_seconds: float = 1.0,
@@ -188,13 +186,15 @@ class LaneRunner:
         self.sessions = sessions
         self.model = model
         self.lane_column = lane_column
-        self.step = step
         self.poll_seconds = poll_seconds
         self._slots = asyncio.Semaphore(max_lanes)
         self._wake = asyncio.Event()
         self._busy: dict[Lane, asyncio.Task[None]] = {}
         self._task: asyncio.Task[None] | None = None
         self._steps = 0  # rows worked on so far (``drain`` stops when a round moves none)
+
+    async def step(self, lane: Lane) -> bool:
+        raise NotImplementedError
 
     def wake(self) -> None:
         self._wake.set()

@@ -122,8 +122,8 @@ class OfflineBot:
         """Store the update, process everything due, deliver everything due."""
         await store_updates(self.services.sessions, [raw_update(update.to_dict())])
         while True:
-            await self.inbox.lanes.drain()
-            await self.outbox.lanes.drain()
+            await self.inbox.drain()
+            await self.outbox.drain()
             async with self.services.sessions() as session:
                 waiting = await session.scalar(
                     select(func.count()).where(InboxUpdate.status == QueueStatus.PENDING)

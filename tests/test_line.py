@@ -90,7 +90,7 @@ async def _say(app: OfflineBot, user: dict[str, Any], text: str) -> None:
 async def _welcome(services: Services, app: OfflineBot) -> int:
     """The job's "we're online" part, then what it queued delivered."""
     told = await welcome_waiting_customers(services, app.bot)
-    await app.outbox.lanes.drain()
+    await app.outbox.drain()
     return told
 
 
