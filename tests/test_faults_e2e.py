@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -57,62 +58,68 @@ def _doubled_and_logged(telegram: FakeBotApi, users: range, log: Path) -> None:
     assert doubled <= log.read_text().count("it may arrive twice"), replies
 
 
+def _killed_once_received(
+    telegram: FakeBotApi,
+    env: dict[str, str],
+    port: int,
+    log: Path,
+    users: range,
+    received: Callable[[int], bool],
+) -> None:
+    """Customers write; once Telegram counts every update as received by the bot, SIGKILL it
+    (most are not answered yet), start it again: every customer is answered, once."""
+    process = start_firstline(env, port, ready=_bot_ready, log=log)
+    try:
+        for user in users:
+            telegram.send_text(customer(user), GREETINGS[user % 3])
+        last = telegram.last_update_id
+        telegram.wait_until(lambda: received(last), timeout=30)
+        _kill(process)
+    finally:
+        stop_firstline(process)
+    answered_before = sum(1 for count in _replies(telegram, users).values() if count)
+    assert answered_before < len(users), "the kill came too late to prove anything"
+    process = start_firstline(env, port, ready=_bot_ready, log=log)
+    try:
+        telegram.wait_until(lambda: all(_replies(telegram, users).values()), timeout=60)
+        time.sleep(1.0)  # a duplicate would show by now
+    finally:
+        stop_firstline(process)
+    _doubled_and_logged(telegram, users, log)
+
+
 def test_sigkill_after_polling_confirmed_the_updates_loses_none(tmp_path: Path) -> None:
     with FakeBotApi() as telegram:
         port = free_port()
         env = _environment(tmp_path / "data", telegram, port)
-        log = tmp_path / "firstline.log"
-        process = start_firstline(env, port, ready=_bot_ready, log=log)
-        users = range(5001, 5061)
-        try:
-            for user in users:
-                telegram.send_text(customer(user), GREETINGS[user % 3])
-            last = telegram.last_update_id
-            telegram.wait_until(lambda: telegram.confirmed_update_id >= last, timeout=30)
-            _kill(process)  # confirmed to Telegram, mostly not yet answered
-        finally:
-            stop_firstline(process)
-        answered_before = sum(1 for count in _replies(telegram, users).values() if count)
-        assert answered_before < len(users), "the kill came too late to prove anything"
-        process = start_firstline(env, port, ready=_bot_ready, log=log)
-        try:
-            telegram.wait_until(lambda: all(_replies(telegram, users).values()), timeout=60)
-            time.sleep(1.0)  # a duplicate would show by now
-        finally:
-            stop_firstline(process)
-        _doubled_and_logged(telegram, users, log)
+        _killed_once_received(
+            telegram,
+            env,
+            port,
+            tmp_path / "firstline.log",
+            range(5001, 5061),
+            lambda last: telegram.confirmed_update_id >= last,  # the next offset is past them
+        )
 
 
 def test_sigkill_after_the_webhook_answered_200_loses_none(tmp_path: Path) -> None:
     with FakeBotApi() as telegram:
         port = free_port()
-        url = f"http://127.0.0.1:{port}/hooks/telegram"
         env = _environment(
             tmp_path / "data",
             telegram,
             port,
-            FIRSTLINE_WEBHOOK_URL=url,
+            FIRSTLINE_WEBHOOK_URL=f"http://127.0.0.1:{port}/hooks/telegram",
             FIRSTLINE_WEBHOOK_SECRET="a-secret-that-survives-restarts-0123456789",
         )
-        log = tmp_path / "firstline.log"
-        process = start_firstline(env, port, ready=_bot_ready, log=log)
-        users = range(5101, 5141)
-        try:
-            for user in users:
-                telegram.send_text(customer(user), GREETINGS[user % 3])
-            last = telegram.last_update_id
-            telegram.wait_until(lambda: telegram.webhook_delivered >= last, timeout=30)
-            _kill(process)
-        finally:
-            stop_firstline(process)
-        assert sum(1 for count in _replies(telegram, users).values() if count) < len(users)
-        process = start_firstline(env, port, ready=_bot_ready, log=log)
-        try:
-            telegram.wait_until(lambda: all(_replies(telegram, users).values()), timeout=60)
-            time.sleep(1.0)
-        finally:
-            stop_firstline(process)
-        _doubled_and_logged(telegram, users, log)
+        _killed_once_received(
+            telegram,
+            env,
+            port,
+            tmp_path / "firstline.log",
+            range(5101, 5141),
+            lambda last: telegram.webhook_delivered >= last,  # each answered 200
+        )
 
 
 def test_a_telegram_outage_delays_answers_replies_and_relays_but_loses_none(
