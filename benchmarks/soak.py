@@ -26,7 +26,8 @@ from sqlalchemy import text
 
 from core.database import create_engine
 from tests.fake_bot_api import FakeBotApi, customer
-from tests.processes import BUNDLED_MODELS_DIR, free_port, start_firstline, stop_firstline
+from tests.processes import free_port, start_firstline, stop_firstline
+from tests.test_bot_e2e import _environment
 
 POSTGRES = os.environ.get(
     "FIRSTLINE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -43,21 +44,13 @@ async def _postgres(statement: str) -> None:
     await engine.dispose()
 
 
-def _environment(data_dir: Path, telegram: FakeBotApi, port: int, url: str) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith("FIRSTLINE_")},
-        "FIRSTLINE_DATA_DIR": str(data_dir),
-        "FIRSTLINE_MODELS_DIR": str(BUNDLED_MODELS_DIR),
-        "FIRSTLINE_API_PORT": str(port),
-        "FIRSTLINE_TELEGRAM_TOKEN": telegram.token,
-        "FIRSTLINE_TELEGRAM_API_URL": telegram.url,
-        "FIRSTLINE_DATABASE_URL": url,
-        "FIRSTLINE_DELIVERY_RETRY_SECONDS": "1",
-        "FIRSTLINE_DELIVERY_RETRY_MAX_SECONDS": "10",
-        # Customers write far more often than people do: the soak is about faults, not floods.
-        "FIRSTLINE_FLOOD_PER_MINUTE": "600",
-        "FIRSTLINE_FLOOD_BURST": "50",
-    }
+SOAK_SETTINGS = {
+    "FIRSTLINE_DELIVERY_RETRY_SECONDS": "1",
+    "FIRSTLINE_DELIVERY_RETRY_MAX_SECONDS": "10",
+    # Customers write far more often than people do: the soak is about faults, not floods.
+    "FIRSTLINE_FLOOD_PER_MINUTE": "600",
+    "FIRSTLINE_FLOOD_BURST": "50",
+}
 
 
 def _ready(status: dict[str, object]) -> bool:
@@ -78,7 +71,9 @@ def soak(customers: int, minutes: float, kill_every: float, fault_rate: float) -
             FakeBotApi() as telegram,
         ):
             port = free_port()
-            env = _environment(Path(workdir) / "data", telegram, port, url)
+            env = _environment(
+                Path(workdir) / "data", telegram, port, FIRSTLINE_DATABASE_URL=url, **SOAK_SETTINGS
+            )
             log = Path(workdir) / "firstline.log"
             process = start_firstline(env, port, ready=_ready, log=log)
             telegram.random_faults(fault_rate)
