@@ -41,6 +41,8 @@ logger = logging.getLogger(__name__)
 BUTTON_PREFIX = "desk"
 # Messages older than this that never reached the topic are not relayed at a restart.
 RESUME_WINDOW = timedelta(hours=24)
+# Longer than a handoff takes to show its ticket (Telegram's calls and their retries included).
+SHOW_GRACE = timedelta(seconds=60)
 RELAYED_AS_TEXT = (MessageKind.TEXT, MessageKind.COMMAND, MessageKind.BUTTON, MessageKind.EDIT)
 CUSTOMER_MARK = "👤"
 EDIT_MARK = "✏️"
@@ -142,14 +144,19 @@ class Desk:
             logger.warning("could not pin the card of ticket #%s: %s", ticket_id, error)
 
     async def show_unshown(self) -> None:
-        """Show the active tickets whose card never got posted (Telegram was down, a crash)."""
+        """Show the active tickets whose card never got posted (Telegram was down, a crash).
+
+        Only tickets older than ``SHOW_GRACE``: a younger one is being shown by its handoff right
+        now, and showing it twice at once would open two topics."""
         if self.chat_id is None:
             return
         async with self.services.sessions() as session:
             unshown = list(
                 await session.scalars(
                     select(Ticket.id).where(
-                        Ticket.status.in_(ACTIVE_TICKET_STATUSES), Ticket.card_message_id.is_(None)
+                        Ticket.status.in_(ACTIVE_TICKET_STATUSES),
+                        Ticket.card_message_id.is_(None),
+                        Ticket.created_at < utcnow() - SHOW_GRACE,
                     )
                 )
             )

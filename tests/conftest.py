@@ -43,6 +43,15 @@ def _fresh_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     get_settings.cache_clear()
 
 
+@pytest.fixture(scope="session")
+def imported_faq(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A data directory holding the end-to-end FAQ, imported once a session by `firstline kb
+    import` (a real process): end-to-end tests copy it instead of importing again."""
+    from tests.test_bot_e2e import import_e2e_faq
+
+    return import_e2e_faq(tmp_path_factory.mktemp("e2e-faq"))
+
+
 @pytest.fixture
 def settings() -> Settings:
     return get_settings()

@@ -35,11 +35,11 @@ class RoundRobinForwarder:
     def __enter__(self) -> RoundRobinForwarder:
         app = Starlette(routes=[Route("/{path:path}", self._forward, methods=["GET", "POST"])])
         config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=lambda: asyncio.run(self._server.serve()), daemon=True)  # type: ignore[union-attr]
+        server = self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
         self._thread.start()
         deadline = time.monotonic() + 10
-        while not self._server.started:
+        while not server.started:
             if time.monotonic() > deadline:
                 raise RuntimeError("the forwarder did not start")
             time.sleep(0.02)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 import pytest
@@ -42,10 +43,10 @@ class RunningWithApi:
 
 
 @pytest.fixture(scope="module")
-def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningWithApi]:
+def api(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Iterator[RunningWithApi]:
     workdir = tmp_path_factory.mktemp("api-e2e")
     with FakeBotApi() as telegram:
-        env = _desk_environment(workdir, telegram)
+        env = _desk_environment(workdir, telegram, imported_faq)
         admin = create_token(env, "admin", "Lead")
         process = _start(workdir, telegram, env)
         port = int(env["FIRSTLINE_API_PORT"])

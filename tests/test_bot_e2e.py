@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 from collections.abc import Iterator
@@ -73,6 +74,18 @@ def _faq_file(directory: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
     return path, {entry["key"]: entry for entry in entries}
 
 
+def import_e2e_faq(workdir: Path) -> Path:
+    """Import the end-to-end FAQ with `firstline kb import` into a data directory of its own."""
+    faq_path, _ = _faq_file(workdir)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FIRSTLINE_")},
+        "FIRSTLINE_DATA_DIR": str(workdir / "data"),
+        "FIRSTLINE_MODELS_DIR": str(BUNDLED_MODELS_DIR),
+    }
+    subprocess.run([FIRSTLINE, "kb", "import", str(faq_path)], env=env, check=True, timeout=180)
+    return workdir / "data"
+
+
 def _environment(data_dir: Path, telegram: FakeBotApi, port: int, **extra: str) -> dict[str, str]:
     return {
         **{k: v for k, v in os.environ.items() if not k.startswith("FIRSTLINE_")},
@@ -90,13 +103,13 @@ def _bot_ready(status: dict[str, Any]) -> bool:
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+def running(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Iterator[Running]:
     workdir = tmp_path_factory.mktemp("bot-e2e")
-    faq_path, faq = _faq_file(workdir)
+    _, faq = _faq_file(workdir)
+    shutil.copytree(imported_faq, workdir / "data")
     with FakeBotApi() as telegram:
         port = free_port()
         env = _environment(workdir / "data", telegram, port)
-        subprocess.run([FIRSTLINE, "kb", "import", str(faq_path)], env=env, check=True, timeout=180)
         process = start_firstline(env, port, ready=_bot_ready, log=workdir / "firstline.log")
         try:
             yield Running(telegram, port, workdir / "data" / "firstline.sqlite3", faq)

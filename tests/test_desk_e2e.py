@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +21,7 @@ import pytest
 from bot.texts import RU
 from handoff import card
 from tests.fake_bot_api import FakeBotApi, SentMessage, agent, customer
-from tests.processes import FIRSTLINE, free_port, start_firstline, stop_firstline
+from tests.processes import free_port, start_firstline, stop_firstline
 from tests.test_bot_e2e import MEDIA, Running, _bot_ready, _environment, _faq_file
 
 pytestmark = pytest.mark.model
@@ -39,24 +40,22 @@ def _start(workdir: Path, telegram: FakeBotApi, env: dict[str, str]) -> subproce
     return start_firstline(env, port, ready=_bot_ready, log=workdir / "firstline.log")
 
 
-def _desk_environment(workdir: Path, telegram: FakeBotApi) -> dict[str, str]:
-    faq_path, _ = _faq_file(workdir)
-    env = _environment(
+def _desk_environment(workdir: Path, telegram: FakeBotApi, imported_faq: Path) -> dict[str, str]:
+    shutil.copytree(imported_faq, workdir / "data")
+    return _environment(
         workdir / "data",
         telegram,
         free_port(),
         FIRSTLINE_AGENT_CHAT_ID=str(GROUP),
         **HAND_OFF_WHEN_UNSURE,
     )
-    subprocess.run([FIRSTLINE, "kb", "import", str(faq_path)], env=env, check=True, timeout=180)
-    return env
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+def running(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Iterator[Running]:
     workdir = tmp_path_factory.mktemp("desk-e2e")
     with FakeBotApi() as telegram:
-        env = _desk_environment(workdir, telegram)
+        env = _desk_environment(workdir, telegram, imported_faq)
         process = _start(workdir, telegram, env)
         try:
             yield Running(
@@ -287,9 +286,11 @@ def test_agent_commands_with_missing_or_unknown_arguments_get_a_usage_hint(
     assert _ticket(running, 405)[2] == _agent_id(running, PETR)
 
 
-def test_nothing_is_lost_across_a_restart_in_the_middle_of_a_ticket(tmp_path: Path) -> None:
+def test_nothing_is_lost_across_a_restart_in_the_middle_of_a_ticket(
+    tmp_path: Path, imported_faq: Path
+) -> None:
     with FakeBotApi() as telegram:
-        env = _desk_environment(tmp_path, telegram)
+        env = _desk_environment(tmp_path, telegram, imported_faq)
         process = _start(tmp_path, telegram, env)
         running = Running(telegram, 0, tmp_path / "data" / "firstline.sqlite3", {})
         user = customer(406, "Ева")

@@ -23,8 +23,8 @@ from tests.processes import free_port, start_firstline, stop_firstline
 from tests.test_bot_e2e import Running, _bot_ready, _environment
 from tests.test_desk_e2e import (
     GROUP,
+    HAND_OFF_WHEN_UNSURE,
     OLGA,
-    _desk_environment,
     _hand_off,
     _in_topic,
     _take,
@@ -38,6 +38,18 @@ FAST_RETRIES = {
     "FIRSTLINE_LINE_CHECK_SECONDS": "1",
 }
 GREETINGS = ("здравствуйте", "добрый день", "привет")
+
+
+def _desk_on_the_demo_faq(workdir: Path, telegram: FakeBotApi, **extra: str) -> dict[str, str]:
+    """The agents' group configured, the demo FAQ (loaded at the first start: no import)."""
+    return _environment(
+        workdir / "data",
+        telegram,
+        free_port(),
+        FIRSTLINE_AGENT_CHAT_ID=str(GROUP),
+        **HAND_OFF_WHEN_UNSURE,
+        **extra,
+    )
 
 
 def _kill(process: subprocess.Popen[str]) -> None:
@@ -126,7 +138,7 @@ def test_a_telegram_outage_delays_answers_replies_and_relays_but_loses_none(
     tmp_path: Path,
 ) -> None:
     with FakeBotApi() as telegram:
-        env = {**_desk_environment(tmp_path, telegram), **FAST_RETRIES}
+        env = _desk_on_the_demo_faq(tmp_path, telegram, **FAST_RETRIES)
         port = int(env["FIRSTLINE_API_PORT"])
         log = tmp_path / "firstline.log"
         process = start_firstline(env, port, ready=_bot_ready, log=log)
@@ -164,7 +176,7 @@ def test_a_sigkill_between_telegrams_success_and_our_record_is_owned_up_to(
     tmp_path: Path,
 ) -> None:
     with FakeBotApi() as telegram:
-        env = _desk_environment(tmp_path, telegram)
+        env = _desk_on_the_demo_faq(tmp_path, telegram)
         port = int(env["FIRSTLINE_API_PORT"])
         log = tmp_path / "firstline.log"
         process = start_firstline(env, port, ready=_bot_ready, log=log)

@@ -3,9 +3,10 @@ that have the line closed right now."""
 
 from __future__ import annotations
 
-import subprocess
+import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -13,8 +14,8 @@ from bot.texts import RU
 from bot.when import describe_opening
 from handoff.hours import BusinessHours
 from tests.fake_bot_api import FakeBotApi, customer
-from tests.processes import FIRSTLINE, free_port, start_firstline, stop_firstline
-from tests.test_bot_e2e import _bot_ready, _environment, _faq_file
+from tests.processes import free_port, start_firstline, stop_firstline
+from tests.test_bot_e2e import _bot_ready, _environment
 from tests.test_desk_e2e import HAND_OFF_WHEN_UNSURE
 
 pytestmark = pytest.mark.model
@@ -29,10 +30,12 @@ def _closed_now_schedule(now: datetime) -> str:
 
 
 @pytest.fixture(scope="module")
-def closed_line(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[FakeBotApi, str]]:
+def closed_line(
+    tmp_path_factory: pytest.TempPathFactory, imported_faq: Path
+) -> Iterator[tuple[FakeBotApi, str]]:
     workdir = tmp_path_factory.mktemp("hours-e2e")
     schedule = _closed_now_schedule(datetime.now(UTC))
-    faq_path, _ = _faq_file(workdir)
+    shutil.copytree(imported_faq, workdir / "data")
     with FakeBotApi() as telegram:
         env = _environment(
             workdir / "data",
@@ -42,7 +45,6 @@ def closed_line(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Fake
             FIRSTLINE_TIMEZONE="UTC",
             **HAND_OFF_WHEN_UNSURE,
         )
-        subprocess.run([FIRSTLINE, "kb", "import", str(faq_path)], env=env, check=True, timeout=180)
         process = start_firstline(
             env, int(env["FIRSTLINE_API_PORT"]), ready=_bot_ready, log=workdir / "firstline.log"
         )
