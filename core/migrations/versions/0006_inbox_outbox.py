@@ -68,7 +68,9 @@ def upgrade() -> None:
     op.create_index("ix_outbox_messages_update_id", "outbox_messages", ["update_id"])
     # A replayed update finds what it stored the first time (bot.conversation.open_chat).
     op.create_index(
-        "ix_conversation_messages_telegram_update_id", "conversation_messages", ["telegram_update_id"]
+        "ix_conversation_messages_telegram_update_id",
+        "conversation_messages",
+        ["telegram_update_id"],
     )
 
 
