@@ -5,6 +5,7 @@ agents before a ticket misses its service level."""
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 from telegram import Bot
 from telegram.ext import ContextTypes
@@ -16,6 +17,7 @@ from bot.outbox import enqueue, text_params
 from bot.texts import Texts, texts_for
 from bot.when import describe_opening, describe_wait
 from core.database import transaction
+from core.queues import InboxUpdate, OutboxMessage, purge_finished
 from core.wiring import Services
 from handoff import availability
 from handoff.conversations import record_message
@@ -24,6 +26,9 @@ from handoff.sla import SlaAlert, SlaKind, SlaStage, raise_sla_alerts, sla_targe
 from handoff.tickets import owner_of
 
 logger = logging.getLogger(__name__)
+
+KEEP_UPDATES = timedelta(days=7)
+KEEP_SENT = timedelta(days=30)
 
 
 async def line_is_closed(services: Services) -> bool:
@@ -84,7 +89,12 @@ async def watch_the_line(context: ContextTypes.DEFAULT_TYPE) -> None:
     Each part runs whatever happened to the other, so one failure never silences SLA alerts.
     """
     services: Services = context.bot_data["firstline"].services
-    for part in (welcome_waiting_customers, warn_about_service_levels, show_unshown_tickets):
+    for part in (
+        welcome_waiting_customers,
+        warn_about_service_levels,
+        show_unshown_tickets,
+        purge_the_queues,
+    ):
         try:
             await part(services, context.bot)
         except Exception:  # logged; the next run tries again
@@ -138,6 +148,13 @@ async def warn_about_service_levels(services: Services, bot: Bot) -> list[SlaAle
 async def show_unshown_tickets(services: Services, bot: Bot) -> None:
     """Tickets whose card could not be posted (Telegram was down) are shown once it is back."""
     await Desk(services, bot).show_unshown()
+
+
+async def purge_the_queues(services: Services, bot: Bot) -> None:
+    """Updates processed a week ago, and messages sent a month ago (a rating request's buttons
+    count while its row is kept), leave the inbox and the outbox."""
+    await purge_finished(services.sessions, InboxUpdate, InboxUpdate.finished_at, KEEP_UPDATES)
+    await purge_finished(services.sessions, OutboxMessage, OutboxMessage.created_at, KEEP_SENT)
 
 
 def _alert_text(alert: SlaAlert, who: str) -> str:

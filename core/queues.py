@@ -20,7 +20,18 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, TypeVar
 
-from sqlalchemy import JSON, BigInteger, Index, Integer, String, Text, or_, select, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Index,
+    Integer,
+    String,
+    Text,
+    delete,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
 
@@ -297,3 +308,23 @@ async def delivery_states(session: AsyncSession, message_ids: list[int]) -> dict
         for message_id, status in rows.all()
         if message_id is not None
     }
+
+
+async def purge_finished(
+    sessions: async_sessionmaker[AsyncSession],
+    model: type[QueuedRow],
+    since: InstrumentedAttribute[Any],
+    older_than: timedelta,
+) -> int:
+    """Delete rows done (or given up) whose ``since`` is longer ago than ``older_than``: the
+    queues stay small. How many were deleted."""
+    async with transaction(sessions) as session:
+        deleted = await session.execute(
+            delete(model)
+            .where(
+                model.status.in_([QueueStatus.DONE, QueueStatus.FAILED]),
+                since < utcnow() - older_than,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    return int(deleted.rowcount)  # type: ignore[attr-defined]
