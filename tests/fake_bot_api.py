@@ -131,7 +131,14 @@ class FakeBotApi:
         app = Starlette(
             routes=[Route("/bot{token}/{method}", self._endpoint, methods=["POST", "GET"])]
         )
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        # Long polls still open when a test ends are cut after a second, not waited out.
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._serve, daemon=True)
         self._thread.start()

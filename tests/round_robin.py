@@ -34,7 +34,14 @@ class RoundRobinForwarder:
 
     def __enter__(self) -> RoundRobinForwarder:
         app = Starlette(routes=[Route("/{path:path}", self._forward, methods=["GET", "POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        # Long polls still open when a test ends are cut after a second, not waited out.
+        config = uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            timeout_graceful_shutdown=1,
+        )
         server = self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=lambda: asyncio.run(server.serve()), daemon=True)
         self._thread.start()

@@ -1,5 +1,5 @@
 """`firstline run` on PostgreSQL through a TCP proxy that breaks the network: the database refusing
-connections for 12 s, then black-holed for 12 s (four times the 3 s statement bound set here).
+connections for 8 s, then black-holed for 8 s (over twice the 3 s statement bound set here).
 Nothing a customer sent is lost (an update is confirmed to Telegram only once stored), no handler
 hangs, and /readyz says 503 fast."""
 
@@ -19,7 +19,7 @@ from tests.test_bot_e2e import _bot_ready, _environment
 
 pytestmark = pytest.mark.model
 
-OUTAGE = 12.0
+OUTAGE = 8.0
 
 
 def _readyz_seconds(port: int) -> tuple[int, float]:
