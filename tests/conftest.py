@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
+import subprocess
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -20,6 +23,8 @@ POSTGRES_ADMIN_URL = os.environ.get(
     "FIRSTLINE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
 )
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The end-to-end FAQ's import, started in the background once collection shows it is needed.
+E2E_FAQ = pytest.StashKey[tuple[Path, "subprocess.Popen[bytes]"]]()
 
 
 def _postgres_reachable() -> bool:
@@ -43,13 +48,34 @@ def _fresh_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator
     get_settings.cache_clear()
 
 
+def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.Item]) -> None:
+    """When end-to-end tests will run, start importing their FAQ now, in the background: the
+    unit tests that run first hide most of its half a minute."""
+    if any("imported_faq" in getattr(item, "fixturenames", ()) for item in items):
+        from tests.test_bot_e2e import start_e2e_faq_import
+
+        workdir = Path(tempfile.mkdtemp(prefix="firstline-e2e-faq-"))
+        session.config.stash[E2E_FAQ] = (workdir, start_e2e_faq_import(workdir))
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    started = session.config.stash.get(E2E_FAQ, None)
+    if started is not None:
+        workdir, process = started
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
-def imported_faq(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def imported_faq(request: pytest.FixtureRequest) -> Path:
     """A data directory holding the end-to-end FAQ, imported once a session by `firstline kb
     import` (a real process): end-to-end tests copy it instead of importing again."""
-    from tests.test_bot_e2e import import_e2e_faq
-
-    return import_e2e_faq(tmp_path_factory.mktemp("e2e-faq"))
+    workdir, process = request.config.stash[E2E_FAQ]
+    if process.wait(timeout=300) != 0:
+        pytest.fail(f"`firstline kb import` of the end-to-end FAQ failed ({process.returncode})")
+    return workdir / "data"
 
 
 @pytest.fixture

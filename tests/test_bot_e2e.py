@@ -74,16 +74,17 @@ def _faq_file(directory: Path) -> tuple[Path, dict[str, dict[str, Any]]]:
     return path, {entry["key"]: entry for entry in entries}
 
 
-def import_e2e_faq(workdir: Path) -> Path:
-    """Import the end-to-end FAQ with `firstline kb import` into a data directory of its own."""
+def start_e2e_faq_import(workdir: Path) -> subprocess.Popen[bytes]:
+    """Start importing the end-to-end FAQ with `firstline kb import` into ``workdir/data``."""
     faq_path, _ = _faq_file(workdir)
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("FIRSTLINE_")},
         "FIRSTLINE_DATA_DIR": str(workdir / "data"),
         "FIRSTLINE_MODELS_DIR": str(BUNDLED_MODELS_DIR),
     }
-    subprocess.run([FIRSTLINE, "kb", "import", str(faq_path)], env=env, check=True, timeout=180)
-    return workdir / "data"
+    return subprocess.Popen(
+        [FIRSTLINE, "kb", "import", str(faq_path)], env=env, stdout=subprocess.DEVNULL
+    )
 
 
 def _environment(data_dir: Path, telegram: FakeBotApi, port: int, **extra: str) -> dict[str, str]:
