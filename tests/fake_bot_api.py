@@ -114,6 +114,7 @@ class FakeBotApi:
         self._outage_until = 0.0  # monotonic time: until then every sending call gets a 502
         self._random_faults: tuple[float, random.Random] | None = None
         self.faults_injected = 0  # calls answered with an injected 429 or 5xx
+        self._stopping = False
         # Called with each message the bot sent, right after it is recorded (before the answer).
         self.after_send: Callable[[SentMessage], None] | None = None
         self._thread_ids = itertools.count(500)
@@ -160,6 +161,9 @@ class FakeBotApi:
         self._loop.close()
 
     def stop(self) -> None:
+        self._stopping = True
+        if self._loop is not None and self._new_update is not None:
+            self._loop.call_soon_threadsafe(self._new_update.set)  # long polls return now
         if self._server is not None:
             self._server.should_exit = True
         if self._thread is not None:
@@ -464,7 +468,7 @@ class FakeBotApi:
             with self._lock:
                 self._updates = [u for u in self._updates if u["update_id"] >= offset]
                 ready = self._updates[:limit]
-                if ready or time.monotonic() >= deadline:
+                if ready or time.monotonic() >= deadline or self._stopping:
                     return ready
                 self._new_update.clear()
             with contextlib.suppress(TimeoutError):
