@@ -74,7 +74,8 @@ def imported_faq(request: pytest.FixtureRequest) -> Path:
     import` (a real process): end-to-end tests copy it instead of importing again."""
     workdir, process = request.config.stash[E2E_FAQ]
     if process.wait(timeout=300) != 0:
-        pytest.fail(f"`firstline kb import` of the end-to-end FAQ failed ({process.returncode})")
+        log = (workdir / "import.log").read_text()[-3000:]
+        pytest.fail(f"`firstline kb import` of the end-to-end FAQ failed:\n{log}")
     return workdir / "data"
 
 

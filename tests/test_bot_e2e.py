@@ -82,9 +82,10 @@ def start_e2e_faq_import(workdir: Path) -> subprocess.Popen[bytes]:
         "FIRSTLINE_DATA_DIR": str(workdir / "data"),
         "FIRSTLINE_MODELS_DIR": str(BUNDLED_MODELS_DIR),
     }
-    return subprocess.Popen(
-        [FIRSTLINE, "kb", "import", str(faq_path)], env=env, stdout=subprocess.DEVNULL
-    )
+    with (workdir / "import.log").open("w") as log:  # the child keeps its own copy of the file
+        return subprocess.Popen(
+            [FIRSTLINE, "kb", "import", str(faq_path)], env=env, stdout=log, stderr=log
+        )
 
 
 def _environment(data_dir: Path, telegram: FakeBotApi, port: int, **extra: str) -> dict[str, str]:
