@@ -20,6 +20,7 @@ from retrieval.sync import import_and_index
 from tests.fake_bot_api import agent, customer
 from tests.fakes import KeywordEmbedder
 from tests.offline_bot import OfflineBot
+from tests.test_bot_offline import text_update
 
 GROUP = -100500
 OLGA = agent(9001, "Olga", "olga_support")
@@ -46,19 +47,6 @@ async def desk(settings: Settings) -> AsyncIterator[OfflineBot]:
     yield offline
     await offline.application.shutdown()
     await services.close()
-
-
-async def write(desk: OfflineBot, user: dict[str, Any], text: str) -> None:
-    message: dict[str, Any] = {
-        "message_id": next(_ids),
-        "date": 0,
-        "chat": {"id": user["id"], "type": "private"},
-        "from": user,
-        "text": text,
-    }
-    if text.startswith("/"):
-        message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text)}]
-    await desk.process_update(Update.de_json({"update_id": next(_ids), "message": message}, None))
 
 
 async def press(
@@ -92,7 +80,7 @@ async def press(
 
 async def handed_off(desk: OfflineBot, user: dict[str, Any]) -> tuple[Ticket, int, int]:
     """The customer asks for a person: their ticket, its topic and its card's message id."""
-    await write(desk, user, "/human")
+    await desk.process_update(text_update(desk, user, "/human"))
     async with desk.services.sessions() as session:
         ticket = await session.scalar(
             select(Ticket)
