@@ -16,14 +16,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import ContextTypes
 
 from bot.desk import Desk, card_buttons, priority_buttons
 from bot.formatting import escape, render_messages
 from bot.handlers import media_of
-from bot.outbox import Purpose, copy_params, enqueue, text_params
+from bot.outbox import Purpose, copy_params, edit_params, enqueue, text_params
 from bot.texts import texts_for
 from core.database import transaction
 from handoff import card, tickets
@@ -216,12 +215,13 @@ async def _record_reply(
 
 
 async def agent_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The owner edited a message already sent: the customer's copy is edited too."""
+    """The owner edited a reply: the customer's copy is edited too, through the outbox (after
+    the reply itself, however long Telegram takes)."""
     message, user = update.edited_message, update.effective_user
     if message is None or user is None or user.is_bot or not message.is_topic_message:
         return
     desk = _desk(context)
-    async with desk.services.sessions() as session:
+    async with transaction(desk.services.sessions) as session:
         sent = await session.scalar(
             select(ConversationMessage).where(
                 ConversationMessage.topic_message_id == message.message_id,
@@ -229,30 +229,21 @@ async def agent_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
             )
         )
         customer = await session.get(Customer, sent.customer_id) if sent else None
-    if sent is None or customer is None or sent.telegram_message_id is None:
-        return  # a note or a refused message: nothing reached the customer
-    try:
-        if message.text is not None:
-            await context.bot.edit_message_text(
-                message.text_html,
-                chat_id=customer.chat_id,
-                message_id=sent.telegram_message_id,
-                parse_mode=ParseMode.HTML,
-            )
-        else:
-            await context.bot.edit_message_caption(
-                chat_id=customer.chat_id,
-                message_id=sent.telegram_message_id,
-                caption=message.caption_html,
-                parse_mode=ParseMode.HTML,
-            )
-    except TelegramError as error:
-        await desk.notice(customer, f"⚠️ The edit did not reach the customer: {escape(str(error))}")
-        return
-    async with transaction(desk.services.sessions) as session:
-        stored = await session.get(ConversationMessage, sent.id)
-        assert stored is not None
-        stored.text = message.text or message.caption
+        if sent is None or customer is None:
+            return  # a note or a refused message: nothing went to the customer
+        sent.text = message.text or message.caption
+        html = message.text_html if message.text is not None else message.caption_html
+        method, params = edit_params(html, caption=message.text is None)
+        await enqueue(
+            session,
+            customer.chat_id,
+            params,
+            method=method,
+            purpose=Purpose.AGENT_EDIT,
+            message=sent,
+            ticket_id=sent.ticket_id,
+        )
+    desk.services.wake_outbox()
 
 
 # --- commands ----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from bot import agents, handlers
 from bot.delivery import FloodGuard, PerChatUpdateProcessor, RetryingRateLimiter
 from bot.desk import BUTTON_PREFIX, Desk
 from bot.inbox import InboxPoller, InboxProcessor, raw_update, store_updates
-from bot.line import watch_the_line
+from bot.line import keep_cards_current, watch_the_line
 from bot.outbox import OutboxSender
 from bot.remote_desk import DeskRequest, TelegramDesk, perform_desk_request
 from core.leadership import Leadership
@@ -190,12 +190,20 @@ class BotRunner:
                 await Desk(self.services, bot).resume()
                 job_queue = self.application.job_queue
                 assert job_queue is not None  # python-telegram-bot[job-queue] is a dependency
-                job = job_queue.run_repeating(
-                    watch_the_line,
-                    interval=self.services.settings.line_check_seconds,
-                    first=1,
-                    name="watch-the-line",
-                )
+                settings = self.services.settings
+                jobs = [
+                    job_queue.run_repeating(
+                        watch_the_line,
+                        interval=settings.line_check_seconds,
+                        first=1,
+                        name="watch-the-line",
+                    ),
+                    job_queue.run_repeating(
+                        keep_cards_current,
+                        interval=settings.delivery_retry_seconds,
+                        name="keep-cards-current",
+                    ),
+                ]
                 if not self.webhook_url:
                     await bot.delete_webhook()
                     self.poller = InboxPoller(bot, self.services.sessions, self.inbox)
@@ -203,7 +211,8 @@ class BotRunner:
                 try:
                     await self.leadership.lost.wait()
                 finally:
-                    job.schedule_removal()
+                    for job in jobs:
+                        job.schedule_removal()
                     if self.poller is not None:
                         await self.poller.stop()
                         self.poller = None

@@ -9,8 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from telegram import Bot, Update, User
+from telegram import Update, User
 from telegram._utils.types import ReplyMarkup
+from telegram.ext import ExtBot
 
 from bot.desk import Desk
 from bot.outbox import enqueue, text_params
@@ -32,7 +33,7 @@ from retrieval.decision import Decision, Turn
 @dataclass
 class Chat:
     services: Services
-    bot: Bot
+    bot: ExtBot[Any]
     update: Update
     customer: Customer
     inbound: ConversationMessage  # what the customer just sent, already stored
@@ -152,7 +153,7 @@ class Inbound:
 
 
 async def open_chat(
-    services: Services, bot: Bot, update: Update, user: User, inbound: Inbound
+    services: Services, bot: ExtBot[Any], update: Update, user: User, inbound: Inbound
 ) -> Chat:
     """Register the customer (on first contact), read the conversation so far and store the
     new message, in one transaction."""

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from telegram import Update
@@ -19,16 +20,24 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 5
+SINGLE_ATTEMPT = 1
 MAX_RETRY_AFTER = 60.0
 # getUpdates is retried by the updater's own polling loop; retrying it here too would only
 # make a shutdown wait longer.
 NOT_RETRIED = frozenset({"getUpdates", "getMe", "setWebhook", "deleteWebhook"})
+# The answer to a button press only stops the button's spinner, which stops by itself, and
+# Telegram takes it only for a few seconds: one try, and a failure must not fail the press.
+BEST_EFFORT = frozenset({"answerCallbackQuery"})
 
 
-class RetryingRateLimiter(BaseRateLimiter[None]):
+class RetryingRateLimiter(BaseRateLimiter[int]):
     """Retries requests that Telegram refused without doing them: 429 (after ``retry_after``),
-    5xx and connections that failed; never a 400, which fails the same way again. A timeout is not retried: Telegram may have delivered the
-    message already, and a duplicate reply is worse than a late error in the log."""
+    5xx and connections that failed; never a 400, which fails the same way again. A timeout is
+    not retried: Telegram may have delivered the message already, and a duplicate reply is worse
+    than a late error in the log.
+
+    A call's ``rate_limit_args`` caps its attempts: the outbox passes ``SINGLE_ATTEMPT`` and
+    backs off itself, so a row never holds its chat's lane through retries in place."""
 
     def __init__(self, *, max_attempts: int = MAX_ATTEMPTS, backoff: float = 0.5) -> None:
         self.max_attempts = max_attempts
@@ -48,22 +57,29 @@ class RetryingRateLimiter(BaseRateLimiter[None]):
         kwargs: dict[str, Any],
         endpoint: str,
         data: dict[str, Any],
-        rate_limit_args: None,
+        rate_limit_args: int | None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        if endpoint in NOT_RETRIED:
+        if endpoint in BEST_EFFORT:
+            try:
+                return await _counting_errors(callback(*args, **kwargs), endpoint)
+            except TelegramError as error:
+                logger.warning("%s failed (%s); the press itself stands", endpoint, error)
+                return True
+        attempts = self.max_attempts if rate_limit_args is None else rate_limit_args
+        if endpoint in NOT_RETRIED or attempts <= 1:
             return await _counting_errors(callback(*args, **kwargs), endpoint)
-        for attempt in range(1, self.max_attempts + 1):
+        for attempt in range(1, attempts + 1):
             try:
                 return await _counting_errors(callback(*args, **kwargs), endpoint)
             except RetryAfter as error:
-                delay = min(_seconds(error.retry_after), MAX_RETRY_AFTER)
+                delay = min(retry_after_seconds(error), MAX_RETRY_AFTER)
                 failure: Exception = error
             except (TimedOut, BadRequest):  # a 400 fails the same way every time
                 raise
             except NetworkError as error:
                 delay = self.backoff * 2 ** (attempt - 1)
                 failure = error
-            if attempt == self.max_attempts:
+            if attempt == attempts:
                 raise failure
             self.retries += 1
             logger.warning(
@@ -81,10 +97,10 @@ async def _counting_errors(request: Awaitable[T], endpoint: str) -> T:
         raise
 
 
-def _seconds(retry_after: Any) -> float:
-    return float(
-        retry_after.total_seconds() if hasattr(retry_after, "total_seconds") else retry_after
-    )
+def retry_after_seconds(error: RetryAfter) -> float:
+    """How long Telegram asked us to wait (python-telegram-bot gives seconds or a timedelta)."""
+    wait = error.retry_after
+    return float(wait.total_seconds() if isinstance(wait, timedelta) else wait)
 
 
 class PerChatUpdateProcessor(BaseUpdateProcessor):

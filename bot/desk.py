@@ -11,15 +11,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
+from telegram.ext import ExtBot
 
+from bot.delivery import SINGLE_ATTEMPT
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages
-from bot.outbox import Purpose, copy_params, enqueue, text_params
+from bot.outbox import Purpose, copy_params, enqueue, is_not_modified, text_params
 from core.database import transaction, utcnow
 from core.queues import OutboxMessage
 from core.wiring import Services
@@ -41,11 +44,21 @@ logger = logging.getLogger(__name__)
 BUTTON_PREFIX = "desk"
 # Messages older than this that never reached the topic are not relayed at a restart.
 RESUME_WINDOW = timedelta(hours=24)
+LAGGING_CARDS_PER_ROUND = 50
 # Longer than a handoff takes to show its ticket (Telegram's calls and their retries included).
 SHOW_GRACE = timedelta(seconds=60)
 RELAYED_AS_TEXT = (MessageKind.TEXT, MessageKind.COMMAND, MessageKind.BUTTON, MessageKind.EDIT)
 CUSTOMER_MARK = "👤"
 EDIT_MARK = "✏️"
+
+
+async def _mark_shown(session: AsyncSession, ticket_id: int, revision: int) -> None:
+    """The card shows the ticket as it was at ``revision`` (a later change keeps it lagging)."""
+    await session.execute(
+        update(Ticket)
+        .where(Ticket.id == ticket_id, Ticket.card_shown_revision < revision)
+        .values(card_shown_revision=revision, updated_at=Ticket.updated_at)
+    )
 
 
 @dataclass(frozen=True)
@@ -93,7 +106,7 @@ def topic_of(customer: Customer) -> Topic | None:
 class Desk:
     """What the bot does in the agents' group; inert when ``FIRSTLINE_AGENT_CHAT_ID`` is unset."""
 
-    def __init__(self, services: Services, bot: Bot) -> None:
+    def __init__(self, services: Services, bot: ExtBot[Any]) -> None:
         self.services = services
         self.bot = bot
 
@@ -136,6 +149,7 @@ class Desk:
             await session.execute(
                 update(Ticket).where(Ticket.id == ticket_id).values(card_message_id=card.message_id)
             )
+            await _mark_shown(session, ticket_id, ticket.card_revision)
         try:
             await self.bot.pin_chat_message(
                 topic.chat_id, card.message_id, disable_notification=True
@@ -196,21 +210,27 @@ class Desk:
         if old == new:
             return True
         try:
-            await self.bot.edit_forum_topic(topic.chat_id, topic.thread_id, name=new)
+            await self.bot.edit_forum_topic(
+                topic.chat_id, topic.thread_id, name=new, rate_limit_args=SINGLE_ATTEMPT
+            )
         except BadRequest as error:
-            if "not_modified" in str(error).lower().replace(" ", "_"):
+            if is_not_modified(error) or "topic_not_modified" in str(error).lower():
                 return True
             logger.warning("the topic %s is gone (%s): opening a new one", topic.thread_id, error)
             return False
         return True
 
     async def refresh(self, ticket_id: int) -> None:
-        """Bring the card and the topic's name in line with the ticket (status, owner, priority)."""
+        """Bring the card and the topic's name in line with the ticket (status, owner, priority).
+
+        One attempt: the change is committed (the ticket's card revision), so a card Telegram
+        does not take now lags until ``refresh_lagging`` brings it up to date, and the agents'
+        lane does not wait through retries in place."""
         async with self.services.sessions() as session:
             ticket = await session.get(Ticket, ticket_id)
             customer = await session.get(Customer, ticket.customer_id) if ticket else None
-            if ticket is None or customer is None:
-                return
+            if ticket is None or customer is None or ticket.card_message_id is None:
+                return  # an unshown ticket is shown whole by show_unshown
             topic = topic_of(customer)
             if topic is None:
                 return
@@ -223,20 +243,43 @@ class Desk:
                     await session.execute(
                         update(Customer).where(Customer.id == customer.id).values(topic_title=title)
                     )
-            if ticket.card_message_id is None:
-                return
             await self.bot.edit_message_text(
                 render_card(ticket, context),
                 chat_id=topic.chat_id,
                 message_id=ticket.card_message_id,
                 parse_mode=ParseMode.HTML,
                 reply_markup=card_buttons(ticket),
+                rate_limit_args=SINGLE_ATTEMPT,
             )
         except BadRequest as error:  # "message is not modified" and cards agents deleted
-            logger.info("card of ticket #%s not updated: %s", ticket_id, error)
-        except TelegramError as error:  # the ticket is right in the database; the next change
-            # brings the card along (what the agent did must not be undone by a cosmetic edit)
-            logger.warning("card of ticket #%s not refreshed (%s)", ticket_id, error)
+            if not is_not_modified(error):
+                logger.info("card of ticket #%s not updated: %s", ticket_id, error)
+        except TelegramError as error:  # kept lagging: tried again in a few seconds
+            logger.warning("card of ticket #%s not refreshed yet (%s)", ticket_id, error)
+            return
+        async with transaction(self.services.sessions) as session:
+            await _mark_shown(session, ticket_id, ticket.card_revision)
+
+    async def refresh_lagging(self) -> int:
+        """Edit the cards (and topic names) that do not show their ticket as it is: Telegram
+        refused the edit, or the process stopped before making it. How many were tried."""
+        if self.chat_id is None:
+            return 0
+        async with self.services.sessions() as session:
+            lagging = list(
+                await session.scalars(
+                    select(Ticket.id)
+                    .where(
+                        Ticket.card_shown_revision < Ticket.card_revision,
+                        Ticket.card_message_id.is_not(None),
+                    )
+                    .order_by(Ticket.id)
+                    .limit(LAGGING_CARDS_PER_ROUND)
+                )
+            )
+        for ticket_id in lagging:
+            await self.refresh(ticket_id)
+        return len(lagging)
 
     async def _card_context(
         self, session: AsyncSession, ticket: Ticket, customer: Customer
@@ -310,6 +353,7 @@ class Desk:
         if self.chat_id is None:
             return
         await self.show_unshown()
+        await self.refresh_lagging()
         relayed = select(OutboxMessage.id).where(
             OutboxMessage.conversation_message_id == ConversationMessage.id,
             OutboxMessage.purpose == Purpose.RELAY,

@@ -20,6 +20,7 @@ from telegram.ext import ContextTypes
 from bot.conversation import Chat, Inbound, open_chat
 from bot.delivery import FloodGuard
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages, telegram_length
+from bot.inbox import describe_error, is_transient
 from bot.line import answer_wait_question, line_is_closed, status_at_handoff
 from bot.outbox import Purpose, enqueue, text_params, was_sent_for
 from bot.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
@@ -541,14 +542,16 @@ async def added_to_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Log the failure by ids, never the customer's words; the inbox processes the update again
     and apologises to the customer only if it gives up (bot.inbox)."""
-    if isinstance(update, Update):
+    error = context.error
+    if isinstance(update, Update) and error is not None:
         chat = update.effective_chat
         logger.warning(
             "a handler failed on update %s (chat %s): %s",
             update.update_id,
             chat.id if chat else None,
-            type(context.error).__name__,
-            exc_info=context.error,
+            describe_error(error),
+            # A passing fault (Telegram or the database away) needs no stack to be understood.
+            exc_info=None if is_transient(error) else error,
         )
     else:
         logger.error("a handler failed on %s", type(update).__name__, exc_info=context.error)

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from typing import Any
 
-from telegram import Bot
-from telegram.ext import ContextTypes
+from telegram.ext import ContextTypes, ExtBot
 
 from bot.conversation import Chat
 from bot.desk import Desk
@@ -101,7 +101,7 @@ async def watch_the_line(context: ContextTypes.DEFAULT_TYPE) -> None:
             logger.exception("watching the line: %s failed", part.__name__)
 
 
-async def welcome_waiting_customers(services: Services, bot: Bot) -> int:
+async def welcome_waiting_customers(services: Services, bot: ExtBot[Any]) -> int:
     """Once the line opens: each customer told it was closed, whose ticket still waits for an
     agent, hears that the team is online. Once: each customer is claimed in the database before
     the message is queued, in the same transaction: the outbox delivers it once. How many were
@@ -131,7 +131,7 @@ async def welcome_waiting_customers(services: Services, bot: Bot) -> int:
     return told
 
 
-async def warn_about_service_levels(services: Services, bot: Bot) -> list[SlaAlert]:
+async def warn_about_service_levels(services: Services, bot: ExtBot[Any]) -> list[SlaAlert]:
     """Post due warnings and breaches in the tickets' topics, mentioning the owner (or the team)."""
     now = services.clock()
     async with transaction(services.sessions) as session:
@@ -145,12 +145,18 @@ async def warn_about_service_levels(services: Services, bot: Bot) -> list[SlaAle
     return alerts
 
 
-async def show_unshown_tickets(services: Services, bot: Bot) -> None:
+async def keep_cards_current(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Every few seconds: the cards and topic names Telegram did not take are edited again."""
+    services: Services = context.bot_data["firstline"].services
+    await Desk(services, context.bot).refresh_lagging()
+
+
+async def show_unshown_tickets(services: Services, bot: ExtBot[Any]) -> None:
     """Tickets whose card could not be posted (Telegram was down) are shown once it is back."""
     await Desk(services, bot).show_unshown()
 
 
-async def purge_the_queues(services: Services, bot: Bot) -> None:
+async def purge_the_queues(services: Services, bot: ExtBot[Any]) -> None:
     """Updates processed a week ago, and messages sent a month ago (a rating request's buttons
     count while its row is kept), leave the inbox and the outbox."""
     await purge_finished(services.sessions, InboxUpdate, InboxUpdate.finished_at, KEEP_UPDATES)

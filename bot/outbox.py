@@ -16,11 +16,14 @@ from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import Bot, InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
+from telegram import InlineKeyboardMarkup, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from telegram._utils.types import ReplyMarkup
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, RetryAfter, TelegramError
+from telegram.ext import ExtBot
 
+from bot.delivery import SINGLE_ATTEMPT, retry_after_seconds
+from bot.formatting import escape
 from bot.inbox import CURRENT_UPDATE, describe_error, is_transient, retry_delay
 from core.database import transaction, utcnow
 from core.queues import Lane, LaneRunner, OutboxMessage, QueueStatus, claim_next, settle
@@ -36,10 +39,14 @@ class Purpose(StrEnum):
     RELAY = "relay"  # a customer's message copied into their topic
     NOTICE = "notice"  # the bot's line for the agents in a topic
     RATING = "rating_request"  # "rate the help": its buttons count only on this very message
+    AGENT_EDIT = "agent_edit"  # an agent edited a reply: the customer's copy follows
 
 
-TO_CUSTOMER = (Purpose.REPLY, Purpose.AGENT_REPLY, Purpose.RATING)
+TO_CUSTOMER = (Purpose.REPLY, Purpose.AGENT_REPLY, Purpose.RATING, Purpose.AGENT_EDIT)
 SENDERS = {"send_message", "copy_message"}
+# An edit names the message it changes by its ConversationMessage: the Telegram id is known only
+# once that message is delivered, which the chat's order guarantees happens first.
+EDITORS = {"edit_message_text", "edit_message_caption"}
 
 
 def text_params(
@@ -52,6 +59,13 @@ def text_params(
     if thread_id is not None:
         params["message_thread_id"] = thread_id
     return params
+
+
+def edit_params(html: str, *, caption: bool) -> tuple[str, dict[str, Any]]:
+    """The outbox's method and arguments to change a delivered message's text or caption."""
+    if caption:
+        return "edit_message_caption", {"caption": html, "parse_mode": ParseMode.HTML}
+    return "edit_message_text", {"text": html, "parse_mode": ParseMode.HTML}
 
 
 def copy_params(
@@ -74,8 +88,10 @@ async def enqueue(
     ticket_id: int | None = None,
 ) -> OutboxMessage:
     """Add a delivery to the session: it is committed with the caller's transaction."""
-    if method not in SENDERS:
+    if method not in SENDERS | EDITORS:
         raise ValueError(f"the outbox does not send {method!r}")
+    if method in EDITORS and message is None:
+        raise ValueError("an edit names the message it changes")
     if message is not None and message.id is None:
         await session.flush()
     row = OutboxMessage(
@@ -110,6 +126,11 @@ async def was_sent_for(
     return found is not None
 
 
+def is_not_modified(error: BadRequest) -> bool:
+    """Telegram's "message is not modified": the edit asked for what is already there."""
+    return "not modified" in str(error).lower().replace("_", " ")
+
+
 def _markup(data: dict[str, Any] | None) -> ReplyMarkup | None:
     if data is None:
         return None
@@ -126,7 +147,7 @@ class OutboxSender(LaneRunner):
 
     def __init__(
         self,
-        bot: Bot,
+        bot: ExtBot[Any],
         sessions: async_sessionmaker[AsyncSession],
         *,
         retry_seconds: float = 2.0,
@@ -164,13 +185,36 @@ class OutboxSender(LaneRunner):
         return True
 
     async def _call(self, row: OutboxMessage) -> int:
+        """One attempt (the rate limiter's retries in place would hold the chat's lane): the
+        row's back-off takes over from here."""
         params = dict(row.params)
+        if row.method in EDITORS:
+            return await self._edit(row, params)
         if row.method == "copy_message":
-            copied = await self.bot.copy_message(row.chat_id, **params)
+            copied = await self.bot.copy_message(
+                row.chat_id, **params, rate_limit_args=SINGLE_ATTEMPT
+            )
             return copied.message_id
         params["reply_markup"] = _markup(params.get("reply_markup"))
-        sent = await self.bot.send_message(row.chat_id, **params)
+        sent = await self.bot.send_message(row.chat_id, **params, rate_limit_args=SINGLE_ATTEMPT)
         return sent.message_id
+
+    async def _edit(self, row: OutboxMessage, params: dict[str, Any]) -> int:
+        async with self.sessions() as session:
+            edited = await session.get(ConversationMessage, row.conversation_message_id)
+        if edited is None or edited.telegram_message_id is None:
+            raise BadRequest("the message to edit never reached the chat")
+        try:
+            await getattr(self.bot, row.method)(
+                chat_id=row.chat_id,
+                message_id=edited.telegram_message_id,
+                **params,
+                rate_limit_args=SINGLE_ATTEMPT,
+            )
+        except BadRequest as error:
+            if not is_not_modified(error):  # a copy made after the edit already shows it
+                raise
+        return edited.telegram_message_id
 
     async def _delivered(self, row: OutboxMessage, message_id: int) -> None:
         if row.conversation_message_id is not None:
@@ -203,6 +247,8 @@ class OutboxSender(LaneRunner):
         now = utcnow()
         if is_transient(error) and now - row.created_at < self.give_up_after:
             delay = retry_delay(row.attempts, self.retry_seconds, self.max_retry_seconds)
+            if isinstance(error, RetryAfter):
+                delay = max(delay, retry_after_seconds(error))
             logger.warning(
                 "outbox %s to chat %s not delivered (%s, attempt %d); retrying in %.0f s",
                 row.id,
@@ -232,7 +278,7 @@ class OutboxSender(LaneRunner):
             last_error=describe_error(error),
         )
         if row.purpose in TO_CUSTOMER:
-            await self._tell_agents_failed(row, blocked=isinstance(error, Forbidden))
+            await self._tell_agents_failed(row, error)
         elif isinstance(error, BadRequest):
             logger.error("outbox %s was refused by Telegram as malformed", row.id)
         return True
@@ -269,15 +315,19 @@ class OutboxSender(LaneRunner):
             logger.exception("the agents were not told that chat %s waits", chat_id)
         self.wake()
 
-    async def _tell_agents_failed(self, row: OutboxMessage, *, blocked: bool) -> None:
+    async def _tell_agents_failed(self, row: OutboxMessage, error: TelegramError) -> None:
         """A message to the customer will never arrive: the ticket's trail and topic say so."""
-        if blocked:
-            html = (
-                "⚠️ Not delivered: the customer has blocked the bot or deleted the chat. "
-                "They can write again any time; the ticket stays as it is."
+        what = "The edit did not reach the customer" if row.method in EDITORS else "Not delivered"
+        if isinstance(error, Forbidden):
+            why = (
+                "the customer has blocked the bot or deleted the chat. They can write again any "
+                "time; the ticket stays as it is."
             )
+        elif row.method in EDITORS:
+            why = escape(str(error))
         else:
-            html = "⚠️ Not delivered: Telegram kept refusing this message; it was given up."
+            why = "Telegram kept refusing this message; it was given up."
+        html = f"⚠️ {what}: {why}"
         try:
             async with transaction(self.sessions) as session:
                 if row.ticket_id is not None:

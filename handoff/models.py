@@ -57,6 +57,7 @@ class TicketStatus(StrEnum):
 
 ACTIVE_TICKET_STATUSES = (TicketStatus.NEW, TicketStatus.OPEN, TicketStatus.WAITING)
 # The same statuses as SQL, for the partial index that keeps one active ticket per customer.
+_CARD_LAGGING_SQL = "card_shown_revision < card_revision"
 _ACTIVE_TICKET_SQL = "status IN ({})".format(
     ", ".join(f"'{status.value}'" for status in ACTIVE_TICKET_STATUSES)
 )
@@ -73,6 +74,8 @@ class Customer(Base):
     """A person who wrote to the bot in a private chat."""
 
     __tablename__ = "customers"
+    # A message in the agents' group is routed to its customer by the topic it was written in.
+    __table_args__ = (Index("ix_customers_topic", "topic_chat_id", "topic_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_user_id: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -157,6 +160,7 @@ class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
         Index("ix_tickets_customer_status", "customer_id", "status"),
+        Index("ix_tickets_assignee_status", "assignee_id", "status"),
         # Held by the database, not by a read before the insert: two replicas (or two handlers)
         # escalating for one customer at once cannot both open a ticket (see tickets.escalate).
         Index(
@@ -165,6 +169,13 @@ class Ticket(Base):
             unique=True,
             postgresql_where=text(_ACTIVE_TICKET_SQL),
             sqlite_where=text(_ACTIVE_TICKET_SQL),
+        ),
+        # The few tickets whose card lags, found every few seconds without a scan.
+        Index(
+            "ix_tickets_card_lagging",
+            "id",
+            postgresql_where=text(_CARD_LAGGING_SQL),
+            sqlite_where=text(_CARD_LAGGING_SQL),
         ),
     )
 
@@ -192,6 +203,11 @@ class Ticket(Base):
     # The FAQ entry an agent answered with (/faq <key>): the knowledge-gap reports read it.
     faq_key: Mapped[str | None] = mapped_column(String(100), nullable=True)
     card_message_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    # What the card and the topic's name show lags what the ticket is: every change raises
+    # ``card_revision`` in its own transaction, and the desk raises ``card_shown_revision`` once
+    # Telegram took the edit. The line's job brings any card that lags up to date.
+    card_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    card_shown_revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     rating: Mapped[int | None] = mapped_column(Integer, nullable=True)
     rating_comment: Mapped[str | None] = mapped_column(Text, nullable=True)
     rated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)

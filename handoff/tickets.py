@@ -87,6 +87,10 @@ def awaits_rating_comment(ticket: Ticket) -> bool:
     )
 
 
+# Events that change nothing the context card or the topic's name shows.
+NOT_ON_THE_CARD = frozenset({"note", "faq_sent", "rated", "rating_comment", "undeliverable"})
+
+
 def record_event(
     session: AsyncSession,
     ticket: Ticket,
@@ -96,6 +100,10 @@ def record_event(
     agent: Agent | None = None,
     **details: Any,
 ) -> TicketEvent:
+    """Add the event to the ticket's trail; unless it is one the card does not show, the card
+    is due an update."""
+    if action not in NOT_ON_THE_CARD:
+        mark_card_stale(ticket)
     event = TicketEvent(
         ticket_id=ticket.id,
         agent_id=agent.id if agent else None,
@@ -324,6 +332,13 @@ def note_agent_reply(session: AsyncSession, ticket: Ticket, agent: Agent, kind: 
 def note_customer_message(ticket: Ticket) -> None:
     if ticket.status == TicketStatus.WAITING:
         ticket.status = TicketStatus.OPEN
+        mark_card_stale(ticket)
+
+
+def mark_card_stale(ticket: Ticket) -> None:
+    """The card and the topic's name no longer show the ticket as it is (committed with the
+    change: the desk's next look, or the line's job, brings them up to date)."""
+    ticket.card_revision = (ticket.card_revision or 0) + 1
 
 
 def add_note(session: AsyncSession, ticket: Ticket, agent: Agent, text: str) -> None:

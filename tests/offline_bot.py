@@ -27,6 +27,7 @@ class RecordingRequest(BaseRequest):
     def __init__(self) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.fail_with: Exception | None = None
+        self.down: set[str] = set()  # endpoints that answer 502 until taken out again
         self.message_ids: dict[int, int] = {}  # the message id each sent message got
         self._message_id = 0
 
@@ -53,6 +54,8 @@ class RecordingRequest(BaseRequest):
         endpoint = url.rsplit("/", 1)[-1]
         params = request_data.parameters if request_data else {}
         self.calls.append((endpoint, params))
+        if endpoint in self.down:
+            return 502, json.dumps({"ok": False, "description": "Bad Gateway"}).encode()
         if self.fail_with is not None and endpoint == "sendMessage":
             error, self.fail_with = self.fail_with, None
             raise error

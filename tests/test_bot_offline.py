@@ -15,7 +15,12 @@ from pydantic import SecretStr
 from telegram import Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
-from bot.delivery import FloodGuard, PerChatUpdateProcessor, RetryingRateLimiter
+from bot.delivery import (
+    SINGLE_ATTEMPT,
+    FloodGuard,
+    PerChatUpdateProcessor,
+    RetryingRateLimiter,
+)
 from bot.texts import EN, RU, UK
 from core.settings import DecisionThresholds, Settings
 from core.wiring import Services, open_services
@@ -191,6 +196,35 @@ async def test_timeouts_and_bad_requests_are_not_retried(failure: Exception) -> 
 
     with pytest.raises(type(failure)):
         await limiter.process_request(send, (), {}, "sendMessage", {}, None)
+    assert calls == 1
+
+
+async def test_a_single_attempt_call_leaves_the_retrying_to_its_caller() -> None:
+    """The outbox and the card's edits ask for one attempt: they back off themselves, and a
+    chat's lane does not wait through retries in place."""
+    limiter = RetryingRateLimiter(backoff=0.01)
+    calls = 0
+
+    async def send() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        raise NetworkError("Bad Gateway")
+
+    with pytest.raises(NetworkError):
+        await limiter.process_request(send, (), {}, "sendMessage", {}, SINGLE_ATTEMPT)
+    assert calls == 1 and limiter.retries == 0
+
+
+async def test_a_failed_answer_to_a_press_does_not_fail_the_press() -> None:
+    limiter = RetryingRateLimiter(backoff=0.01)
+    calls = 0
+
+    async def answer() -> dict[str, Any]:
+        nonlocal calls
+        calls += 1
+        raise NetworkError("Bad Gateway")
+
+    assert await limiter.process_request(answer, (), {}, "answerCallbackQuery", {}, None) is True
     assert calls == 1
 
 

@@ -103,10 +103,11 @@ def _topic_name(running: Running, thread: int) -> str:
     return running.telegram.topics[(GROUP, thread)]
 
 
-def _in_topic(running: Running, thread: int, needle: str) -> SentMessage:
+def _in_topic(running: Running, thread: int, needle: str, timeout: float = 30) -> SentMessage:
     telegram = running.telegram
     return telegram.wait_until_found(
-        lambda: [m for m in telegram.messages_in_topic(GROUP, thread) if needle in m.text]
+        lambda: [m for m in telegram.messages_in_topic(GROUP, thread) if needle in m.text],
+        timeout,
     )[-1]
 
 
