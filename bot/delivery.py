@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable, Coroutine
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from telegram import Update
@@ -141,36 +141,33 @@ def _chat_key(update: object) -> int | None:
     return getattr(update, "chat_id", None)
 
 
+@dataclass(frozen=True)
+class FloodBucket:
+    """One chat's token bucket, kept on its customer's row: a chat's updates run one at a time
+    across replicas (the inbox's lanes), so every replica reads and writes it in turn."""
+
+    tokens: float
+    at: datetime
+    warned: bool = False  # the customer heard about this flood already
+
+
 class FloodGuard:
     """A token bucket per chat: ``burst`` messages at once, then ``per_minute`` a minute.
 
-    ``admit`` says whether to process a message; ``should_warn`` whether to tell the customer
-    (once per flood, not once per message).
-    """
+    ``admit`` says whether to process a message, and whether to tell the customer (once per
+    flood, not once per message)."""
 
-    def __init__(
-        self, per_minute: int, burst: int, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, per_minute: int, burst: int) -> None:
         self.rate = per_minute / 60.0
         self.burst = float(burst)
-        self._clock = clock
-        self._buckets: dict[int, tuple[float, float]] = {}
-        self._warned: set[int] = set()
 
-    def admit(self, chat_id: int) -> bool:
-        now = self._clock()
-        tokens, last = self._buckets.get(chat_id, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
+    def admit(self, bucket: FloodBucket | None, now: datetime) -> tuple[bool, bool, FloodBucket]:
+        """(admitted, warn now, the bucket after this message)."""
+        if bucket is None:
+            bucket = FloodBucket(self.burst, now)
+        elapsed = max((now - bucket.at).total_seconds(), 0.0)
+        tokens = min(self.burst, bucket.tokens + elapsed * self.rate)
         if tokens >= 1.0:
-            self._buckets[chat_id] = (tokens - 1.0, now)
-            if tokens - 1.0 >= 1.0:
-                self._warned.discard(chat_id)
-            return True
-        self._buckets[chat_id] = (tokens, now)
-        return False
-
-    def should_warn(self, chat_id: int) -> bool:
-        if chat_id in self._warned:
-            return False
-        self._warned.add(chat_id)
-        return True
+            calm = tokens - 1.0 >= 1.0
+            return True, False, FloodBucket(tokens - 1.0, now, bucket.warned and not calm)
+        return False, not bucket.warned, FloodBucket(tokens, now, True)

@@ -18,17 +18,17 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.conversation import Chat, Inbound, open_chat
-from bot.delivery import FloodGuard
+from bot.delivery import FloodBucket, FloodGuard
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages, telegram_length
 from bot.inbox import describe_error, is_transient
 from bot.line import answer_wait_question, line_is_closed, status_at_handoff
 from bot.outbox import Purpose, enqueue, text_params, was_sent_for
 from bot.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
-from core.database import transaction
+from core.database import transaction, utcnow
 from core.wiring import Services
 from handoff import tickets
 from handoff.conversations import NONE_OF_THESE, record_vote, sent_message
-from handoff.models import MessageKind, Ticket, TicketStatus
+from handoff.models import Customer, MessageKind, Ticket, TicketStatus
 from retrieval.decision import Candidate, Decision, Outcome, Reason
 from retrieval.intents import asks_about_wait
 
@@ -181,9 +181,10 @@ async def _admitted(chat: Chat, flood: FloodGuard) -> bool:
     """Within the chat's flood limit. Over it, the message stays stored (the conversation and
     the API have it) but is neither answered nor copied to the agents one by one: the customer
     and, while a person handles the chat, the topic hear once that the flood is held back."""
-    if flood.admit(chat.chat_id):
+    admitted, warn = await _count_against_the_limit(chat, flood)
+    if admitted:
         return True
-    if flood.should_warn(chat.chat_id):
+    if warn:
         await chat.say(chat.texts.rate_limited)
         if chat.with_person:
             await chat.desk.notice(
@@ -193,6 +194,21 @@ async def _admitted(chat: Chat, flood: FloodGuard) -> bool:
                 "down.",
             )
     return False
+
+
+async def _count_against_the_limit(chat: Chat, flood: FloodGuard) -> tuple[bool, bool]:
+    """(admitted, warn now), the customer's bucket updated on their row."""
+    async with transaction(chat.services.sessions) as session:
+        customer = await session.get(Customer, chat.customer.id, with_for_update=True)
+        if customer is None:
+            return True, False
+        bucket = None
+        if customer.flood_at is not None and customer.flood_tokens is not None:
+            bucket = FloodBucket(customer.flood_tokens, customer.flood_at, customer.flood_warned)
+        admitted, warn, after = flood.admit(bucket, utcnow())
+        customer.flood_tokens, customer.flood_at = after.tokens, after.at
+        customer.flood_warned = after.warned
+    return admitted, warn
 
 
 async def act(chat: Chat, decision: Decision) -> None:

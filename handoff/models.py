@@ -10,12 +10,14 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
@@ -98,6 +100,10 @@ class Customer(Base):
     # When we last told them the line is closed (once per closed period), and that it is open.
     closed_notice_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     open_notice_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Their flood limit's token bucket (bot.delivery.FloodGuard), shared by every replica.
+    flood_tokens: Mapped[float | None] = mapped_column(Float, nullable=True)
+    flood_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    flood_warned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     @property
     def display_name(self) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -142,6 +143,24 @@ async def test_a_flood_is_answered_once_and_every_message_is_stored(bot: Any) ->
     assert len(texts) == 3 + 1  # the burst answered, then one notice
 
 
+async def test_replicas_share_one_flood_limit_per_chat(services: Services) -> None:
+    """Two replicas (each its own application and guard) taking turns at one chat's messages
+    allow it one burst between them, not one each."""
+    replicas = [OfflineBot(services), OfflineBot(services)]
+    for replica in replicas:
+        await replica.application.initialize()
+    try:
+        for n in range(6):
+            replica = replicas[n % 2]
+            await replica.process_update(text_update(replica, customer(15), "привет" + "!" * n))
+    finally:
+        for replica in replicas:
+            await replica.application.shutdown()
+    texts = [params["text"] for replica in replicas for params in replica.request.sent(15)]
+    assert texts.count(RU.rate_limited) == 1
+    assert len(texts) == 3 + 1
+
+
 async def test_group_messages_get_no_reply(bot: Any) -> None:
     application, request = bot
     update = Update.de_json(
@@ -260,14 +279,18 @@ async def test_updates_run_in_order_within_a_chat_and_concurrently_across_chats(
     assert log.index("end b1") < log.index("end a1")  # other chat: did not wait
 
 
-def test_the_flood_guard_refills_with_time() -> None:
-    now = [0.0]
-    guard = FloodGuard(per_minute=60, burst=2, clock=lambda: now[0])
-    assert [guard.admit(1) for _ in range(3)] == [True, True, False]
-    assert guard.should_warn(1) and not guard.should_warn(1)
-    assert guard.admit(2)  # another chat has its own bucket
-    now[0] = 1.0
-    assert guard.admit(1)
+def test_the_flood_guard_refills_with_time_and_warns_once_a_flood() -> None:
+    guard = FloodGuard(per_minute=60, burst=2)
+    start = datetime(2026, 12, 7, tzinfo=UTC)
+    bucket = None
+    verdicts = []
+    for _ in range(4):
+        admitted, warn, bucket = guard.admit(bucket, start)
+        verdicts.append((admitted, warn))
+    assert verdicts == [(True, False), (True, False), (False, True), (False, False)]
+    assert guard.admit(bucket, start + timedelta(seconds=1))[:2] == (True, False)
+    _, _, calm = guard.admit(bucket, start + timedelta(minutes=5))
+    assert not calm.warned  # the next flood is told again
 
 
 @pytest.mark.parametrize(
