@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import func, select, text
 
+from admin_api.console import mount_console
 from admin_api.errors import error_response, install_error_handlers
 from admin_api.limits import RequestGuard
 from admin_api.routes import API_PREFIX, FILE_PATHS, api_router
@@ -62,6 +63,7 @@ def create_app(services: Services) -> FastAPI:
         api_prefix=API_PREFIX,
     )
     app.include_router(api_router)
+    mount_console(app)  # /console: pages that call the routes above with the person's token
 
     @app.middleware("http")
     async def measure(
