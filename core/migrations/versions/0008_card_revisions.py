@@ -21,10 +21,13 @@ COLUMNS = ("card_revision", "card_shown_revision")
 LAGGING = "card_shown_revision < card_revision"
 
 
+# Plain ADD / DROP COLUMN, never a batch copy: on SQLite that drops and recreates the table, and
+# dropping ``tickets`` deletes every ticket event through ON DELETE CASCADE.
 def upgrade() -> None:
-    with op.batch_alter_table("tickets") as batch:
-        for column in COLUMNS:
-            batch.add_column(sa.Column(column, sa.Integer(), nullable=False, server_default="0"))
+    for column in COLUMNS:
+        op.add_column(
+            "tickets", sa.Column(column, sa.Integer(), nullable=False, server_default="0")
+        )
     op.create_index(
         "ix_tickets_card_lagging",
         "tickets",
@@ -36,6 +39,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("ix_tickets_card_lagging", table_name="tickets")
-    with op.batch_alter_table("tickets") as batch:
-        for column in reversed(COLUMNS):
-            batch.drop_column(column)
+    for column in reversed(COLUMNS):
+        op.drop_column("tickets", column)

@@ -18,16 +18,17 @@ branch_labels = None
 depends_on = None
 
 
+# Plain ADD / DROP COLUMN, never a batch copy: on SQLite that drops and recreates the table, and
+# dropping ``customers`` deletes their conversations and tickets through ON DELETE CASCADE.
 def upgrade() -> None:
-    with op.batch_alter_table("customers") as batch:
-        batch.add_column(sa.Column("flood_tokens", sa.Float(), nullable=True))
-        batch.add_column(sa.Column("flood_at", UtcDateTime(), nullable=True))
-        batch.add_column(
-            sa.Column("flood_warned", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    op.add_column("customers", sa.Column("flood_tokens", sa.Float(), nullable=True))
+    op.add_column("customers", sa.Column("flood_at", UtcDateTime(), nullable=True))
+    op.add_column(
+        "customers",
+        sa.Column("flood_warned", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("customers") as batch:
-        for column in ("flood_warned", "flood_at", "flood_tokens"):
-            batch.drop_column(column)
+    for column in ("flood_warned", "flood_at", "flood_tokens"):
+        op.drop_column("customers", column)
