@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.database import Base, UtcDateTime, utcnow
+from handoff.desk.tickets import find_agent
 from handoff.models import Agent
-from handoff.tickets import find_agent
 
 TOKEN_PREFIX = "fl_"
 # Writing last_used_at on every call would make each read a write; a minute is precise enough.

@@ -20,7 +20,7 @@ import statistics
 from dataclasses import dataclass
 from datetime import timedelta
 
-from handoff.wait import PastWait, estimate_wait
+from handoff.line.wait import PastWait, estimate_wait
 
 SEED = 6
 AGENTS = 3

@@ -25,9 +25,9 @@ from bot.handlers import media_of
 from bot.outbox import Purpose, copy_params, edit_params, enqueue, text_params
 from bot.texts import texts_for
 from core.database import transaction
-from handoff import card, tickets
-from handoff.canned import canned_names, canned_reply, fill
 from handoff.conversations import record_message
+from handoff.desk import card, tickets
+from handoff.desk.canned import canned_names, canned_reply, fill
 from handoff.models import (
     Agent,
     ConversationMessage,

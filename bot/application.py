@@ -35,7 +35,7 @@ from bot.remote_desk import DeskRequest, TelegramDesk, perform_desk_request
 from core.leadership import Leadership
 from core.queues import InboxUpdate, OutboxMessage, release_claims
 from core.wiring import Services
-from handoff.actions import DatabaseDesk
+from handoff.desk.actions import DatabaseDesk
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from handoff.conversations import (
     record_message,
     register_customer,
 )
+from handoff.desk.tickets import latest_ticket
 from handoff.models import ConversationMessage, Customer, Direction, MessageKind, Ticket
-from handoff.tickets import latest_ticket
 from retrieval.decision import Decision, Turn
 
 

@@ -26,8 +26,9 @@ from bot.outbox import Purpose, copy_params, enqueue, is_not_modified, text_para
 from core.database import transaction, utcnow
 from core.queues import OutboxMessage
 from core.wiring import Services
-from handoff.card import CARD_MESSAGES, CardContext, render_card, topic_title
 from handoff.conversations import conversation
+from handoff.desk.card import CARD_MESSAGES, CardContext, render_card, topic_title
+from handoff.desk.tickets import owner_of, past_tickets
 from handoff.models import (
     ACTIVE_TICKET_STATUSES,
     ConversationMessage,
@@ -37,7 +38,6 @@ from handoff.models import (
     Priority,
     Ticket,
 )
-from handoff.tickets import owner_of, past_tickets
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,8 @@ from bot.outbox import Purpose, enqueue, text_params, was_sent_for
 from bot.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
 from core.database import transaction, utcnow
 from core.wiring import Services
-from handoff import tickets
 from handoff.conversations import NONE_OF_THESE, record_vote, sent_message
+from handoff.desk import tickets
 from handoff.models import Customer, MessageKind, Ticket, TicketStatus
 from retrieval.decision import Candidate, Decision, Outcome, Reason
 from retrieval.intents import asks_about_wait

@@ -19,11 +19,11 @@ from bot.when import describe_opening, describe_wait
 from core.database import transaction
 from core.queues import InboxUpdate, OutboxMessage, purge_finished
 from core.wiring import Services
-from handoff import availability
 from handoff.conversations import record_message
+from handoff.desk.tickets import owner_of
+from handoff.line import availability
+from handoff.line.sla import SlaAlert, SlaKind, SlaStage, raise_sla_alerts, sla_targets
 from handoff.models import Customer, Direction, MessageKind, Ticket
-from handoff.sla import SlaAlert, SlaKind, SlaStage, raise_sla_alerts, sla_targets
-from handoff.tickets import owner_of
 
 logger = logging.getLogger(__name__)
 

@@ -27,8 +27,8 @@ from bot.formatting import escape
 from bot.inbox import CURRENT_UPDATE, describe_error, is_transient, retry_delay
 from core.database import transaction, utcnow
 from core.queues import Lane, LaneRunner, OutboxMessage, QueueStatus, claim_next, settle
+from handoff.desk.tickets import Actor, record_event
 from handoff.models import ConversationMessage, Customer, Ticket
-from handoff.tickets import Actor, record_event
 
 logger = logging.getLogger(__name__)
 

@@ -20,7 +20,7 @@ from bot.desk import Desk
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages
 from core.database import transaction
 from core.wiring import Services
-from handoff.actions import (
+from handoff.desk.actions import (
     ActionKind,
     ActionRefused,
     AgentAction,

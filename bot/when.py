@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from handoff.wait import WaitEstimate
+from handoff.line.wait import WaitEstimate
 
 # Further ahead than this, "5 January" alone could be read as the wrong year.
 DAYS_BEFORE_YEAR_SHOWN = 183

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.database import create_engine, create_session_factory, migrate, utcnow
 from core.settings import Settings
-from handoff.actions import DatabaseDesk, TicketDesk
+from handoff.desk.actions import DatabaseDesk, TicketDesk
 from knowledge_base.formats import FaqFormat, parse_faq
 from knowledge_base.repository import count_entries
 from retrieval.centring import LanguageCentredEmbedder

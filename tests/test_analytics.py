@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.database import transaction
-from handoff.analytics import SupportReport, percentile, support_report
+from handoff.insights.analytics import SupportReport, percentile, support_report
 from handoff.models import (
     Agent,
     AnswerVote,

@@ -12,8 +12,8 @@ import pytest
 from admin_api.tokens import Role, issue_token
 from core.database import transaction, utcnow
 from core.settings import Settings
-from handoff import tickets
 from handoff.conversations import CustomerProfile, record_message, register_customer
+from handoff.desk import tickets
 from handoff.models import Direction, MessageKind
 from knowledge_base.repository import get_entry, propose_phrasing
 from retrieval.decision import Decision, Outcome, Reason

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from handoff.card import TOPIC_TITLE_LIMIT, CardContext, render_card, topic_title
+from handoff.desk.card import TOPIC_TITLE_LIMIT, CardContext, render_card, topic_title
 from handoff.models import (
     Agent,
     ConversationMessage,

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 
 from bot.texts import RU
-from handoff import card
+from handoff.desk import card
 from tests.fake_bot_api import FakeBotApi, SentMessage, agent, customer
 from tests.processes import free_port, start_firstline, stop_firstline
 from tests.test_bot_e2e import MEDIA, Running, _bot_ready, _environment, _faq_file

@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.database import transaction
-from handoff import gaps
 from handoff.conversations import CustomerProfile, register_customer
+from handoff.desk.tickets import AgentProfile, register_agent
+from handoff.insights import gaps
 from handoff.models import (
     AnswerVote,
     ConversationMessage,
@@ -23,7 +24,6 @@ from handoff.models import (
     Ticket,
     TicketStatus,
 )
-from handoff.tickets import AgentProfile, register_agent
 from knowledge_base.formats import FaqEntryData
 from knowledge_base.models import FaqVersion, ProposalStatus
 from knowledge_base.repository import get_entry, import_entries, propose_phrasing

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handoff.hours import BusinessHours, Interval, ScheduleError, SpecialDay
+from handoff.line.hours import BusinessHours, Interval, ScheduleError, SpecialDay
 
 KYIV = ZoneInfo("Europe/Kyiv")
 OFFICE = "mon-fri 09:00-18:00"

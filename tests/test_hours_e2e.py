@@ -12,7 +12,7 @@ import pytest
 
 from bot.texts import RU
 from bot.when import describe_opening
-from handoff.hours import BusinessHours
+from handoff.line.hours import BusinessHours
 from tests.fake_bot_api import FakeBotApi, customer
 from tests.processes import free_port, start_firstline, stop_firstline
 from tests.test_bot_e2e import _bot_ready, _environment

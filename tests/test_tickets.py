@@ -8,11 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.database import create_engine, create_session_factory, migrate, transaction
-from handoff import tickets
-from handoff.canned import canned_reply, fill, save_canned_reply
 from handoff.conversations import CustomerProfile, register_customer
+from handoff.desk import tickets
+from handoff.desk.canned import canned_reply, fill, save_canned_reply
+from handoff.desk.routing import save_rule
 from handoff.models import Priority, Ticket, TicketEvent, TicketStatus
-from handoff.routing import save_rule
 from knowledge_base.formats import FaqEntryData
 from knowledge_base.repository import get_entry, import_entries, propose_phrasing
 from retrieval.decision import Decision, Outcome, Reason

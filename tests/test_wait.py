@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from handoff.wait import (
+from handoff.line.wait import (
     DEFAULT_AGENT_TURN,
     MIN_SAMPLES,
     WAIT_STEPS_MINUTES,

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.when import EN, RU, UK, counted, describe_opening, describe_wait
-from handoff.wait import WaitEstimate
+from handoff.line.wait import WaitEstimate
 
 KYIV = ZoneInfo("Europe/Kyiv")
 NOW = datetime(2026, 12, 2, 10, 0, tzinfo=KYIV)  # a Wednesday

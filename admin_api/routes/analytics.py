@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from admin_api.deps import AdminDep, Moment, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from core.database import utcnow
-from handoff.analytics import SupportReport, support_report
+from handoff.insights.analytics import SupportReport, support_report
 
 router = APIRouter(prefix="/analytics", tags=["analytics"], responses=ERROR_RESPONSES)
 

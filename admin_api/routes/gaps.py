@@ -15,8 +15,8 @@ from admin_api.errors import ERROR_RESPONSES, ApiError
 from admin_api.routes.faq import FaqEntryOut
 from core.database import transaction, utcnow
 from core.wiring import Services
-from handoff import gaps
-from handoff.gaps import GapDraft, KnowledgeGap, PendingPhrasing, PhrasingDecision
+from handoff.insights import gaps
+from handoff.insights.gaps import GapDraft, KnowledgeGap, PendingPhrasing, PhrasingDecision
 from knowledge_base.formats import FaqEntryData
 from knowledge_base.models import EntryStatus
 from knowledge_base.repository import EntryExists, create_entry, entry_keys, get_entry

@@ -13,12 +13,12 @@ from sqlalchemy import delete, select
 from admin_api.deps import AdminDep, AgentDep, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from core.database import transaction
-from handoff.availability import business_hours, save_business_hours
-from handoff.canned import save_canned_reply
-from handoff.hours import BusinessHours, ScheduleError
+from handoff.desk.canned import save_canned_reply
+from handoff.desk.routing import save_rule
+from handoff.line.availability import business_hours, save_business_hours
+from handoff.line.hours import BusinessHours, ScheduleError
+from handoff.line.sla import SlaTargets, save_sla_targets, sla_targets
 from handoff.models import CannedReply, Priority, RoutingRule
-from handoff.routing import save_rule
-from handoff.sla import SlaTargets, save_sla_targets, sla_targets
 
 router = APIRouter(prefix="/settings", tags=["settings"], responses=ERROR_RESPONSES)
 

@@ -16,8 +16,8 @@ from admin_api.tokens import ApiToken, agent_of
 from core.database import transaction
 from core.queues import delivery_states
 from core.wiring import Services
-from handoff.actions import ActionKind, ActionRefused, AgentAction, Refusal
 from handoff.conversations import conversation
+from handoff.desk.actions import ActionKind, ActionRefused, AgentAction, Refusal
 from handoff.models import (
     Agent,
     ConversationMessage,

@@ -20,6 +20,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.conversations import CONVERSATION_WINDOW
+from handoff.insights.periods import check_period, time_zone
+from handoff.line.sla import SlaKind, SlaStage
 from handoff.models import (
     Agent,
     AnswerVote,
@@ -29,8 +31,6 @@ from handoff.models import (
     Ticket,
     TicketEvent,
 )
-from handoff.periods import check_period, time_zone
-from handoff.sla import SlaKind, SlaStage
 from knowledge_base.models import FaqEntry
 from retrieval.decision import Outcome, Reason
 
@@ -150,7 +150,7 @@ class SupportReport(BaseModel):
     # Customers' questions handed off because nothing in the FAQ fits (reason low_confidence).
     uncovered_questions: int
     tickets: ServiceLevels
-    # Service-level targets missed in the period (recorded by handoff.sla), by target.
+    # Service-level targets missed in the period (recorded by handoff.line.sla), by target.
     sla_breaches: dict[str, int]
     agents: list[AgentServiceLevels]  # the busiest first
     volume: MessageVolume
@@ -390,7 +390,7 @@ async def _tickets_reopened(session: AsyncSession, *, start: datetime, end: date
         select(func.count())
         .select_from(TicketEvent)
         .where(
-            TicketEvent.action == "reopened",  # written by handoff.tickets.reopen
+            TicketEvent.action == "reopened",  # written by handoff.desk.tickets.reopen
             TicketEvent.created_at >= start,
             TicketEvent.created_at < end,
         )

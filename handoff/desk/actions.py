@@ -16,7 +16,7 @@ from typing import Protocol
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.database import transaction
-from handoff import tickets
+from handoff.desk import tickets
 from handoff.models import Agent, Customer, Priority, Ticket
 
 

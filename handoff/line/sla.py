@@ -18,8 +18,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import utcnow
-from handoff.availability import save_setting
-from handoff.hours import BusinessHours
+from handoff.desk.tickets import Actor
+from handoff.line.availability import save_setting
+from handoff.line.hours import BusinessHours
 from handoff.models import (
     ACTIVE_TICKET_STATUSES,
     Customer,
@@ -28,7 +29,6 @@ from handoff.models import (
     Ticket,
     TicketEvent,
 )
-from handoff.tickets import Actor
 
 SLA_SETTING = "sla"
 

@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from handoff.conversations import NONE_OF_THESE
+from handoff.insights.periods import check_period
 from handoff.models import (
     AnswerVote,
     ConversationMessage,
@@ -37,7 +38,6 @@ from handoff.models import (
     Ticket,
     TicketStatus,
 )
-from handoff.periods import check_period
 from knowledge_base.formats import slugify
 from knowledge_base.language import SUPPORTED_LANGUAGES, LanguageCode, detect_language
 from knowledge_base.models import EntryStatus, FaqEntry, PhrasingProposal, ProposalStatus

@@ -17,6 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import utcnow
+from handoff.desk.routing import route
+from handoff.line.queue import agents_on_duty, queue_position
 from handoff.models import (
     ACTIVE_TICKET_STATUSES,
     Agent,
@@ -26,8 +28,6 @@ from handoff.models import (
     TicketEvent,
     TicketStatus,
 )
-from handoff.queue import agents_on_duty, queue_position
-from handoff.routing import route
 from retrieval.decision import Decision
 
 logger = logging.getLogger(__name__)

@@ -14,10 +14,10 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
-from handoff.hours import BusinessHours
+from handoff.line.hours import BusinessHours
+from handoff.line.queue import agents_on_duty, awaiting_response, queue_position
+from handoff.line.wait import PastWait, WaitEstimate, estimate_wait
 from handoff.models import ACTIVE_TICKET_STATUSES, Customer, SupportSetting, Ticket
-from handoff.queue import agents_on_duty, awaiting_response, queue_position
-from handoff.wait import PastWait, WaitEstimate, estimate_wait
 
 HOURS_SETTING = "business_hours"
 FIRST_RESPONSE_HISTORY = timedelta(days=7)

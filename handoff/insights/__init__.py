@@ -1,0 +1,1 @@
+"""What the conversations teach: analytics for leads, knowledge gaps for editors."""

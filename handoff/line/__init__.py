@@ -1,0 +1,1 @@
+"""The line's clock: business hours, who is on duty, the queue, honest waits, service levels."""
