@@ -17,8 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
 
+from bot import buttons
+from bot.context import FirstlineContext
 from bot.desk import Desk, card_buttons, priority_buttons
 from bot.formatting import escape, render_messages
 from bot.handlers import media_of
@@ -66,8 +67,8 @@ class AtTicket:
         await self.desk.notice(self.customer, html)
 
 
-def _desk(context: ContextTypes.DEFAULT_TYPE) -> Desk:
-    return Desk(context.bot_data["firstline"].services, context.bot)
+def _desk(context: FirstlineContext) -> Desk:
+    return Desk(context.services, context.bot)
 
 
 def _profile(user: User) -> tickets.AgentProfile:
@@ -96,7 +97,7 @@ async def _at_ticket(
 # --- messages in the agents' group -----------------------------------------------------------
 
 
-async def agent_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def agent_message(update: Update, context: FirstlineContext) -> None:
     """An agent wrote in the group: a command, a note, or a reply for the customer."""
     message, user = update.effective_message, update.effective_user
     if message is None or user is None or user.is_bot:
@@ -214,7 +215,7 @@ async def _record_reply(
     await at.desk.refresh(at.ticket.id)
 
 
-async def agent_edit(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def agent_edit(update: Update, context: FirstlineContext) -> None:
     """The owner edited a reply: the customer's copy is edited too, through the outbox (after
     the reply itself, however long Telegram takes)."""
     message, user = update.edited_message, update.effective_user
@@ -411,7 +412,7 @@ async def close_ticket(at: AtTicket) -> bool:
     texts = texts_for(at.ticket.language)
     stars = [
         InlineKeyboardButton(
-            "⭐" * n if n < 4 else f"{n}⭐", callback_data=f"rate:{at.ticket.id}:{n}"
+            "⭐" * n if n < 4 else f"{n}⭐", callback_data=buttons.rate(at.ticket.id, n)
         )
         for n in RATING_BUTTONS
     ]
@@ -422,12 +423,12 @@ async def close_ticket(at: AtTicket) -> bool:
 # --- card buttons ------------------------------------------------------------------------------
 
 
-async def agent_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def agent_button(update: Update, context: FirstlineContext) -> None:
     """Take / Priority / Close on a ticket's card."""
     query = update.callback_query
     if query is None or query.from_user is None:
         return
-    _, action, *rest = (query.data or "").split(":")
+    press = buttons.parse_desk(query.data or "")
     desk = _desk(context)
     pressed = query.message if isinstance(query.message, Message) else None
     # Telegram does not check callback data: a press counts only on a card in the agents' group
@@ -440,9 +441,10 @@ async def agent_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         return
     topic_id = pressed.message_thread_id
     at = await _at_ticket(desk, query.from_user, topic_id)
-    if at is None or not rest or str(at.ticket.id) != rest[0]:
+    if at is None or press is None or at.ticket.id != press.ticket_id:
         await query.answer("This card belongs to an older ticket.", show_alert=True)
         return
+    action, argument = press.action, press.argument
     if action == "take":
         claim = await _take(at)
         owner = claim.owner.mention if claim.owner else "nobody"
@@ -451,13 +453,13 @@ async def agent_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     elif action == "prio":
         await _edit_markup(pressed, priority_buttons(at.ticket))
         await query.answer()
-    elif action == "setprio" and len(rest) == 2 and rest[1] in set(Priority):
+    elif action == "setprio" and argument in set(Priority):
         async with transaction(at.sessions) as session:
             ticket = await session.get(Ticket, at.ticket.id)
             assert ticket is not None
-            tickets.set_priority(session, ticket, Priority(rest[1]), at.agent)
+            tickets.set_priority(session, ticket, Priority(argument), at.agent)
         await desk.refresh(at.ticket.id)
-        await query.answer(f"Priority: {rest[1]}")
+        await query.answer(f"Priority: {argument}")
     elif action == "card":
         await _edit_markup(pressed, card_buttons(at.ticket))
         await query.answer()

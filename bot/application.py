@@ -20,14 +20,16 @@ from telegram.ext import (
     CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
+    ContextTypes,
     MessageHandler,
     TypeHandler,
     filters,
 )
 
-from bot import agents, handlers
+from bot import agents, buttons, handlers
+from bot.context import STATE_KEY, BotState, FirstlineContext
 from bot.delivery import FloodGuard, PerChatUpdateProcessor, RetryingRateLimiter
-from bot.desk import BUTTON_PREFIX, Desk
+from bot.desk import Desk
 from bot.inbox import InboxPoller, InboxProcessor, raw_update, store_updates
 from bot.line import keep_cards_current, watch_the_line
 from bot.outbox import OutboxSender
@@ -60,9 +62,10 @@ def build_application(services: Services) -> Application:
         .concurrent_updates(PerChatUpdateProcessor())
         .rate_limiter(RetryingRateLimiter())
         .updater(None)
+        .context_types(ContextTypes(context=FirstlineContext))
         .build()
     )
-    application.bot_data["firstline"] = handlers.BotState(
+    application.bot_data[STATE_KEY] = BotState(
         services, FloodGuard(settings.flood_per_minute, settings.flood_burst)
     )
     private = filters.ChatType.PRIVATE
@@ -75,7 +78,7 @@ def build_application(services: Services) -> Application:
                     agents_group & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL,
                     agents.agent_message,
                 ),
-                CallbackQueryHandler(agents.agent_button, pattern=rf"^{BUTTON_PREFIX}:"),
+                CallbackQueryHandler(agents.agent_button, pattern=buttons.pattern(buttons.DESK)),
             ]
         )
     application.add_handlers(
@@ -88,7 +91,18 @@ def build_application(services: Services) -> Application:
             MessageHandler(private & filters.FORWARDED & filters.TEXT, handlers.forwarded_text),
             MessageHandler(private & filters.TEXT, handlers.text_message),
             MessageHandler(private & filters.UpdateType.MESSAGE, handlers.media_message),
-            CallbackQueryHandler(handlers.button),
+            *(
+                CallbackQueryHandler(pressed, pattern=buttons.pattern(kind))
+                for kind, pressed in (
+                    (buttons.VOTE, handlers.vote_pressed),
+                    (buttons.PICK, handlers.pick_pressed),
+                    (buttons.NONE, handlers.none_pressed),
+                    (buttons.HUMAN, handlers.human_pressed),
+                    (buttons.RATE, handlers.rate_pressed),
+                    (buttons.LANGUAGE, handlers.language_pressed),
+                )
+            ),
+            CallbackQueryHandler(handlers.unknown_pressed),
             ChatMemberHandler(handlers.added_to_group, ChatMemberHandler.MY_CHAT_MEMBER),
             TypeHandler(DeskRequest, perform_desk_request),
         ]

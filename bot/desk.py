@@ -20,6 +20,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
+from bot import buttons
 from bot.delivery import SINGLE_ATTEMPT
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages
 from bot.outbox import Purpose, copy_params, enqueue, is_not_modified, text_params
@@ -41,7 +42,6 @@ from handoff.models import (
 
 logger = logging.getLogger(__name__)
 
-BUTTON_PREFIX = "desk"
 # Messages older than this that never reached the topic are not relayed at a restart.
 RESUME_WINDOW = timedelta(hours=24)
 LAGGING_CARDS_PER_ROUND = 50
@@ -73,13 +73,9 @@ def card_buttons(ticket: Ticket) -> InlineKeyboardMarkup | None:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton("🙋 Take", callback_data=f"{BUTTON_PREFIX}:take:{ticket.id}"),
-                InlineKeyboardButton(
-                    "⚡ Priority", callback_data=f"{BUTTON_PREFIX}:prio:{ticket.id}"
-                ),
-                InlineKeyboardButton(
-                    "✅ Close", callback_data=f"{BUTTON_PREFIX}:close:{ticket.id}"
-                ),
+                InlineKeyboardButton("🙋 Take", callback_data=buttons.desk("take", ticket.id)),
+                InlineKeyboardButton("⚡ Priority", callback_data=buttons.desk("prio", ticket.id)),
+                InlineKeyboardButton("✅ Close", callback_data=buttons.desk("close", ticket.id)),
             ]
         ]
     )
@@ -89,11 +85,11 @@ def priority_buttons(ticket: Ticket) -> InlineKeyboardMarkup:
     choices = [
         InlineKeyboardButton(
             ("• " if ticket.priority == priority else "") + priority.value,
-            callback_data=f"{BUTTON_PREFIX}:setprio:{ticket.id}:{priority.value}",
+            callback_data=buttons.desk("setprio", ticket.id, priority.value),
         )
         for priority in Priority
     ]
-    back = InlineKeyboardButton("↩ Back", callback_data=f"{BUTTON_PREFIX}:card:{ticket.id}")
+    back = InlineKeyboardButton("↩ Back", callback_data=buttons.desk("card", ticket.id))
     return InlineKeyboardMarkup([choices, [back]])
 
 

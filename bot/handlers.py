@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 
 from telegram import (
+    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
     Message,
@@ -15,8 +15,9 @@ from telegram import (
 )
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.error import TelegramError
-from telegram.ext import ContextTypes
 
+from bot import buttons
+from bot.context import FirstlineContext
 from bot.conversation import Chat, Inbound, open_chat
 from bot.delivery import FloodBucket, FloodGuard
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages, telegram_length
@@ -26,7 +27,7 @@ from bot.outbox import Purpose, enqueue, text_params, was_sent_for
 from bot.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
 from core.database import transaction, utcnow
 from core.wiring import Services
-from handoff.conversations import NONE_OF_THESE, record_vote, sent_message
+from handoff.conversations import record_vote, sent_message
 from handoff.desk import tickets
 from handoff.models import Customer, MessageKind, Ticket, TicketStatus
 from retrieval.decision import Candidate, Decision, Outcome, Reason
@@ -51,29 +52,14 @@ HANDOFF_REPLIES = {
 }
 
 
-@dataclass
-class BotState:
-    """What the handlers share: the services and the per-chat flood guard."""
-
-    services: Services
-    flood: FloodGuard
-
-
-def _state(context: ContextTypes.DEFAULT_TYPE) -> BotState:
-    state: BotState = context.bot_data["firstline"]
-    return state
-
-
-async def _chat(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, inbound: Inbound
-) -> Chat | None:
+async def _chat(update: Update, context: FirstlineContext, inbound: Inbound) -> Chat | None:
     """The customer's chat for a private update, with what they sent stored; None for others,
     and None for a message over the flood limit (stored all the same, answered once)."""
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None or chat.type != ChatType.PRIVATE:
         return None
-    opened = await open_chat(_state(context).services, context.bot, update, user, inbound)
-    if not await _admitted(opened, _state(context).flood):
+    opened = await open_chat(context.services, context.bot, update, user, inbound)
+    if not await _admitted(opened, context.state.flood):
         return None
     return opened
 
@@ -81,7 +67,7 @@ async def _chat(
 # --- commands ---------------------------------------------------------------------------------
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def start(update: Update, context: FirstlineContext) -> None:
     """Greet the customer in their language and say what the bot can do."""
     chat = await _chat(update, context, Inbound(MessageKind.COMMAND, text="/start"))
     if chat is None:
@@ -90,7 +76,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await chat.say(greeting, reply_markup=_persistent_keyboard(chat.texts))
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def help_command(update: Update, context: FirstlineContext) -> None:
     """Explain how the bot helps."""
     chat = await _chat(update, context, Inbound(MessageKind.COMMAND, text="/help"))
     if chat is None:
@@ -98,7 +84,7 @@ async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     await chat.say(chat.texts.help, reply_markup=_persistent_keyboard(chat.texts))
 
 
-async def human_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def human_command(update: Update, context: FirstlineContext) -> None:
     """Hand the chat to a person at once."""
     chat = await _chat(update, context, Inbound(MessageKind.COMMAND, text="/human"))
     if chat is None:
@@ -106,22 +92,22 @@ async def human_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await hand_off(chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language))
 
 
-async def language_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def language_command(update: Update, context: FirstlineContext) -> None:
     """Offer ru / uk / en."""
     chat = await _chat(update, context, Inbound(MessageKind.COMMAND, text="/language"))
     if chat is None:
         return
-    buttons = [
-        InlineKeyboardButton(name, callback_data=f"lang:{code}")
+    choices = [
+        InlineKeyboardButton(name, callback_data=buttons.language(code))
         for code, name in LANGUAGE_NAMES.items()
     ]
-    await chat.say(chat.texts.choose_language, reply_markup=InlineKeyboardMarkup([buttons]))
+    await chat.say(chat.texts.choose_language, reply_markup=InlineKeyboardMarkup([choices]))
 
 
 # --- text -------------------------------------------------------------------------------------
 
 
-async def text_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def text_message(update: Update, context: FirstlineContext) -> None:
     """A customer's question: answer it, ask which entry they mean, or pass it to a person."""
     message = update.effective_message
     if message is None or message.text is None:
@@ -233,10 +219,10 @@ async def send_answer(chat: Chat, decision: Decision) -> None:
     keyboard = InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(chat.texts.helped_button, callback_data="vote:1"),
-                InlineKeyboardButton(chat.texts.not_that_button, callback_data="vote:0"),
+                InlineKeyboardButton(chat.texts.helped_button, callback_data=buttons.vote(True)),
+                InlineKeyboardButton(chat.texts.not_that_button, callback_data=buttons.vote(False)),
             ],
-            [InlineKeyboardButton(chat.texts.talk_button, callback_data="human")],
+            [InlineKeyboardButton(chat.texts.talk_button, callback_data=buttons.HUMAN)],
         ]
     )
     await chat.say_all(parts, reply_markup=keyboard, decision=decision)
@@ -245,10 +231,10 @@ async def send_answer(chat: Chat, decision: Decision) -> None:
 async def offer_options(chat: Chat, decision: Decision, prompt: str) -> None:
     """ "Did you mean…": the likely entries as buttons, and "None of these"."""
     rows = [
-        [InlineKeyboardButton(_label(candidate), callback_data=f"pick:{candidate.faq_id}")]
+        [InlineKeyboardButton(_label(candidate), callback_data=buttons.pick(candidate.faq_id))]
         for candidate in decision.candidates
     ]
-    rows.append([InlineKeyboardButton(chat.texts.none_of_these, callback_data=NONE_OF_THESE)])
+    rows.append([InlineKeyboardButton(chat.texts.none_of_these, callback_data=buttons.NONE)])
     await chat.say(prompt, reply_markup=InlineKeyboardMarkup(rows), decision=decision)
 
 
@@ -298,51 +284,112 @@ def _considered_tags(chat: Chat, decision: Decision) -> list[str]:
 # --- buttons ----------------------------------------------------------------------------------
 
 
-async def button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """A press on one of the bot's inline buttons."""
+async def _pressed(
+    update: Update, context: FirstlineContext
+) -> tuple[CallbackQuery, Chat, Message | None] | None:
+    """The press, the customer's chat (the press stored in it) and the pressed message; None
+    (the press answered) outside a private chat or over the flood limit."""
     query = update.callback_query
     if query is None:
-        return
-    data = query.data or ""
-    chat = await _chat(update, context, Inbound(MessageKind.BUTTON, text=data))
+        return None
+    chat = await _chat(update, context, Inbound(MessageKind.BUTTON, text=query.data or ""))
     if chat is None:
         await query.answer()
+        return None
+    return query, chat, query.message if isinstance(query.message, Message) else None
+
+
+async def vote_pressed(update: Update, context: FirstlineContext) -> None:
+    """👍 / 👎 under an answer."""
+    pressed = await _pressed(update, context)
+    if pressed is None:
         return
-    pressed = query.message if isinstance(query.message, Message) else None
-    action, _, argument = data.partition(":")
-    if action == "vote" and pressed is not None:
-        await _vote(chat, pressed, helpful=argument == "1")
-    elif action == "pick" and argument.isdigit():
-        await _pick(chat, int(argument), pressed)
-    elif action == NONE_OF_THESE:
-        await _clear_buttons(pressed)
-        decision = Decision(Outcome.HANDOFF, Reason.REPEATED_FAILURE, chat.language)
-        await hand_off(chat, decision)
-    elif action == "human":
-        await hand_off(chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language))
-    elif action == "rate":
-        if not await _rate(chat, argument, pressed):
-            await query.answer(chat.texts.button_expired)
-            return
-    elif action == "lang" and argument in LANGUAGE_NAMES:
-        await chat.speak(argument, chosen=True)
-        await _clear_buttons(pressed)
-        await chat.say(chat.texts.language_set, reply_markup=_persistent_keyboard(chat.texts))
-    else:
+    query, chat, message = pressed
+    helpful = buttons.parse_vote(query.data or "")
+    if helpful is None or message is None:
         await query.answer(chat.texts.button_expired)
         return
-    await query.answer(chat.texts.vote_thanks if action in ("vote", "rate") else None)
+    await _vote(chat, message, helpful=helpful)
+    await query.answer(chat.texts.vote_thanks)
 
 
-async def _rate(chat: Chat, argument: str, pressed: Message | None) -> bool:
+async def pick_pressed(update: Update, context: FirstlineContext) -> None:
+    """An entry from "did you mean…"."""
+    pressed = await _pressed(update, context)
+    if pressed is None:
+        return
+    query, chat, message = pressed
+    faq_id = buttons.parse_pick(query.data or "")
+    if faq_id is None:
+        await query.answer(chat.texts.button_expired)
+        return
+    await _pick(chat, faq_id, message)
+    await query.answer()
+
+
+async def none_pressed(update: Update, context: FirstlineContext) -> None:
+    """ "None of these": a person takes over."""
+    pressed = await _pressed(update, context)
+    if pressed is None:
+        return
+    query, chat, message = pressed
+    await _clear_buttons(message)
+    await hand_off(chat, Decision(Outcome.HANDOFF, Reason.REPEATED_FAILURE, chat.language))
+    await query.answer()
+
+
+async def human_pressed(update: Update, context: FirstlineContext) -> None:
+    """ "Talk to a person"."""
+    pressed = await _pressed(update, context)
+    if pressed is None:
+        return
+    query, chat, _ = pressed
+    await hand_off(chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language))
+    await query.answer()
+
+
+async def rate_pressed(update: Update, context: FirstlineContext) -> None:
+    """1–5 stars after a close."""
+    pressed = await _pressed(update, context)
+    if pressed is None:
+        return
+    query, chat, message = pressed
+    rating = buttons.parse_rate(query.data or "")
+    if rating is None or not await _rate(chat, *rating, message):
+        await query.answer(chat.texts.button_expired)
+        return
+    await query.answer(chat.texts.vote_thanks)
+
+
+async def language_pressed(update: Update, context: FirstlineContext) -> None:
+    """ru / uk / en from /language."""
+    pressed = await _pressed(update, context)
+    if pressed is None:
+        return
+    query, chat, message = pressed
+    code = buttons.parse_language(query.data or "")
+    if code not in LANGUAGE_NAMES:
+        await query.answer(chat.texts.button_expired)
+        return
+    await chat.speak(code, chosen=True)
+    await _clear_buttons(message)
+    await chat.say(chat.texts.language_set, reply_markup=_persistent_keyboard(chat.texts))
+    await query.answer()
+
+
+async def unknown_pressed(update: Update, context: FirstlineContext) -> None:
+    """A button of ours no handler knows (an old message, a forged payload)."""
+    pressed = await _pressed(update, context)
+    if pressed is not None:
+        query, chat, _ = pressed
+        await query.answer(chat.texts.button_expired)
+
+
+async def _rate(chat: Chat, ticket_id: int, rating: int, pressed: Message | None) -> bool:
     """The customer's 1–5 after a close; a low rating calls the agents' attention. False when
     the press does not stand for a rating we asked for."""
-    ticket_id, _, stars = argument.partition(":")
-    if not (ticket_id.isdigit() and stars.isdigit() and 1 <= int(stars) <= 5):
-        return False
-    rating = int(stars)
     async with transaction(chat.services.sessions) as session:
-        ticket = await session.get(Ticket, int(ticket_id))
+        ticket = await session.get(Ticket, ticket_id)
         # Callback data is the client's to forge: the rating counts only on the request we sent
         # for this customer's closed ticket, and only once.
         if (
@@ -434,7 +481,7 @@ async def _clear_buttons(message: Message | None) -> None:
 
 async def _keep_only_talk_button(chat: Chat, message: Message) -> None:
     keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(chat.texts.talk_button, callback_data="human")]]
+        [[InlineKeyboardButton(chat.texts.talk_button, callback_data=buttons.HUMAN)]]
     )
     try:
         await message.edit_reply_markup(reply_markup=keyboard)
@@ -449,7 +496,7 @@ def _persistent_keyboard(texts: Texts) -> ReplyKeyboardMarkup:
 # --- everything that is not text --------------------------------------------------------------
 
 
-async def media_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def media_message(update: Update, context: FirstlineContext) -> None:
     """Stickers, voice, photos, files, locations, contacts: kept for the agent, answered politely."""
     message = update.effective_message
     if message is None:
@@ -466,7 +513,7 @@ async def media_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     await chat.say(chat.texts.media_received.format(what=what))
 
 
-async def forwarded_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def forwarded_text(update: Update, context: FirstlineContext) -> None:
     """A forwarded text: kept for the agent; the customer is asked what their question is."""
     message = update.effective_message
     if message is None:
@@ -477,7 +524,7 @@ async def forwarded_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await chat.say(chat.texts.forwarded)
 
 
-async def edited_message(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def edited_message(update: Update, context: FirstlineContext) -> None:
     """An edit of an earlier message: the new text is kept, the customer is told how to ask anew."""
     message = update.edited_message
     if message is None:
@@ -531,12 +578,12 @@ def _media_details(message: Message) -> dict[str, object]:
 # --- groups and errors ------------------------------------------------------------------------
 
 
-async def added_to_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def added_to_group(update: Update, context: FirstlineContext) -> None:
     """Added to a group: say once that the bot works in private chats, then stay silent."""
     change = update.my_chat_member
     if change is None or change.chat.type == ChatType.PRIVATE:
         return
-    if change.chat.id == _state(context).services.settings.agent_chat_id:
+    if change.chat.id == context.services.settings.agent_chat_id:
         return
     joined = change.new_chat_member.status in (
         ChatMemberStatus.MEMBER,
@@ -555,7 +602,7 @@ async def added_to_group(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await context.bot.send_message(change.chat.id, texts_for(language).private_only)
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: FirstlineContext) -> None:
     """Log the failure by ids, never the customer's words; the inbox processes the update again
     and apologises to the customer only if it gives up (bot.inbox)."""
     error = context.error

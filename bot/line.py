@@ -8,8 +8,9 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from telegram.ext import ContextTypes, ExtBot
+from telegram.ext import ExtBot
 
+from bot.context import FirstlineContext
 from bot.conversation import Chat
 from bot.desk import Desk
 from bot.formatting import escape
@@ -83,12 +84,12 @@ async def answer_wait_question(chat: Chat, ticket: Ticket) -> None:
 # --- the job -------------------------------------------------------------------------------
 
 
-async def watch_the_line(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def watch_the_line(context: FirstlineContext) -> None:
     """Every minute: welcome back those who wrote while closed; warn about service levels.
 
     Each part runs whatever happened to the other, so one failure never silences SLA alerts.
     """
-    services: Services = context.bot_data["firstline"].services
+    services = context.services
     for part in (
         welcome_waiting_customers,
         warn_about_service_levels,
@@ -145,10 +146,9 @@ async def warn_about_service_levels(services: Services, bot: ExtBot[Any]) -> lis
     return alerts
 
 
-async def keep_cards_current(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def keep_cards_current(context: FirstlineContext) -> None:
     """Every few seconds: the cards and topic names Telegram did not take are edited again."""
-    services: Services = context.bot_data["firstline"].services
-    await Desk(services, context.bot).refresh_lagging()
+    await Desk(context.services, context.bot).refresh_lagging()
 
 
 async def show_unshown_tickets(services: Services, bot: ExtBot[Any]) -> None:

@@ -13,13 +13,13 @@ import logging
 from dataclasses import dataclass, field
 
 from telegram.error import TimedOut
-from telegram.ext import Application, ContextTypes
+from telegram.ext import Application
 
 from bot.agents import AtTicket, announce_take, close_ticket, send_text
+from bot.context import FirstlineContext, state_of
 from bot.desk import Desk
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages
 from core.database import transaction
-from core.wiring import Services
 from handoff.desk.actions import (
     ActionKind,
     ActionRefused,
@@ -54,7 +54,7 @@ class TelegramDesk:
         self.application = application
 
     async def perform(self, action: AgentAction) -> None:
-        services: Services = self.application.bot_data["firstline"].services
+        services = state_of(self.application).services
         request = DeskRequest(action, services.settings.agent_chat_id)
         await self.application.update_queue.put(request)
         try:
@@ -67,9 +67,9 @@ class TelegramDesk:
             ) from None
 
 
-async def perform_desk_request(request: DeskRequest, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def perform_desk_request(request: DeskRequest, context: FirstlineContext) -> None:
     """The TypeHandler's callback: do the action, hand the outcome back to the API."""
-    desk = Desk(context.bot_data["firstline"].services, context.bot)
+    desk = Desk(context.services, context.bot)
     try:
         await _perform(desk, request.action)
     except ActionRefused as refusal:
