@@ -157,6 +157,10 @@ def _sign_in(tab: Watched, console: Console, token: str, where: str = "") -> Pag
 
 
 def _assert_every_control_is_labelled(page: Page) -> None:
+    """Every control has a label (or an accessible name), and no page shows a missing value
+    as "null" or "undefined"."""
+    shown = page.locator("main").inner_text()
+    assert not re.search(r"\b(null|undefined|NaN)\b", shown), shown
     unlabelled = page.evaluate(
         """() => [...document.querySelectorAll('input, select, textarea, button')]
             .filter((c) => c.type !== 'hidden')
@@ -202,3 +206,242 @@ def test_nothing_shows_without_a_valid_token_and_a_revoked_one_signs_out(
     expect(page.get_by_label("API token")).to_be_visible()
     expect(page.get_by_text("no longer valid")).to_be_visible()
     assert page.evaluate("() => sessionStorage.length") == 0
+
+
+def test_each_role_sees_only_what_it_may_do(tab: Watched, console: Console) -> None:
+    page = tab.page
+    sections = page.locator("#nav a")
+    _sign_in(tab, console, console.token("agent", "Ann"))
+    expect(sections).to_have_text(["FAQ", "Try it", "Tickets"])
+    expect(page.get_by_role("heading", name="Tickets")).to_be_visible()
+    page.get_by_role("link", name="FAQ").click()
+    expect(page.locator("#faq-count")).to_contain_text("entries")
+    expect(page.get_by_role("link", name="New entry")).to_have_count(0)
+    page.get_by_role("link", name="refund", exact=True).click()
+    expect(page.get_by_text("Read only")).to_be_visible()
+    expect(page.get_by_role("button", name="Save")).to_have_count(0)
+    page.goto(f"{console.url}/console#/settings")
+    expect(page.get_by_text("has no page")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+
+    _sign_in(tab, console, console.token("editor", "Ed"))
+    expect(sections).to_have_text(["FAQ", "Import & export", "Try it", "Gaps"])
+    page.get_by_role("button", name="Sign out").click()
+
+    _sign_in(tab, console, console.admin)
+    expect(sections).to_have_text(
+        ["FAQ", "Import & export", "Try it", "Gaps", "Tickets", "Analytics", "Settings"]
+    )
+    _assert_every_control_is_labelled(page)
+    _screenshot(page, "faq")
+
+
+def test_an_editors_saved_answer_is_the_bots_next_answer(tab: Watched, console: Console) -> None:
+    telegram = console.running.telegram
+    question = console.api("GET", "/faq/cancel-subscription", console.admin).json()["question"]
+    page = _sign_in(tab, console, console.token("editor", "Anna"))
+    page.get_by_label("Search").fill("cancel-sub")
+    page.get_by_role("link", name="cancel-subscription").click()
+    answer = page.get_by_label("Answer", exact=True)
+    answer.fill("Отмена в два шага: *Профиль* → «Отменить подписку».")
+    expect(page.locator("#answer-preview b")).to_have_text("Профиль")  # as Telegram shows it
+    _assert_every_control_is_labelled(page)
+    _screenshot(page, "faq-editor")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#notice")).to_contain_text("Saved")
+    expect(page.locator("#entry-version")).to_have_text("version 2")
+
+    telegram.send_text(customer(801, "Ира"), question)
+    reply = telegram.wait_for_messages(801, 1)[0]
+    assert "Отмена в два шага: <b>Профиль</b>" in reply.text
+
+    page.get_by_role("button", name="History").click()
+    page.get_by_role("button", name="What changed in version 2").click()
+    expect(page.locator(".diff-add")).to_contain_text("Отмена в два шага")
+    page.get_by_role("button", name="Roll back to version 1").click()
+    expect(page.locator("#entry-version")).to_have_text("version 3")
+    restored = console.api("GET", "/faq/cancel-subscription", console.admin).json()
+    assert "Отмена в два шага" not in restored["answer"]
+
+
+def test_a_stale_save_shows_both_versions_and_keeps_the_other_edit(
+    tab: Watched, console: Console
+) -> None:
+    page = _sign_in(tab, console, console.token("editor", "Boris"), "#/faq/entry/refund")
+    expect(page.locator("#entry-version")).to_have_text("version 1")
+
+    read = console.api("GET", "/faq/refund", console.admin)
+    theirs = {k: v for k, v in read.json().items() if k in ("question", "alt_questions", "tags")}
+    theirs |= {"language": "ru", "status": "published", "answer": "Их правка: деньги за 3 дня."}
+    saved = console.api(
+        "PUT", "/faq/refund", console.admin, headers={"If-Match": read.headers["ETag"]}, json=theirs
+    )
+    assert saved.status_code == 200, saved.text
+
+    page.get_by_label("Answer", exact=True).fill("Моя правка: деньги за 10 дней.")
+    page.get_by_role("button", name="Save").click()
+    conflict = page.locator("#conflict")
+    expect(conflict.get_by_role("heading")).to_contain_text("someone else saved")
+    answer_row = conflict.locator("tr[data-field=answer]")
+    expect(answer_row.locator(".mine")).to_have_text("Моя правка: деньги за 10 дней.")
+    expect(answer_row.locator(".theirs")).to_have_text("Их правка: деньги за 3 дня.")
+    expect(answer_row).to_contain_text("differs")
+    _screenshot(page, "conflict")
+    assert console.api("GET", "/faq/refund", console.admin).json()["answer"] == theirs["answer"]
+
+    page.get_by_role("button", name="Discard my edit, open the saved version").click()
+    expect(page.get_by_label("Answer", exact=True)).to_have_value(theirs["answer"])
+    expect(page.locator("#entry-version")).to_have_text("version 2")
+
+
+def test_an_agent_takes_and_replies_and_the_customer_gets_it_in_telegram(
+    tab: Watched, console: Console
+) -> None:
+    telegram = console.running.telegram
+    user = customer(802, "Олег")
+    _hand_off(console.running, user)
+    telegram.wait_for_messages(802, 1)
+    ticket_id = _ticket(console.running, 802)[0]
+    page = _sign_in(tab, console, console.token("agent", "Vera"))
+    page.get_by_label("Assignee").select_option("none")
+    page.get_by_role("link", name=f"#{ticket_id}").click()
+    expect(page.locator("#conversation")).to_contain_text("перевод в последней серии ужасный")
+    page.get_by_role("button", name="Take").click()
+    expect(page.locator("#notice")).to_contain_text(f"You took ticket #{ticket_id}")
+    page.get_by_label("Reply", exact=True).fill("Исправим <b>завтра</b>!")
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator("#notice")).to_contain_text("Reply sent")
+    telegram.wait_until_found(
+        lambda: [m for m in telegram.messages_to(802) if "Исправим &lt;b&gt;завтра" in m.text]
+    )
+    page.get_by_label("Note", exact=True).fill("проверить субтитры")
+    page.get_by_role("button", name="Add note").click()
+    expect(page.get_by_role("table", name="Audit trail")).to_contain_text("проверить субтитры")
+    page.get_by_label("Priority").select_option("high")
+    page.get_by_role("button", name="Set priority").click()
+    expect(page.locator("dl.facts")).to_contain_text("high")
+    _assert_every_control_is_labelled(page)
+    _screenshot(page, "ticket")
+    page.get_by_role("link", name="← All tickets").click()
+    page.get_by_label("Assignee").select_option(label="Me")
+    expect(page.get_by_role("table", name="Tickets")).to_contain_text(f"#{ticket_id}")
+    _screenshot(page, "tickets")
+
+    page.set_viewport_size(PHONE)
+    page.get_by_role("link", name=f"#{ticket_id}").click()
+    expect(page.locator("#conversation")).to_contain_text("Исправим")
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    _screenshot(page, "phone-ticket")
+
+
+def test_try_it_shows_the_decision_and_its_candidates(tab: Watched, console: Console) -> None:
+    page = _sign_in(tab, console, console.admin, "#/try")
+    page.get_by_label("A customer writes").fill("как отменить подписку")
+    page.get_by_role("button", name="What would the bot do?").click()
+    expect(page.locator("[data-decision]")).to_have_text(re.compile("answer|clarify"))
+    expect(page.get_by_role("table", name="Candidates").locator("tbody tr").first).to_be_visible()
+    _screenshot(page, "try")
+
+
+def test_the_analytics_page_draws_its_charts_and_exports_csv(
+    tab: Watched, console: Console
+) -> None:
+    page = _sign_in(tab, console, console.admin, "#/analytics")
+    expect(page.locator("#chart-hours svg rect")).to_have_count(24)
+    expect(page.locator("#chart-weekdays svg rect")).to_have_count(7)
+    expect(page.locator("#chart-csat svg rect")).to_have_count(5)
+    expect(page.locator("#chart-reasons svg rect").first).to_be_visible()
+    _assert_every_control_is_labelled(page)
+    _screenshot(page, "analytics")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export CSV").click()
+    text = Path(download.value.path()).read_text("utf-8")
+    assert text.startswith("section,item,measure,value")
+    assert re.search(r"^conversations,all,total,\d+", text, re.MULTILINE)
+
+
+def test_import_is_checked_by_a_dry_run_before_it_is_applied(
+    tab: Watched, console: Console, tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps([{"key": "gift-card", "question": "Подарок?"}]), "utf-8")
+    good = tmp_path / "faq.json"
+    entries = [
+        {"key": "gift-card", "question": "Как подарить подписку?", "answer": "В «Профиле»."},
+        {"key": "student-plan", "question": "Есть ли скидка студентам?", "answer": "Да, 50 %."},
+    ]
+    good.write_text(json.dumps(entries, ensure_ascii=False), "utf-8")
+    page = _sign_in(tab, console, console.token("editor", "Ira"), "#/import")
+
+    page.get_by_label("FAQ file").set_input_files(str(broken))
+    page.get_by_role("button", name="Check (dry run)").click()
+    expect(page.locator("#import-result")).to_contain_text("Problems: nothing imported")
+    expect(page.get_by_role("button", name="Import", exact=True)).to_be_disabled()
+
+    page.get_by_label("FAQ file").set_input_files(str(good))
+    page.get_by_role("button", name="Check (dry run)").click()
+    expect(page.locator("[data-list=created]")).to_contain_text("Created: 2")
+    assert console.api("GET", "/faq/gift-card", console.admin).status_code == 404
+    _assert_every_control_is_labelled(page)
+    _screenshot(page, "import")
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.locator("#notice")).to_contain_text("2 created")
+    assert console.api("GET", "/faq/gift-card", console.admin).status_code == 200
+
+
+def test_a_gap_becomes_a_draft_that_is_published(tab: Watched, console: Console) -> None:
+    _hand_off(console.running, customer(803, "Нина"))
+    page = _sign_in(tab, console, console.token("editor", "Gal"), "#/gaps")
+    gap = page.locator("[data-gap]", has_text="перевод в последней серии").first
+    gap.get_by_role("button", name="Turn into an entry…").click()
+    gap.get_by_label("Key").fill("translation-quality")
+    gap.get_by_label("Answer").fill("Спасибо! Передали переводчикам, исправим за неделю.")
+    _assert_every_control_is_labelled(page)
+    _screenshot(page, "gaps")
+    gap.get_by_role("button", name="Create the draft").click()
+    gap.get_by_role("link", name="open translation-quality").click()
+    expect(page.get_by_role("heading", name=re.compile("translation-quality"))).to_contain_text(
+        "draft"
+    )
+    page.get_by_role("button", name="Publish").click()
+    expect(page.get_by_role("heading", name=re.compile("translation-quality"))).to_contain_text(
+        "published"
+    )
+    decided = console.api(
+        "POST", "/answer", console.admin, json={"text": "перевод в последней серии ужасный"}
+    ).json()
+    assert decided["faq_key"] == "translation-quality", decided
+
+
+def test_an_admins_business_hours_are_what_the_bot_tells_customers(
+    tab: Watched, console: Console
+) -> None:
+    telegram = console.running.telegram
+    before = console.api("GET", "/settings/business-hours", console.admin).json()
+    page = _sign_in(tab, console, console.admin, "#/settings")
+    today = time.strftime("%Y-%m-%d", time.gmtime())
+    page.get_by_label("Time zone", exact=True).fill("UTC")
+    for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"):
+        page.get_by_label(day).fill("09:00-18:00")
+    page.get_by_label("Special days").fill(f"{today} closed inventory")
+    page.get_by_role("button", name="Save business hours").click()
+    expect(page.locator("#notice")).to_contain_text("Business hours saved")
+    expect(page.locator("#hours")).to_contain_text("closed now")
+    _assert_every_control_is_labelled(page)
+    _screenshot(page, "settings")
+    try:
+        telegram.send_text(customer(804, "Lena", "en"), "agent please")
+        told = telegram.wait_until_found(
+            lambda: [m for m in telegram.messages_to(804) if "closed right now" in m.text]
+        )[-1]
+        assert EN.out_of_hours.split("{opening}")[0] in told.text
+        assert "tomorrow at 9:00" in told.text
+    finally:
+        restored = {k: before[k] for k in ("timezone", "weekly", "holidays", "special_days")}
+        console.api("PUT", "/settings/business-hours", console.admin, json=restored)
+
+    page.get_by_label("Whose token").fill("New editor")
+    page.get_by_role("button", name="Create token").click()
+    secret = page.get_by_label("New token")
+    expect(secret).to_have_value(re.compile(r"^fl_"))
+    expect(page.get_by_text("shown only once")).to_be_visible()

@@ -1,7 +1,7 @@
 // Analytics for leads: the API's report for a period and time zone, drawn as SVG charts, and
 // the same figures as a CSV file.
 import { get, query } from './api.js';
-import { h, field, table, errorBox, download, duration, percent } from './ui.js';
+import { append, h, field, table, errorBox, download, duration, percent } from './ui.js';
 import { barChart, columnChart } from './charts.js';
 
 const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'];
@@ -98,7 +98,7 @@ export async function analyticsPage(page) {
     output.replaceChildren(...drawReport(report));
   }
   form.addEventListener('submit', (event) => { event.preventDefault(); load(); });
-  page.append(h('h1', null, 'Analytics'), form, h('div', { class: 'actions' }, exportButton), output);
+  append(page, h('h1', null, 'Analytics'), form, h('div', { class: 'actions' }, exportButton), output);
   await load();
 }
 

@@ -2,7 +2,7 @@
 // publish, history with diffs and rollback, delete and restore.
 import { get, post, request, query, mayEdit, ApiError } from './api.js';
 import {
-  h, field, select, table, errorBox, alertBox, announce, when, badge, telegramPreview, lineDiff,
+  append, h, field, select, table, errorBox, alertBox, announce, when, badge, telegramPreview, lineDiff,
   confirmButton,
 } from './ui.js';
 
@@ -66,7 +66,7 @@ export async function faqList(page) {
     );
   }
 
-  page.append(
+  append(page, 
     h('h1', null, 'FAQ'),
     mayEdit() ? h('div', { class: 'actions' }, h('a', { class: 'button', href: '#/faq/new' }, 'New entry')) : null,
     form,
@@ -133,7 +133,7 @@ export async function faqNew(page) {
       problem.replaceChildren(errorBox(error));
     }
   });
-  page.append(h('h1', { id: 'new-title' }, 'New FAQ entry'), form);
+  append(page, h('h1', { id: 'new-title' }, 'New FAQ entry'), form);
 }
 
 const FIELDS = [
@@ -154,8 +154,8 @@ function conflictTable(mine, theirs) {
       const differs = shown(mine[name]) !== shown(theirs[name]);
       return h('tr', { 'data-field': name, class: differs ? 'differs' : '' },
         h('th', { scope: 'row' }, label, differs ? h('div', null, badge('differs', 'warn')) : null),
-        h('td', { class: 'mine', style: 'white-space: pre-wrap' }, shown(mine[name])),
-        h('td', { class: 'theirs', style: 'white-space: pre-wrap' }, shown(theirs[name])));
+        h('td', { class: 'mine pre' }, shown(mine[name])),
+        h('td', { class: 'theirs pre' }, shown(theirs[name])));
     }))));
 }
 
@@ -282,7 +282,7 @@ export async function faqEntry(page, rawKey) {
   const form = h('form', { class: 'card', 'aria-labelledby': 'entry-title' }, body, problem, actions);
   form.addEventListener('submit', (event) => { event.preventDefault(); save(entry.version); });
   rebuildActions();
-  page.append(
+  append(page, 
     h('p', null, h('a', { href: '#/faq' }, '← All entries')),
     h('h1', { id: 'entry-title' }, `Entry ${entry.key} `, state),
     h('p', { class: 'muted' }, version, ` · updated ${when(entry.updated_at)}`),

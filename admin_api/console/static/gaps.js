@@ -1,7 +1,7 @@
 // Knowledge gaps: what customers asked that the FAQ did not answer, grouped by meaning; one
 // click makes a draft entry (or phrasings of the entry agents used); proposals accepted or not.
 import { get, post, query } from './api.js';
-import { h, field, table, errorBox, announce, when } from './ui.js';
+import { append, h, field, table, errorBox, announce, when } from './ui.js';
 
 const DAY_MS = 86_400_000;
 
@@ -105,7 +105,7 @@ export async function gapsPage(page) {
     ]), 'Proposed phrasings'));
   }
 
-  page.append(h('h1', null, 'Knowledge gaps'),
+  append(page, h('h1', null, 'Knowledge gaps'),
     h('p', { class: 'muted' }, 'Questions of the last 30 days the bot could not answer, grouped by meaning, biggest first.'),
     list, h('h2', null, 'Phrasings proposed by agents'), proposals);
   await Promise.all([loadGaps(), loadProposals()]);

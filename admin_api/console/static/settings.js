@@ -1,6 +1,6 @@
 // Settings for admins: business hours, SLA targets, canned replies, routing rules, tokens.
 import { get, put, post, del } from './api.js';
-import { h, field, select, table, errorBox, alertBox, announce, when, badge, confirmButton } from './ui.js';
+import { append, h, field, select, table, errorBox, alertBox, announce, when, badge, confirmButton } from './ui.js';
 
 const WEEKDAYS = [['mon', 'Monday'], ['tue', 'Tuesday'], ['wed', 'Wednesday'], ['thu', 'Thursday'], ['fri', 'Friday'], ['sat', 'Saturday'], ['sun', 'Sunday']];
 const PRIORITIES = ['urgent', 'high', 'normal', 'low'];
@@ -162,7 +162,7 @@ async function tokensSection() {
 }
 
 export async function settingsPage(page) {
-  page.append(h('h1', null, 'Settings'));
+  append(page, h('h1', null, 'Settings'));
   const sections = await Promise.all([hoursSection(), slaSection(), cannedSection(), routingSection(), tokensSection()]);
-  page.append(...sections);
+  append(page, ...sections);
 }

@@ -1,7 +1,7 @@
 // Tickets for agents: the queue with filters, one ticket's conversation and audit trail, and the
 // desk's actions through the API (which applies the same rules as the Telegram desk).
 import { get, post, query, session } from './api.js';
-import { h, field, select, table, errorBox, announce, when, badge, alertBox } from './ui.js';
+import { append, h, field, select, table, errorBox, announce, when, badge, alertBox } from './ui.js';
 
 const PAGE = 50;
 const STATUSES = [['', 'Any'], ['new', 'New'], ['open', 'Open'], ['waiting', 'Waiting for the customer'], ['closed', 'Closed']];
@@ -53,7 +53,7 @@ export async function ticketList(page) {
         h('button', { type: 'button', class: 'quiet', disabled: current >= pages, onclick: () => { filters.offset += PAGE; load(); } }, 'Next page')),
     );
   }
-  page.append(h('h1', null, 'Tickets'), form, results);
+  append(page, h('h1', null, 'Tickets'), form, results);
   await load();
 }
 
@@ -113,7 +113,7 @@ export async function ticketPage(page, id) {
     ['Opened', when(ticket.created_at)], ['First response', when(ticket.first_response_at)], ['Resolved', when(ticket.resolved_at)],
     ['Rating', ticket.rating ? `${'⭐'.repeat(ticket.rating)} (${ticket.rating}/5)${ticket.rating_comment ? ` “${ticket.rating_comment}”` : ''}` : '—'],
   ];
-  page.append(
+  append(page, 
     h('p', null, h('a', { href: '#/tickets' }, '← All tickets')),
     h('h1', null, `Ticket #${ticket.id}: ${ticket.subject}`),
     h('section', { class: 'card' }, h('dl', { class: 'facts' }, facts.map(([name, value]) => [h('dt', null, name), h('dd', null, value)])),

@@ -1,7 +1,7 @@
 // Import a FAQ file (a dry run first: what would be created, updated, unchanged, or which
 // problems refuse it) and export the FAQ.
 import { request } from './api.js';
-import { h, field, select, errorBox, alertBox, announce, download } from './ui.js';
+import { append, h, field, select, errorBox, alertBox, announce, download } from './ui.js';
 
 const FORMATS = [['json', 'JSON'], ['csv', 'CSV'], ['md', 'Markdown']];
 
@@ -65,7 +65,7 @@ export async function transferPage(page) {
       problem.replaceChildren(errorBox(error));
     }
   };
-  page.append(h('h1', null, 'Import & export'), form, result,
+  append(page, h('h1', null, 'Import & export'), form, result,
     h('section', { class: 'card', 'aria-labelledby': 'export-title' }, h('h2', { id: 'export-title' }, 'Export the FAQ'),
       h('p', { class: 'muted' }, 'Every entry that is not deleted, drafts included; the file imports back unchanged.'),
       h('div', { class: 'actions' },

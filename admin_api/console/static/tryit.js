@@ -1,6 +1,6 @@
 // Try it: what the bot would do with a question now, on the live FAQ.
 import { post } from './api.js';
-import { h, field, select, table, errorBox, badge, percent, telegramPreview } from './ui.js';
+import { append, h, field, select, table, errorBox, badge, percent, telegramPreview } from './ui.js';
 
 const DECISION = { answer: ['Answers', 'good'], clarify: ['Asks "did you mean…?"', 'warn'], handoff: ['Hands off to a person', 'bad'] };
 
@@ -47,5 +47,5 @@ export async function tryPage(page) {
       result.replaceChildren(errorBox(error));
     }
   });
-  page.append(h('h1', null, 'Try it'), h('p', { class: 'muted' }, 'What the bot would do now with the published FAQ.'), form, result);
+  append(page, h('h1', null, 'Try it'), h('p', { class: 'muted' }, 'What the bot would do now with the published FAQ.'), form, result);
 }

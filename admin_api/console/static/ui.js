@@ -14,12 +14,13 @@ export function h(tag, props, ...children) {
     else if (name === 'checked' || name === 'disabled' || name === 'selected') element[name] = true;
     else element.setAttribute(name, given === true ? '' : String(given));
   }
-  append(element, children);
+  append(element, ...children);
   if (value !== undefined) element.value = value;
   return element;
 }
 
-export function append(element, children) {
+// Like Element.append, but skips null, undefined and false (conditional parts) and flattens lists.
+export function append(element, ...children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     element.append(child instanceof Node ? child : document.createTextNode(String(child)));
