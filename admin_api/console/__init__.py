@@ -14,6 +14,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import FileResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
+from starlette.responses import Response
 from starlette.types import Scope
 
 from admin_api.deps import AnyTokenDep
@@ -44,7 +45,7 @@ class Caller(BaseModel):
 class ConsoleFiles(StaticFiles):
     """The console's files, with its security headers (revalidated: an upgrade shows at once)."""
 
-    async def get_response(self, path: str, scope: Scope):  # type: ignore[no-untyped-def]
+    async def get_response(self, path: str, scope: Scope) -> Response:
         response = await super().get_response(path, scope)
         response.headers.update(SECURITY_HEADERS)
         return response
