@@ -124,12 +124,15 @@ async def calibrate_command(settings: Settings, path: Path, max_wrong: float) ->
 
 
 async def run(settings: Settings) -> int:
+    # Opened first: the model loads in a thread while the admin API and the bot are imported.
+    opening = asyncio.create_task(_with_services(settings, load_demo=True))
+    await asyncio.sleep(0)
     import uvicorn
 
     from admin_api.app import create_app
     from bot.application import BotRunner
 
-    services = await _with_services(settings, load_demo=True)
+    services = await opening
     trim_native_heap()
     app = create_app(services)
     bot: BotRunner | None = None

@@ -24,9 +24,10 @@ from knowledge_base.formats import FaqFormat, parse_faq
 from knowledge_base.repository import count_entries
 from retrieval.centring import LanguageCentredEmbedder
 from retrieval.decision import Decision
-from retrieval.embedder import Embedder, load_embedder
+from retrieval.embedder import Embedder, load_embedder, model_signature
 from retrieval.engine import AnswerEngine, load_off_topic_references
 from retrieval.evaluation import EvalFile, Metrics, measure
+from retrieval.reference_cache import REFERENCE_FILE, ReferenceCachedEmbedder
 from retrieval.service import DecisionService
 from retrieval.sync import IndexFollower, import_and_index
 
@@ -66,14 +67,22 @@ class Services:
 
 def configured_embedder(settings: Settings) -> LanguageCentredEmbedder:
     """The model the settings name, computing on the CPU threads they allow, its vectors centred
-    per language on the built-in off-topic messages (the same sentences in each language)."""
+    per language on the built-in off-topic messages (the same sentences in each language), whose
+    own vectors are kept beside the index."""
     model = load_embedder(
         settings.embedding_model,
         settings.resolved_models_dir,
         settings.embedding_threads,
         settings.embedding_runtime,
     )
-    return LanguageCentredEmbedder(model, load_off_topic_references())
+    references = load_off_topic_references()
+    signature = model_signature(
+        settings.embedding_model, settings.resolved_models_dir, settings.embedding_runtime
+    )
+    cached = ReferenceCachedEmbedder(
+        model, references, settings.index_dir / REFERENCE_FILE, signature
+    )
+    return LanguageCentredEmbedder(cached, references)
 
 
 async def open_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
@@ -86,11 +95,16 @@ async def open_services(
     settings: Settings, *, embedder: Embedder | None = None, load_demo: bool = False
 ) -> Services:
     """Migrate the database, load the model and open (or rebuild) the index."""
+    # The model loads in a thread from the start: its native code runs beside the event loop,
+    # which migrates the database (and whatever the caller does until its first await).
+    loop = asyncio.get_running_loop()
+    model: asyncio.Future[Embedder] = loop.create_future()
+    if embedder is None:
+        model = loop.run_in_executor(None, configured_embedder, settings)
+    else:
+        model.set_result(embedder)
     database, sessions = await open_database(settings)
-    answers = AnswerEngine(
-        embedder or configured_embedder(settings),
-        thresholds=settings.decision,
-    )
+    answers = AnswerEngine(await model, thresholds=settings.decision)
     decisions = DecisionService(answers, compute_threads=settings.embedding_threads)
     # Opens the index and keeps it in step with edits made by any process (other replicas,
     # `firstline kb import`) within about a second.

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from core.settings import EmbeddingRuntime
+from core.settings import DEFAULT_EMBEDDING_MODEL, EmbeddingRuntime
 from retrieval.errors import ModelLoadError
+from retrieval.model_prep import BUNDLED_MODEL_FOLDER, prepare_default_model
 
 if TYPE_CHECKING:
     from sentence_transformers import SentenceTransformer
@@ -55,11 +58,7 @@ class SentenceTransformerEmbedder:
         self._model = model
         self._name = name
         self._batch_size = batch_size
-        prompts = self._model.prompts
-        self._prompt_name = "query" if "query" in prompts else None
-        self._passage_prompt_name = next(
-            (name for name in ("document", "passage") if name in prompts), self._prompt_name
-        )
+        self._prompt_name, self._passage_prompt_name = side_prompts(self._model.prompts)
         dimension = self._model.get_embedding_dimension()
         if dimension is None:
             raise ModelLoadError(f"model '{name}' does not declare its embedding dimension")
@@ -97,25 +96,55 @@ class SentenceTransformerEmbedder:
         return np.ascontiguousarray(vectors, dtype=np.float32)
 
 
+def side_prompts(prompts: Mapping[str, str | None]) -> tuple[str | None, str | None]:
+    """Which of a model's named prompts its questions get (``query``, if any) and which its
+    answer passages get (``document`` or ``passage``, else the questions' one)."""
+    query = "query" if "query" in prompts else None
+    return query, next((name for name in ("document", "passage") if name in prompts), query)
+
+
 def load_embedder(
     name: str, models_dir: Path, threads: int = 1, runtime: EmbeddingRuntime = "onnx"
-) -> SentenceTransformerEmbedder:
+) -> Embedder:
     """The configured model (the bundled default, converted on first use, or any
     sentence-transformers name or path), computing on ``threads`` CPU threads; ``runtime``
-    says what runs the bundled model."""
-    from core.settings import DEFAULT_EMBEDDING_MODEL
-    from retrieval.model_prep import BUNDLED_MODEL_FOLDER, prepare_default_model
+    says what runs the bundled model. PyTorch and sentence-transformers are imported only for a
+    model that runs on them."""
     from retrieval.threads import limit_compute_threads
 
-    limit_compute_threads(threads)
-    if name != DEFAULT_EMBEDDING_MODEL:
-        return SentenceTransformerEmbedder(name, _sentence_transformer(name, name))
-    folder = prepare_default_model(models_dir / BUNDLED_MODEL_FOLDER)
-    if runtime == "torch":
-        return SentenceTransformerEmbedder(name, _sentence_transformer(name, folder))
-    from retrieval.onnx_encoder import onnx_sentence_transformer
+    embedder: Embedder
+    if name == DEFAULT_EMBEDDING_MODEL:
+        folder = prepare_default_model(models_dir / BUNDLED_MODEL_FOLDER)
+        if runtime == "onnx":
+            from retrieval.onnx_encoder import OnnxEmbedder
 
-    return SentenceTransformerEmbedder(name, onnx_sentence_transformer(folder, threads))
+            embedder = OnnxEmbedder(name, folder, threads=threads)
+        else:
+            embedder = SentenceTransformerEmbedder(name, _sentence_transformer(name, folder))
+    else:
+        embedder = SentenceTransformerEmbedder(name, _sentence_transformer(name, name))
+    # After loading: threadpoolctl limits only the libraries loaded by then.
+    limit_compute_threads(threads)
+    return embedder
+
+
+def model_signature(name: str, models_dir: Path, runtime: EmbeddingRuntime) -> str | None:
+    """Identifies the vectors the configured model gives: its name, what runs it and each of
+    its files' path, size and modification time (a file replaced or converted again changes
+    it). None for a model hub's name, whose files sentence-transformers finds by itself."""
+    if name == DEFAULT_EMBEDDING_MODEL:
+        folder = models_dir / BUNDLED_MODEL_FOLDER
+    elif Path(name).is_dir():
+        folder, runtime = Path(name), "torch"
+    else:
+        return None
+    files = sorted(path for path in folder.rglob("*") if path.is_file())
+    stats = [
+        (path.relative_to(folder).as_posix(), stat.st_size, stat.st_mtime_ns)
+        for path, stat in ((path, path.stat()) for path in files)
+    ]
+    document = json.dumps([name, runtime, stats], ensure_ascii=False)
+    return hashlib.sha256(document.encode()).hexdigest()
 
 
 def _sentence_transformer(name: str, path: str | Path) -> SentenceTransformer:

