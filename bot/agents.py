@@ -28,6 +28,7 @@ from bot.texts import texts_for
 from core.database import transaction
 from handoff.conversations import record_message
 from handoff.desk import card, tickets
+from handoff.desk.actions import ActionKind, ActionRefused, AgentAction, Refusal, check
 from handoff.desk.canned import canned_names, canned_reply, fill
 from handoff.models import (
     Agent,
@@ -136,24 +137,37 @@ def _is_note(message: Message, ticket: Ticket, text: str) -> bool:
 
 
 async def _owned_for_reply(at: AtTicket) -> bool:
-    """Whether this agent may write to the customer now; an unowned ticket is taken first."""
-    if not at.ticket.is_active:
+    """Whether this agent may write to the customer now, by the desk's rules (an unowned ticket
+    is taken first)."""
+    refusal = await _check(at, ActionKind.REPLY)
+    if refusal is None:
+        return True
+    if refusal.refusal == Refusal.CLOSED:
         await at.say(
             f"Ticket #{at.ticket.id} is closed: this was not sent. Within 24 hours, a message "
             "from the customer that the bot cannot answer reopens it."
         )
-        return False
-    if at.ticket.assignee_id == at.agent.id:
-        return True
-    claim = await _take(at)
-    if claim.won:
-        return True
-    owner = escape(claim.owner.mention) if claim.owner else "nobody's"
-    await at.say(
-        f"Not sent: ticket #{at.ticket.id} is {owner}. Only the owner writes to the customer; "
-        "start with // for a note."
-    )
+    else:
+        owner = escape(refusal.owner) if refusal.owner else "nobody's"
+        await at.say(
+            f"Not sent: ticket #{at.ticket.id} is {owner}. Only the owner writes to the "
+            "customer; start with // for a note."
+        )
     return False
+
+
+async def _check(at: AtTicket, kind: ActionKind) -> ActionRefused | None:
+    """The desk's rules (``handoff.desk.actions.check``) applied to this agent's action here;
+    None when allowed, and a take the action implies is announced."""
+    try:
+        async with transaction(at.sessions) as session:
+            checked = await check(session, AgentAction(at.ticket.id, at.agent.id, kind))
+    except ActionRefused as refusal:
+        return refusal
+    at.ticket = checked.ticket
+    if checked.took:
+        await announce_take(at)
+    return None
 
 
 async def _deliver(at: AtTicket, message: Message) -> None:
@@ -392,13 +406,12 @@ async def announce_take(at: AtTicket) -> None:
 
 async def close_ticket(at: AtTicket) -> bool:
     """Close the ticket (owner, or anyone while unowned) and ask the customer for a rating."""
-    if not at.ticket.is_active:
-        await at.say(f"Ticket #{at.ticket.id} is already closed.")
-        return False
-    if at.ticket.assignee_id not in (None, at.agent.id):
-        async with at.sessions() as session:
-            owner = await tickets.owner_of(session, at.ticket)
-        await at.say(card.owned_by(owner) + " Only the owner closes it.")
+    refusal = await _check(at, ActionKind.CLOSE)
+    if refusal is not None:
+        if refusal.refusal == Refusal.CLOSED:
+            await at.say(f"Ticket #{at.ticket.id} is already closed.")
+        else:
+            await at.say(card.owned_by(refusal.owner) + " Only the owner closes it.")
         return False
     async with transaction(at.sessions) as session:
         ticket = await session.get(Ticket, at.ticket.id)

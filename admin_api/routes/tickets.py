@@ -37,7 +37,8 @@ router = APIRouter(
 CONVERSATION_LIMIT = 500
 REFUSAL_STATUS = {
     Refusal.NOT_FOUND: 404,
-    Refusal.CONFLICT: 409,
+    Refusal.CLOSED: 409,
+    Refusal.OWNED: 409,
     Refusal.UNAVAILABLE: 503,
     Refusal.PENDING: 504,
 }

@@ -1,10 +1,10 @@
-"""Agents' actions on a ticket that arrive from outside Telegram (the admin API).
+"""The desk's rules, the one place they live, for agents in Telegram and over the admin API.
 
-The rules are the desk's rules: one owner per ticket (whoever writes first to an unowned ticket
-takes it), only the owner writes to the customer or closes, notes never reach the customer.
-``check`` applies them in the database; a ``TicketDesk`` then carries the action out — the bot's
-desk delivers replies to the customer and keeps the agents' topic in step, the database desk
-(bot off) does what needs no Telegram and refuses what does.
+One owner per ticket (whoever writes first to an unowned ticket takes it), only the owner writes
+to the customer or closes, notes never reach the customer. ``check`` applies them in the
+database; a ``TicketDesk`` then carries an API action out — the bot's desk delivers replies to
+the customer and keeps the agents' topic in step, the database desk (bot off) does what needs no
+Telegram and refuses what does.
 """
 
 from __future__ import annotations
@@ -39,16 +39,18 @@ class AgentAction:
 
 class Refusal(StrEnum):
     NOT_FOUND = "not_found"
-    CONFLICT = "conflict"  # someone else's ticket, or closed
+    CLOSED = "closed"
+    OWNED = "owned"  # someone else's ticket
     UNAVAILABLE = "unavailable"  # the bot is off
     PENDING = "pending"  # taking too long: it may still happen
 
 
 class ActionRefused(Exception):
-    def __init__(self, refusal: Refusal, message: str) -> None:
+    def __init__(self, refusal: Refusal, message: str, *, owner: str | None = None) -> None:
         super().__init__(message)
         self.refusal = refusal
         self.message = message
+        self.owner = owner  # the mention of whose ticket it is, when that is why
 
 
 @dataclass(frozen=True)
@@ -80,23 +82,22 @@ async def check(session: AsyncSession, action: AgentAction) -> Checked:
     assert customer is not None  # tickets belong to customers (ON DELETE CASCADE)
     needs_open = action.kind in (ActionKind.TAKE, ActionKind.REPLY, ActionKind.CLOSE)
     if needs_open and not ticket.is_active:
-        raise ActionRefused(Refusal.CONFLICT, f"ticket #{ticket.id} is closed")
+        raise ActionRefused(Refusal.CLOSED, f"ticket #{ticket.id} is closed")
     took = False
     if action.kind in (ActionKind.TAKE, ActionKind.REPLY) and ticket.assignee_id != agent.id:
         claim = await tickets.take(session, ticket, agent)
         if not claim.won:
-            raise ActionRefused(Refusal.CONFLICT, _owned_message(ticket, claim.owner))
+            raise _owned(ticket, claim.owner)
         took = True
     if action.kind in OWNER_ONLY and ticket.assignee_id not in (None, agent.id):
-        raise ActionRefused(
-            Refusal.CONFLICT, _owned_message(ticket, await tickets.owner_of(session, ticket))
-        )
+        raise _owned(ticket, await tickets.owner_of(session, ticket))
     return Checked(action, ticket, customer, agent, took)
 
 
-def _owned_message(ticket: Ticket, owner: Agent | None) -> str:
+def _owned(ticket: Ticket, owner: Agent | None) -> ActionRefused:
     who = owner.mention if owner else "someone else"
-    return f"ticket #{ticket.id} is {who}'s: only the owner writes to the customer or closes it"
+    message = f"ticket #{ticket.id} is {who}'s: only the owner writes to the customer or closes it"
+    return ActionRefused(Refusal.OWNED, message, owner=owner.mention if owner else None)
 
 
 async def apply_in_database(session: AsyncSession, checked: Checked) -> None:
@@ -107,7 +108,7 @@ async def apply_in_database(session: AsyncSession, checked: Checked) -> None:
     elif action.kind == ActionKind.PRIORITY and action.priority is not None:
         tickets.set_priority(session, ticket, action.priority, agent)
     elif action.kind == ActionKind.CLOSE and not await tickets.close(session, ticket, agent):
-        raise ActionRefused(Refusal.CONFLICT, f"ticket #{ticket.id} is closed")
+        raise ActionRefused(Refusal.CLOSED, f"ticket #{ticket.id} is closed")
 
 
 class DatabaseDesk:

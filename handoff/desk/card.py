@@ -229,5 +229,6 @@ def taken_by(agent: Agent, ticket: Ticket) -> str:
     return f"🙋 {escape(agent.mention)} took ticket #{ticket.id}."
 
 
-def owned_by(owner: Agent | None) -> str:
-    return f"Ticket is {escape(owner.mention)}'s." if owner else "Ticket is closed."
+def owned_by(owner: str | None) -> str:
+    """ "Ticket is @olga's." from the owner's mention."""
+    return f"Ticket is {escape(owner)}'s." if owner else "Ticket is closed."
