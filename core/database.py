@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -34,6 +35,9 @@ MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 MIGRATION_LOCK = 0x46_69_72_73_74_6C  # "Firstl"
 MIGRATION_LOCK_POLL_SECONDS = 0.2
 CLIENT_TIMEOUT_MARGIN_SECONDS = 1.0
+# How long a start waits for a database it cannot reach yet (started together with it, say).
+START_WAIT_SECONDS = 60.0
+CONNECT_FAILURE = "cannot connect to the database"
 # SQLSTATE classes psycopg reports as OperationalError: connection exception, transaction
 # rollback (deadlock, serialization), insufficient resources, object not in prerequisite state
 # (lock not available), operator intervention (statement timeout, shutdown), system error.
@@ -113,9 +117,7 @@ def _connect_or_report(dialect: Dialect, _record: Any, cargs: Any, cparams: Any)
     try:
         return dialect.connect(*cargs, **cparams)
     except (OSError, TimeoutError) as error:
-        raise dialect.loaded_dbapi.OperationalError(
-            f"cannot connect to the database: {error!r}"
-        ) from error
+        raise dialect.loaded_dbapi.OperationalError(f"{CONNECT_FAILURE}: {error!r}") from error
 
 
 def _report_postgresql_faults(context: ExceptionContext) -> BaseException | None:
@@ -188,9 +190,11 @@ def alembic_config() -> Config:
     return config
 
 
-async def migrate(engine: AsyncEngine) -> None:
+async def migrate(engine: AsyncEngine, *, wait_seconds: float = START_WAIT_SECONDS) -> None:
     """Bring the schema to the newest migration (run at every start; a no-op when current).
 
+    A database that cannot be reached yet (still starting beside us, a restart, a moment of
+    overload) is waited for, up to ``wait_seconds``, rather than ending the process at once.
     Replicas starting together on one PostgreSQL take turns: each migrates inside a transaction
     that first holds an advisory lock, so the later ones find the schema current. Every
     statement keeps the engine's timeout (a migration that needs longer runs with a larger
@@ -202,10 +206,21 @@ async def migrate(engine: AsyncEngine) -> None:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
-    async with engine.begin() as connection:
-        if connection.dialect.name == "postgresql":
-            await _hold_migration_lock(connection)
-        await connection.run_sync(upgrade)
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.5
+    while True:
+        try:
+            async with engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    await _hold_migration_lock(connection)
+                await connection.run_sync(upgrade)
+            return
+        except OperationalError as error:
+            if CONNECT_FAILURE not in str(error) or time.monotonic() + delay > deadline:
+                raise
+            logger.warning("the database cannot be reached yet; trying again in %.1f s", delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
 
 async def _hold_migration_lock(connection: AsyncConnection) -> None:

@@ -129,6 +129,22 @@ async def test_after_refusing_for_a_while_the_engine_recovers(proxied: Proxied) 
 
 
 @postgresql_only
+async def test_a_start_waits_for_a_database_still_refusing(proxied: Proxied) -> None:
+    """The database comes up a little after us (compose, a restart): the start waits for it
+    instead of ending, and gives up with the error after its bound."""
+    proxied.proxy.mode = Mode.REFUSE
+    with pytest.raises(OperationalError, match="cannot connect"):
+        await migrate(proxied.engine, wait_seconds=1)
+    waiting = asyncio.create_task(migrate(proxied.engine, wait_seconds=30))
+    await asyncio.sleep(2)
+    assert not waiting.done()
+    proxied.proxy.mode = Mode.PASS
+    await asyncio.wait_for(waiting, 15)
+    async with transaction(proxied.sessions) as session:
+        assert await session.scalar(text("SELECT count(*) FROM alembic_version")) == 1
+
+
+@postgresql_only
 async def test_a_slow_statement_is_cancelled_by_the_server_and_the_connection_kept(
     database_url: str, short_timeouts: Settings
 ) -> None:
