@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.texts import EN
+from bot.customers.texts import EN
 from tests.fake_bot_api import customer
 from tests.processes import create_token, stop_firstline
 from tests.test_bot_e2e import Running
@@ -334,7 +334,7 @@ def test_an_agent_takes_and_replies_and_the_customer_gets_it_in_telegram(
 
     page.set_viewport_size(PHONE)
     page.get_by_role("link", name=f"#{ticket_id}").click()
-    expect(page.locator("#conversation")).to_contain_text("Исправим")
+    expect(page.locator("#conversation")).to_contain_text("Исправим <b>завтра</b>!")
     assert page.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
     _screenshot(page, "phone-ticket")
 

@@ -133,6 +133,7 @@ async function check() {
 
 whenSignedOut((reason) => signInPage(reason));
 document.getElementById('sign-out').addEventListener('click', () => signOut('Signed out.'));
-window.addEventListener('hashchange', () => { clearNotice(); check().then(() => session.token && render()); });
+// The page and the token's check go at once: a revoked token's 401 signs out whichever answers first.
+window.addEventListener('hashchange', () => { clearNotice(); render(); check(); });
 setInterval(check, CHECK_EVERY_MS);
 render();

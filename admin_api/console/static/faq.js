@@ -127,8 +127,8 @@ export async function faqNew(page) {
     problem.replaceChildren();
     try {
       const created = await post('/faq', { key: key.value.trim(), ...contentFrom(controls) });
+      announce(`Entry ${created.key} created (${created.status}).`, 'ok', true);
       location.hash = `#/faq/entry/${encodeURIComponent(created.key)}`;
-      announce(`Entry ${created.key} created (${created.status}).`);
     } catch (error) {
       problem.replaceChildren(errorBox(error));
     }
@@ -199,7 +199,7 @@ export async function faqEntry(page, rawKey) {
     const reload = h('button', { type: 'button', class: 'quiet', onclick: async () => { page.replaceChildren(); await faqEntry(page, encodeURIComponent(key)); announce(`Showing the saved version ${theirs.version}.`); } }, 'Discard my edit, open the saved version');
     conflict.replaceChildren(h('section', { class: 'card', 'aria-labelledby': 'conflict-title' },
       h('h2', { id: 'conflict-title' }, 'Not saved: someone else saved this entry meanwhile'),
-      alertBox('error', error.message, ' Nothing was overwritten. Compare, then choose.'),
+      alertBox('error', h('p', null, error.message), h('p', null, 'Nothing was overwritten. Compare, then choose.')),
       conflictTable(mine, theirs),
       h('div', { class: 'actions' }, reload, overwrite)));
     conflict.querySelector('h2').setAttribute('tabindex', '-1');

@@ -1,13 +1,14 @@
 // Tickets for agents: the queue with filters, one ticket's conversation and audit trail, and the
 // desk's actions through the API (which applies the same rules as the Telegram desk).
-import { get, post, query, session } from './api.js';
-import { append, h, field, select, table, errorBox, announce, when, badge, alertBox } from './ui.js';
+import { get, post, query, session, whoami } from './api.js';
+import { append, h, field, select, table, errorBox, announce, when, badge, alertBox, telegramHtml } from './ui.js';
 
 const PAGE = 50;
-const STATUSES = [['', 'Any'], ['new', 'New'], ['open', 'Open'], ['waiting', 'Waiting for the customer'], ['closed', 'Closed']];
+const STATUSES = [['', 'Any'], ['new', 'New'], ['open', 'Open'], ['waiting_for_customer', 'Waiting for the customer'], ['resolved', 'Resolved'], ['closed', 'Closed']];
 const PRIORITIES = [['urgent', 'Urgent'], ['high', 'High'], ['normal', 'Normal'], ['low', 'Low']];
 const filters = { status: '', priority: '', assignee: '', language: '', tag: '', offset: 0 };
-const STATUS_KIND = { new: 'warn', open: 'good', waiting: '', closed: '' };
+const STATUS_KIND = { new: 'warn', open: 'good', waiting_for_customer: '', resolved: '', closed: '' };
+const STATUS_TEXT = { new: '🆕 new', open: 'open', waiting_for_customer: '⏳ waiting for the customer', resolved: 'resolved', closed: '✅ closed' };
 const PRIORITY_MARK = { urgent: '🔥 urgent', high: '❗ high', normal: 'normal', low: 'low' };
 
 export async function ticketList(page) {
@@ -38,7 +39,7 @@ export async function ticketList(page) {
     }
     const rows = found.items.map((ticket) => [
       h('a', { href: `#/tickets/${ticket.id}` }, `#${ticket.id}`),
-      badge(ticket.status, STATUS_KIND[ticket.status]), PRIORITY_MARK[ticket.priority] ?? ticket.priority,
+      badge(STATUS_TEXT[ticket.status] ?? ticket.status, STATUS_KIND[ticket.status]), PRIORITY_MARK[ticket.priority] ?? ticket.priority,
       ticket.customer_name, ticket.subject, ticket.assignee_id === null ? 'no one' : (ticket.assignee_id === mine ? 'me' : `agent ${ticket.assignee_id}`),
       ticket.language, when(ticket.created_at),
     ]);
@@ -62,7 +63,8 @@ function message(item) {
   const delivery = item.delivery && item.delivery !== 'delivered' ? ` · ${item.delivery === 'pending' ? '⏳ not delivered yet' : '⚠ not delivered'}` : '';
   return h('li', { class: item.direction === 'in' ? 'in' : 'out' },
     h('span', { class: 'meta' }, `${who} · ${when(item.created_at)}${item.kind !== 'text' ? ` · ${item.kind}` : ''}${delivery}`),
-    item.text ?? (item.has_media ? '(media)' : ''));
+    // What the bot sent is stored as the Telegram HTML it sent; the customer's words as typed.
+    item.text === null ? (item.has_media ? '(media)' : '') : (item.direction === 'out' ? telegramHtml(item.text) : item.text));
 }
 
 function eventRow(event) {
@@ -80,6 +82,8 @@ export async function ticketPage(page, id) {
     problem.replaceChildren();
     try {
       await post(`/tickets/${id}/${path}`, body);
+      // The first action links the token to an agent: learn its id (the "Me" filter, "you").
+      if (session.caller.agent_id === null) session.caller = await whoami(session.token);
       announce(done);
       page.replaceChildren();
       await ticketPage(page, id);
@@ -107,7 +111,7 @@ export async function ticketPage(page, id) {
   priorityForm.addEventListener('submit', (event) => { event.preventDefault(); act('priority', { priority: priority.value }, `Priority set to ${priority.value}.`); });
 
   const facts = [
-    ['Status', badge(ticket.status, STATUS_KIND[ticket.status])], ['Priority', PRIORITY_MARK[ticket.priority]],
+    ['Status', badge(STATUS_TEXT[ticket.status] ?? ticket.status, STATUS_KIND[ticket.status])], ['Priority', PRIORITY_MARK[ticket.priority]],
     ['Customer', ticket.customer_name], ['Language', ticket.language], ['Tags', ticket.tags.join(', ') || '—'],
     ['Why handed off', ticket.reason], ['Owner', ticket.assignee_id === null ? 'no one' : (mine ? 'you' : `agent ${ticket.assignee_id}`)],
     ['Opened', when(ticket.created_at)], ['First response', when(ticket.first_response_at)], ['Resolved', when(ticket.resolved_at)],

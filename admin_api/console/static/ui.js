@@ -88,12 +88,20 @@ export function errorBox(error) {
 const notice = () => document.getElementById('notice');
 
 // A short message in the polite live region (read out by screen readers, kept until the next).
-export function announce(message, kind = 'ok') {
+let keepOnce = false;
+
+// ``keep``: the message outlives the navigation that follows it (e.g. "created", then its page).
+export function announce(message, kind = 'ok', keep = false) {
   const region = notice();
   region.replaceChildren(alertBox(kind, message));
+  keepOnce = keep;
 }
 
 export function clearNotice() {
+  if (keepOnce) {
+    keepOnce = false;
+    return;
+  }
   notice().replaceChildren();
 }
 
@@ -189,4 +197,21 @@ export function confirmButton(label, question, onConfirm, kind = 'danger') {
   function reset() { holder.replaceChildren(start); }
   holder.append(start);
   return holder;
+}
+
+// Telegram HTML as the bot sent it (<b>, <i>, <code>, <a>, …), rebuilt from an inert parse: only
+// those tags survive, as new elements; everything else becomes text.
+const TELEGRAM_TAGS = new Set(['B', 'STRONG', 'I', 'EM', 'U', 'INS', 'S', 'STRIKE', 'DEL', 'CODE', 'PRE', 'A', 'BLOCKQUOTE']);
+
+export function telegramHtml(text) {
+  const parsed = new DOMParser().parseFromString(`<body>${text}</body>`, 'text/html');
+  const rebuild = (node) => [...node.childNodes].map((child) => {
+    if (child.nodeType === Node.TEXT_NODE) return child.textContent;
+    if (child.nodeType !== Node.ELEMENT_NODE) return null;
+    if (!TELEGRAM_TAGS.has(child.tagName)) return rebuild(child);
+    const href = child.tagName === 'A' ? child.getAttribute('href') : null;
+    const safe = href && /^(https?:|tg:|mailto:)/i.test(href) ? href : null;
+    return h(child.tagName.toLowerCase(), safe ? { href: safe, rel: 'noopener noreferrer', target: '_blank' } : null, rebuild(child));
+  });
+  return rebuild(parsed.body);
 }
