@@ -26,14 +26,16 @@ from telegram.ext import (
     filters,
 )
 
-from bot import agents, buttons, handlers
+from bot import buttons
+from bot.agents import handlers as agents
+from bot.agents.desk import Desk
+from bot.agents.remote_desk import DeskRequest, TelegramDesk, perform_desk_request
 from bot.context import STATE_KEY, BotState, FirstlineContext
+from bot.customers import handlers
 from bot.delivery import FloodGuard, PerChatUpdateProcessor, RetryingRateLimiter
-from bot.desk import Desk
 from bot.inbox import InboxPoller, InboxProcessor, raw_update, store_updates
 from bot.line import keep_cards_current, watch_the_line
 from bot.outbox import OutboxSender
-from bot.remote_desk import DeskRequest, TelegramDesk, perform_desk_request
 from core.leadership import Leadership
 from core.queues import InboxUpdate, OutboxMessage, release_claims
 from core.wiring import Services

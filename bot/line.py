@@ -10,13 +10,13 @@ from typing import Any
 
 from telegram.ext import ExtBot
 
+from bot.agents.desk import Desk
 from bot.context import FirstlineContext
-from bot.conversation import Chat
-from bot.desk import Desk
+from bot.customers.chat import Chat
+from bot.customers.texts import Texts, texts_for
+from bot.customers.when import describe_opening, describe_wait
 from bot.formatting import escape
 from bot.outbox import enqueue, text_params
-from bot.texts import Texts, texts_for
-from bot.when import describe_opening, describe_wait
 from core.database import transaction
 from core.queues import InboxUpdate, OutboxMessage, purge_finished
 from core.wiring import Services

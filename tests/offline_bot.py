@@ -13,7 +13,7 @@ from telegram import Update
 from telegram.request import BaseRequest, RequestData
 
 from bot.application import build_application
-from bot.handlers import apologise
+from bot.customers.handlers import apologise
 from bot.inbox import InboxProcessor, raw_update, store_updates
 from bot.outbox import OutboxSender
 from core.queues import InboxUpdate, QueueStatus
@@ -28,6 +28,7 @@ class RecordingRequest(BaseRequest):
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.fail_with: Exception | None = None
         self.down: set[str] = set()  # endpoints that answer 502 until taken out again
+        self.fail_for: dict[int, Exception] = {}  # the next message to this chat fails so
         self.message_ids: dict[int, int] = {}  # the message id each sent message got
         self._message_id = 0
 
@@ -56,6 +57,8 @@ class RecordingRequest(BaseRequest):
         self.calls.append((endpoint, params))
         if endpoint in self.down:
             return 502, json.dumps({"ok": False, "description": "Bad Gateway"}).encode()
+        if endpoint == "sendMessage" and int(params["chat_id"]) in self.fail_for:
+            raise self.fail_for.pop(int(params["chat_id"]))
         if self.fail_with is not None and endpoint == "sendMessage":
             error, self.fail_with = self.fail_with, None
             raise error

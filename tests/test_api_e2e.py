@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.texts import RU
+from bot.customers.texts import RU
 from tests.fake_bot_api import FakeBotApi, customer
 from tests.processes import create_token, stop_firstline
 from tests.test_bot_e2e import Running

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from bot.customers.texts import EN, RU, UK
 from bot.formatting import render
-from bot.texts import EN, RU, UK
 from tests.fake_bot_api import FakeBotApi, customer
 from tests.processes import (
     BUNDLED_MODELS_DIR,

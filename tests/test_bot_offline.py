@@ -16,13 +16,13 @@ from pydantic import SecretStr
 from telegram import Update
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 
+from bot.customers.texts import EN, RU, UK
 from bot.delivery import (
     SINGLE_ATTEMPT,
     FloodGuard,
     PerChatUpdateProcessor,
     RetryingRateLimiter,
 )
-from bot.texts import EN, RU, UK
 from core.settings import DecisionThresholds, Settings
 from core.wiring import Services, open_services
 from handoff.conversations import conversation, get_customer

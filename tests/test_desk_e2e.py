@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from bot.texts import RU
+from bot.customers.texts import RU
 from handoff.desk import card
 from tests.fake_bot_api import FakeBotApi, SentMessage, agent, customer
 from tests.processes import free_port, start_firstline, stop_firstline

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import func, select
 from telegram import Update
 
-from bot.desk import Desk
+from bot.agents.desk import Desk
 from core.queues import OutboxMessage, QueueStatus
 from handoff.models import Ticket
 from tests.fake_bot_api import customer

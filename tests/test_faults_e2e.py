@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.texts import RU
+from bot.customers.texts import RU
 from tests.fake_bot_api import FakeBotApi, SentMessage, customer
 from tests.processes import free_port, start_firstline, stop_firstline
 from tests.test_bot_e2e import Running, _bot_ready, _environment

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from telegram import Update
 
-from bot.texts import RU
+from bot.customers.texts import RU
 from core.settings import DecisionThresholds, Settings
 from core.wiring import open_services
 from handoff.models import Agent, Customer, Ticket, TicketStatus

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.texts import RU
-from bot.when import describe_opening
+from bot.customers.texts import RU
+from bot.customers.when import describe_opening
 from handoff.line.hours import BusinessHours
 from tests.fake_bot_api import FakeBotApi, customer
 from tests.processes import free_port, start_firstline, stop_firstline

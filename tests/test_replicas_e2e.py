@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from bot.texts import RU
+from bot.customers.texts import RU
 from tests.fake_bot_api import FakeBotApi, customer
 from tests.processes import create_token, free_port, start_firstline, stop_firstline
 from tests.round_robin import RoundRobinForwarder

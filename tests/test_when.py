@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.when import EN, RU, UK, counted, describe_opening, describe_wait
+from bot.customers.when import EN, RU, UK, counted, describe_opening, describe_wait
 from handoff.line.wait import WaitEstimate
 
 KYIV = ZoneInfo("Europe/Kyiv")

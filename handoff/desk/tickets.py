@@ -1,7 +1,7 @@
 """Tickets: a customer's request for a human — one active ticket per customer, one owner each.
 
 Every change is written to the ticket's audit trail (``ticket_events``). These functions work on
-the database only; the agents' Telegram desk (bot.desk) and the admin API call them.
+the database only; the agents' Telegram desk (bot.agents.desk) and the admin API call them.
 """
 
 from __future__ import annotations

@@ -66,7 +66,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_outbox_messages_ticket_id", "outbox_messages", ["ticket_id"])
     op.create_index("ix_outbox_messages_update_id", "outbox_messages", ["update_id"])
-    # A replayed update finds what it stored the first time (bot.conversation.open_chat).
+    # A replayed update finds what it stored the first time (bot.customers.chat.open_chat).
     op.create_index(
         "ix_conversation_messages_telegram_update_id",
         "conversation_messages",

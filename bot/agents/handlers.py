@@ -19,12 +19,12 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot import buttons
+from bot.agents.desk import Desk, card_buttons, priority_buttons
 from bot.context import FirstlineContext
-from bot.desk import Desk, card_buttons, priority_buttons
+from bot.customers.handlers import media_of
+from bot.customers.texts import texts_for
 from bot.formatting import escape, render_messages
-from bot.handlers import media_of
 from bot.outbox import Purpose, copy_params, edit_params, enqueue, text_params
-from bot.texts import texts_for
 from core.database import transaction
 from handoff.conversations import record_message
 from handoff.desk import card, tickets

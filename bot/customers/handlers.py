@@ -18,13 +18,13 @@ from telegram.error import TelegramError
 
 from bot import buttons
 from bot.context import FirstlineContext
-from bot.conversation import Chat, Inbound, open_chat
+from bot.customers.chat import Chat, Inbound, open_chat
+from bot.customers.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
 from bot.delivery import FloodBucket, FloodGuard
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages, telegram_length
 from bot.inbox import describe_error, is_transient
 from bot.line import answer_wait_question, line_is_closed, status_at_handoff
 from bot.outbox import Purpose, enqueue, text_params, was_sent_for
-from bot.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
 from core.database import transaction, utcnow
 from core.wiring import Services
 from handoff.conversations import record_vote, sent_message

@@ -13,9 +13,9 @@ from telegram import Update, User
 from telegram._utils.types import ReplyMarkup
 from telegram.ext import ExtBot
 
-from bot.desk import Desk
+from bot.agents.desk import Desk
+from bot.customers.texts import Texts, texts_for
 from bot.outbox import enqueue, text_params
-from bot.texts import Texts, texts_for
 from core.database import transaction
 from core.wiring import Services
 from handoff.conversations import (

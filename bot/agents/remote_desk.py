@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from telegram.error import TimedOut
 from telegram.ext import Application
 
-from bot.agents import AtTicket, announce_take, close_ticket, send_text
+from bot.agents.desk import Desk
+from bot.agents.handlers import AtTicket, announce_take, close_ticket, send_text
 from bot.context import FirstlineContext, state_of
-from bot.desk import Desk
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages
 from core.database import transaction
 from handoff.desk.actions import (
