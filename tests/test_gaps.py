@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.database import transaction
 from handoff.conversations import CustomerProfile, register_customer
 from handoff.desk.tickets import AgentProfile, register_agent
-from handoff.insights import gaps
+from handoff.insights import clustering, gaps, proposals, unanswered
 from handoff.models import (
     AnswerVote,
     ConversationMessage,
@@ -329,7 +329,7 @@ async def test_a_period_that_is_empty_or_too_big_a_limit_is_refused(sessions: Se
     with pytest.raises(ValueError, match="must be before its end"):
         await _gaps(sessions, since=UNTIL, until=SINCE)
     with pytest.raises(ValueError, match="limit"):
-        await _gaps(sessions, limit=gaps.MAX_LIMIT + 1)
+        await _gaps(sessions, limit=unanswered.MAX_LIMIT + 1)
 
 
 def test_every_two_questions_of_a_cluster_are_above_the_threshold() -> None:
@@ -337,7 +337,7 @@ def test_every_two_questions_of_a_cluster_are_above_the_threshold() -> None:
     angles = np.radians([0.0, 25.0, 50.0])
     vectors = np.stack([np.cos(angles), np.sin(angles)], axis=1).astype(np.float32)
 
-    clusters = gaps.cluster_questions(["a", "b", "c"], vectors, threshold=0.85)
+    clusters = clustering.cluster_questions(["a", "b", "c"], vectors, threshold=0.85)
 
     assert sorted(cluster.members for cluster in clusters) == [(0, 1), (2,)]
 
@@ -347,7 +347,7 @@ def test_identical_wordings_share_a_cluster_and_weigh_by_their_number() -> None:
     texts = ["Refund, please", "Refund?", "money back", "refund? "]
     vectors = np.array([[0.96, 0.28], [1, 0], [0, 1], [1, 0]], dtype=np.float32)
 
-    clusters = gaps.cluster_questions(texts, vectors, threshold=0.9)
+    clusters = clustering.cluster_questions(texts, vectors, threshold=0.9)
 
     assert [(c.members, c.representative, c.examples) for c in clusters] == [
         ((0, 1, 3), 1, (0,)),
@@ -373,16 +373,16 @@ async def test_accepting_a_proposal_adds_the_phrasing_as_a_new_version(
 ) -> None:
     entry_id, proposal_id = await _refund_entry_with_proposal(sessions)
     async with sessions() as session:
-        pending = await gaps.pending_phrasing_proposals(session)
+        pending = await proposals.pending_phrasing_proposals(session)
     async with transaction(sessions) as session:
-        decision = await gaps.decide_phrasing_proposal(
+        decision = await proposals.decide_phrasing_proposal(
             session, proposal_id, accept=True, author="Eve"
         )
 
     assert [(p.proposal_id, p.text, p.faq_key, p.entry_question) for p in pending] == [
         (proposal_id, "money back pls", "refund", "How do I get a refund?")
     ]
-    assert decision == gaps.PhrasingDecision(
+    assert decision == proposals.PhrasingDecision(
         proposal_id=proposal_id,
         status=ProposalStatus.ACCEPTED,
         faq_key="refund",
@@ -397,13 +397,13 @@ async def test_accepting_a_proposal_adds_the_phrasing_as_a_new_version(
             select(FaqVersion.author).where(FaqVersion.entry_id == entry_id).order_by(FaqVersion.id)
         )
         assert versions.all() == ["editor", "Eve"]
-        assert await gaps.pending_phrasing_proposals(session) == []
+        assert await proposals.pending_phrasing_proposals(session) == []
 
 
 async def test_rejecting_a_proposal_leaves_the_entry_as_it_was(sessions: Sessions) -> None:
     _, proposal_id = await _refund_entry_with_proposal(sessions)
     async with transaction(sessions) as session:
-        decision = await gaps.decide_phrasing_proposal(
+        decision = await proposals.decide_phrasing_proposal(
             session, proposal_id, accept=False, author="Eve"
         )
 
@@ -415,7 +415,11 @@ async def test_rejecting_a_proposal_leaves_the_entry_as_it_was(sessions: Session
     async with sessions() as session:
         entry = await get_entry(session, key="refund")
         assert entry is not None and (entry.alt_questions, entry.version) == ([], 1)
-        with pytest.raises(gaps.ProposalConflict):
-            await gaps.decide_phrasing_proposal(session, proposal_id, accept=True, author="Eve")
-        with pytest.raises(gaps.UnknownProposal):
-            await gaps.decide_phrasing_proposal(session, proposal_id + 1, accept=True, author="E")
+        with pytest.raises(proposals.ProposalConflict):
+            await proposals.decide_phrasing_proposal(
+                session, proposal_id, accept=True, author="Eve"
+            )
+        with pytest.raises(proposals.UnknownProposal):
+            await proposals.decide_phrasing_proposal(
+                session, proposal_id + 1, accept=True, author="E"
+            )

@@ -15,8 +15,10 @@ from admin_api.errors import ERROR_RESPONSES, ApiError
 from admin_api.routes.faq import FaqEntryOut
 from core.database import transaction, utcnow
 from core.wiring import Services
-from handoff.insights import gaps
-from handoff.insights.gaps import GapDraft, KnowledgeGap, PendingPhrasing, PhrasingDecision
+from handoff.insights import clustering, gaps, unanswered
+from handoff.insights import proposals as phrasing_proposals
+from handoff.insights.gaps import GapDraft, KnowledgeGap
+from handoff.insights.proposals import PendingPhrasing, PhrasingDecision
 from knowledge_base.formats import FaqEntryData
 from knowledge_base.models import EntryStatus
 from knowledge_base.repository import EntryExists, create_entry, entry_keys, get_entry
@@ -63,7 +65,9 @@ async def _gaps(
 
 
 async def _gap(services: Services, gap_id: str, since: datetime, until: datetime) -> KnowledgeGap:
-    for gap in await _gaps(services, since, until, gaps.DEFAULT_THRESHOLD, gaps.DEFAULT_LIMIT):
+    for gap in await _gaps(
+        services, since, until, clustering.DEFAULT_THRESHOLD, unanswered.DEFAULT_LIMIT
+    ):
         if gap.id == gap_id:
             return gap
     raise ApiError(404, f"no gap {gap_id} in this period: list the gaps of the same period first")
@@ -76,11 +80,11 @@ async def list_gaps(
     since: Since = None,
     until: Until = None,
     threshold: Annotated[float, Query(ge=0.5, le=1.0, description="how alike to group")] = (
-        gaps.DEFAULT_THRESHOLD
+        clustering.DEFAULT_THRESHOLD
     ),
-    limit: Annotated[int, Query(ge=1, le=gaps.MAX_LIMIT, description="newest questions read")] = (
-        gaps.DEFAULT_LIMIT
-    ),
+    limit: Annotated[
+        int, Query(ge=1, le=unanswered.MAX_LIMIT, description="newest questions read")
+    ] = (unanswered.DEFAULT_LIMIT),
 ) -> list[KnowledgeGap]:
     start, end = _period(since, until)
     return await _gaps(services, start, end, threshold, limit)
@@ -90,7 +94,7 @@ async def list_gaps(
 async def proposals(services: ServicesDep, _token: EditorDep) -> list[PendingPhrasing]:
     """Customers' questions an agent answered with an entry (`/faq <key>`), oldest first."""
     async with services.sessions() as session:
-        return await gaps.pending_phrasing_proposals(session)
+        return await phrasing_proposals.pending_phrasing_proposals(session)
 
 
 @router.post("/proposals/{proposal_id}", summary="Accept or reject a proposed phrasing")
@@ -103,13 +107,13 @@ async def decide_proposal(
     """Accepted, the text becomes an alternative phrasing (a new version) and the bot knows it."""
     try:
         async with transaction(services.sessions) as session:
-            decision = await gaps.decide_phrasing_proposal(
+            decision = await phrasing_proposals.decide_phrasing_proposal(
                 session, proposal_id, accept=request.accept, author=token.name
             )
             entry = await get_entry(session, key=decision.faq_key)
-    except gaps.UnknownProposal as error:
+    except phrasing_proposals.UnknownProposal as error:
         raise ApiError(404, str(error)) from None
-    except gaps.ProposalConflict as error:
+    except phrasing_proposals.ProposalConflict as error:
         raise ApiError(409, str(error)) from None
     if decision.entry_changed and entry is not None:
         await refresh_index(services.decisions, [entry])
@@ -151,7 +155,7 @@ async def apply_gap(
                 entry = await get_entry(session, key=suggestion.faq_key)
                 if entry is None or entry.deleted_at is not None:
                     raise ApiError(409, f"entry '{suggestion.faq_key}' is gone: restore it first")
-                await gaps.add_phrasings(
+                await phrasing_proposals.add_phrasings(
                     session, entry, suggestion.alt_questions, author=token.name
                 )
             else:
