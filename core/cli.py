@@ -19,7 +19,6 @@ from core.wiring import (
     open_services,
     run_eval,
     scratch_services,
-    trim_native_heap,
 )
 from knowledge_base.formats import FaqFileError, FaqFormat, export_csv, export_json, parse_faq
 from knowledge_base.repository import entry_data, list_entries
@@ -27,6 +26,7 @@ from retrieval.calibration import calibrate, effective_thresholds, store_thresho
 from retrieval.errors import ModelPreparationError
 from retrieval.evaluation import EvalFile
 from retrieval.model_prep import BUNDLED_MODEL_FOLDER, prepare_default_model
+from retrieval.native_memory import trim_native_heap
 from retrieval.sync import import_and_index
 
 logger = logging.getLogger(__name__)

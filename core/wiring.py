@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import logging
 import tempfile
 from collections.abc import AsyncIterator, Callable
@@ -115,16 +114,6 @@ async def open_services(
     if load_demo and empty:
         await load_demo_faq(services)
     return services
-
-
-def trim_native_heap() -> None:
-    """Hand the heap that loading the model freed back to the OS (glibc's malloc_trim): measured
-    30 MB less resident for `firstline run` (1,120 → 1,088 MB). A no-op without glibc."""
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
-        return
-    libc.malloc_trim(0)
 
 
 async def load_demo_faq(services: Services) -> None:

@@ -29,10 +29,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import onnxruntime
 
 from retrieval.embedder import MAX_EMBED_CHARS, Vectors, side_prompts
 from retrieval.errors import ModelLoadError, ModelPreparationError
 from retrieval.model_prep import SENTENCEPIECE_FILE
+from retrieval.native_memory import trim_native_heap
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ _CHECK_TEXTS = (
 )
 MIN_CHECK_COSINE = 0.9999
 MAX_ATTENTION_CELLS = 512 * 512  # per run: one text of 512 tokens, or 655 of 20
+MAX_ARENA_KEPT_TOKENS = 128  # a run of more tokens (all rows) gives its memory back afterwards
 
 
 def export_onnx(model_dir: Path) -> Path:
@@ -123,8 +126,6 @@ def export_onnx(model_dir: Path) -> Path:
 
 
 def _session(path: Path, threads: int) -> Any:
-    import onnxruntime
-
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -136,10 +137,18 @@ def _run(session: Any, table: TokenTable, features: dict[str, Any]) -> np.ndarra
     """The token embeddings of a padded batch, computed a few rows at a time when the texts are
     long: attention holds rows x tokens² scores, and ONNX Runtime's arena keeps the memory it once
     took (measured, 64 texts of 512 tokens: in one run the process peaked at 4.1 GB, one text per
-    run 1.1 GB and faster; without the arena it peaked at 1.3-1.5 GB and ran 2x slower)."""
+    run 1.1 GB and faster; without the arena it peaked at 1.3-1.5 GB and ran 2x slower).
+
+    After a run larger than a few messages the arena hands back what it took, and the heap is
+    trimmed: an index build or a burst of messages otherwise left 50-60 MB more resident for the
+    process's lifetime (measured; one message's run keeps its arena, and its speed)."""
     ids, mask = (
         np.asarray(features[name], dtype=np.int64) for name in ("input_ids", "attention_mask")
     )
+    large = ids.size > MAX_ARENA_KEPT_TOKENS
+    options = onnxruntime.RunOptions()
+    if large:
+        options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
     rows = max(1, MAX_ATTENTION_CELLS // max(ids.shape[1], 1) ** 2)
     parts = [
         session.run(
@@ -148,9 +157,12 @@ def _run(session: Any, table: TokenTable, features: dict[str, Any]) -> np.ndarra
                 "inputs_embeds": table.rows(ids[start : start + rows]),
                 "attention_mask": mask[start : start + rows],
             },
+            options,
         )[0]
         for start in range(0, len(ids), rows)
     ]
+    if large:
+        trim_native_heap()
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
