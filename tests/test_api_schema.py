@@ -22,7 +22,7 @@ from schemathesis.specs.openapi.checks import (
 
 from tests.fake_bot_api import FakeBotApi
 from tests.processes import create_token, free_port, start_firstline, stop_firstline
-from tests.tiny_model import build_tiny_model
+from tests.test_bot_e2e import _environment
 
 CHECKS = [
     not_a_server_error,
@@ -43,14 +43,8 @@ def running_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApi
     workdir = tmp_path_factory.mktemp("schema")
     port = free_port()
     with FakeBotApi() as telegram:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("FIRSTLINE_")},
-            "FIRSTLINE_DATA_DIR": str(workdir / "data"),
-            "FIRSTLINE_EMBEDDING_MODEL": str(build_tiny_model(workdir, ["подписка", "пароль"])),
-            "FIRSTLINE_API_PORT": str(port),
-            "FIRSTLINE_TELEGRAM_TOKEN": telegram.token,
-            "FIRSTLINE_TELEGRAM_API_URL": telegram.url,
-        }
+        # The bundled model: it starts in seconds now that serving needs no PyTorch.
+        env = _environment(workdir / "data", telegram, port)
         token = create_token(env, "admin", "schemathesis")
         process = start_firstline(
             env, port, ready=lambda status: status.get("bot") == "ok", log=workdir / "run.log"
