@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
 
 from telegram import (
     CallbackQuery,
@@ -284,105 +287,104 @@ def _considered_tags(chat: Chat, decision: Decision) -> list[str]:
 # --- buttons ----------------------------------------------------------------------------------
 
 
-async def _pressed(
-    update: Update, context: FirstlineContext
-) -> tuple[CallbackQuery, Chat, Message | None] | None:
-    """The press, the customer's chat (the press stored in it) and the pressed message; None
-    (the press answered) outside a private chat or over the flood limit."""
-    query = update.callback_query
-    if query is None:
-        return None
-    chat = await _chat(update, context, Inbound(MessageKind.BUTTON, text=query.data or ""))
-    if chat is None:
-        await query.answer()
-        return None
-    return query, chat, query.message if isinstance(query.message, Message) else None
+@dataclass(frozen=True)
+class Press:
+    """A customer's press on one of our buttons: stored in their chat, not yet answered."""
+
+    query: CallbackQuery
+    chat: Chat
+    message: Message | None  # the message the button was on
+
+    @property
+    def data(self) -> str:
+        return self.query.data or ""
 
 
-async def vote_pressed(update: Update, context: FirstlineContext) -> None:
+PressCallback = Callable[[Update, FirstlineContext], Coroutine[Any, Any, None]]
+
+
+def on_press(act: Callable[[Press], Awaitable[str | None]]) -> PressCallback:
+    """A CallbackQueryHandler's callback: the press stored in the customer's chat (answered at
+    once outside a private chat or over the flood limit), ``act`` done, and the press answered
+    with the text ``act`` returns (a toast; None for none)."""
+
+    async def handle(update: Update, context: FirstlineContext) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        chat = await _chat(update, context, Inbound(MessageKind.BUTTON, text=query.data or ""))
+        if chat is None:
+            await query.answer()
+            return
+        message = query.message if isinstance(query.message, Message) else None
+        await query.answer(await act(Press(query, chat, message)))
+
+    handle.__doc__ = act.__doc__
+    return handle
+
+
+@on_press
+async def vote_pressed(press: Press) -> str | None:
     """👍 / 👎 under an answer."""
-    pressed = await _pressed(update, context)
-    if pressed is None:
-        return
-    query, chat, message = pressed
-    helpful = buttons.parse_vote(query.data or "")
-    if helpful is None or message is None:
-        await query.answer(chat.texts.button_expired)
-        return
-    await _vote(chat, message, helpful=helpful)
-    await query.answer(chat.texts.vote_thanks)
+    helpful = buttons.parse_vote(press.data)
+    if helpful is None or press.message is None:
+        return press.chat.texts.button_expired
+    await _vote(press.chat, press.message, helpful=helpful)
+    return press.chat.texts.vote_thanks
 
 
-async def pick_pressed(update: Update, context: FirstlineContext) -> None:
+@on_press
+async def pick_pressed(press: Press) -> str | None:
     """An entry from "did you mean…"."""
-    pressed = await _pressed(update, context)
-    if pressed is None:
-        return
-    query, chat, message = pressed
-    faq_id = buttons.parse_pick(query.data or "")
+    faq_id = buttons.parse_pick(press.data)
     if faq_id is None:
-        await query.answer(chat.texts.button_expired)
-        return
-    await _pick(chat, faq_id, message)
-    await query.answer()
+        return press.chat.texts.button_expired
+    await _pick(press.chat, faq_id, press.message)
+    return None
 
 
-async def none_pressed(update: Update, context: FirstlineContext) -> None:
+@on_press
+async def none_pressed(press: Press) -> str | None:
     """ "None of these": a person takes over."""
-    pressed = await _pressed(update, context)
-    if pressed is None:
-        return
-    query, chat, message = pressed
-    await _clear_buttons(message)
+    await _clear_buttons(press.message)
+    chat = press.chat
     await hand_off(chat, Decision(Outcome.HANDOFF, Reason.REPEATED_FAILURE, chat.language))
-    await query.answer()
+    return None
 
 
-async def human_pressed(update: Update, context: FirstlineContext) -> None:
+@on_press
+async def human_pressed(press: Press) -> str | None:
     """ "Talk to a person"."""
-    pressed = await _pressed(update, context)
-    if pressed is None:
-        return
-    query, chat, _ = pressed
+    chat = press.chat
     await hand_off(chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language))
-    await query.answer()
+    return None
 
 
-async def rate_pressed(update: Update, context: FirstlineContext) -> None:
+@on_press
+async def rate_pressed(press: Press) -> str | None:
     """1–5 stars after a close."""
-    pressed = await _pressed(update, context)
-    if pressed is None:
-        return
-    query, chat, message = pressed
-    rating = buttons.parse_rate(query.data or "")
-    if rating is None or not await _rate(chat, *rating, message):
-        await query.answer(chat.texts.button_expired)
-        return
-    await query.answer(chat.texts.vote_thanks)
+    rating = buttons.parse_rate(press.data)
+    if rating is None or not await _rate(press.chat, *rating, press.message):
+        return press.chat.texts.button_expired
+    return press.chat.texts.vote_thanks
 
 
-async def language_pressed(update: Update, context: FirstlineContext) -> None:
+@on_press
+async def language_pressed(press: Press) -> str | None:
     """ru / uk / en from /language."""
-    pressed = await _pressed(update, context)
-    if pressed is None:
-        return
-    query, chat, message = pressed
-    code = buttons.parse_language(query.data or "")
+    code, chat = buttons.parse_language(press.data), press.chat
     if code not in LANGUAGE_NAMES:
-        await query.answer(chat.texts.button_expired)
-        return
+        return chat.texts.button_expired
     await chat.speak(code, chosen=True)
-    await _clear_buttons(message)
+    await _clear_buttons(press.message)
     await chat.say(chat.texts.language_set, reply_markup=_persistent_keyboard(chat.texts))
-    await query.answer()
+    return None
 
 
-async def unknown_pressed(update: Update, context: FirstlineContext) -> None:
+@on_press
+async def unknown_pressed(press: Press) -> str | None:
     """A button of ours no handler knows (an old message, a forged payload)."""
-    pressed = await _pressed(update, context)
-    if pressed is not None:
-        query, chat, _ = pressed
-        await query.answer(chat.texts.button_expired)
+    return press.chat.texts.button_expired
 
 
 async def _rate(chat: Chat, ticket_id: int, rating: int, pressed: Message | None) -> bool:
