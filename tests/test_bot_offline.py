@@ -183,20 +183,25 @@ async def test_group_messages_get_no_reply(bot: Any) -> None:
 # --- delivery rules ----------------------------------------------------------------------------
 
 
-async def test_429_waits_retry_after_and_5xx_backs_off_then_succeeds() -> None:
-    limiter = RetryingRateLimiter(backoff=0.01)
-    failures: list[Exception] = [RetryAfter(0), NetworkError("Internal Server Error (500)")]
-    calls = 0
+class ScriptedCall:
+    """A Bot API call that fails with the given errors in turn, then succeeds."""
 
-    async def send() -> dict[str, Any]:
-        nonlocal calls
-        calls += 1
-        if failures:
-            raise failures.pop(0)
+    def __init__(self, *failures: Exception) -> None:
+        self.failures = list(failures)
+        self.calls = 0
+
+    async def __call__(self) -> dict[str, Any]:
+        self.calls += 1
+        if self.failures:
+            raise self.failures.pop(0)
         return {"ok": True}
 
+
+async def test_429_waits_retry_after_and_5xx_backs_off_then_succeeds() -> None:
+    limiter = RetryingRateLimiter(backoff=0.01)
+    send = ScriptedCall(RetryAfter(0), NetworkError("Internal Server Error (500)"))
     assert await limiter.process_request(send, (), {}, "sendMessage", {}, None) == {"ok": True}
-    assert calls == 3 and limiter.retries == 2
+    assert send.calls == 3 and limiter.retries == 2
 
 
 @pytest.mark.parametrize(
@@ -206,45 +211,27 @@ async def test_429_waits_retry_after_and_5xx_backs_off_then_succeeds() -> None:
 )
 async def test_timeouts_and_bad_requests_are_not_retried(failure: Exception) -> None:
     limiter = RetryingRateLimiter(backoff=0.01)
-    calls = 0
-
-    async def send() -> dict[str, Any]:
-        nonlocal calls
-        calls += 1
-        raise failure
-
+    send = ScriptedCall(failure, failure)
     with pytest.raises(type(failure)):
         await limiter.process_request(send, (), {}, "sendMessage", {}, None)
-    assert calls == 1
+    assert send.calls == 1
 
 
 async def test_a_single_attempt_call_leaves_the_retrying_to_its_caller() -> None:
     """The outbox and the card's edits ask for one attempt: they back off themselves, and a
     chat's lane does not wait through retries in place."""
     limiter = RetryingRateLimiter(backoff=0.01)
-    calls = 0
-
-    async def send() -> dict[str, Any]:
-        nonlocal calls
-        calls += 1
-        raise NetworkError("Bad Gateway")
-
+    send = ScriptedCall(NetworkError("Bad Gateway"))
     with pytest.raises(NetworkError):
         await limiter.process_request(send, (), {}, "sendMessage", {}, SINGLE_ATTEMPT)
-    assert calls == 1 and limiter.retries == 0
+    assert send.calls == 1 and limiter.retries == 0
 
 
 async def test_a_failed_answer_to_a_press_does_not_fail_the_press() -> None:
     limiter = RetryingRateLimiter(backoff=0.01)
-    calls = 0
-
-    async def answer() -> dict[str, Any]:
-        nonlocal calls
-        calls += 1
-        raise NetworkError("Bad Gateway")
-
+    answer = ScriptedCall(NetworkError("Bad Gateway"))
     assert await limiter.process_request(answer, (), {}, "answerCallbackQuery", {}, None) is True
-    assert calls == 1
+    assert answer.calls == 1
 
 
 async def test_updates_run_in_order_within_a_chat_and_concurrently_across_chats() -> None:
