@@ -7,7 +7,7 @@ API); the installed size (the whole environment, and what the serving process im
 build / one-entry update / search at 1k, 10k and 100k phrasings; and the bundled model on ONNX
 Runtime beside PyTorch. Ratios within one run are what to compare on a shared, noisy machine.
 
-    .venv/bin/python -m benchmarks.speed [--queries evals/dev.json]
+    .venv/bin/python -m benchmarks.speed [--queries evals/dev.json] [--faq FAQ_FILE]
 """
 
 from __future__ import annotations
@@ -115,10 +115,13 @@ def serving_env(data_dir: Path) -> dict[str, str]:
     }
 
 
-def serving_process(env: dict[str, str], texts: list[str]) -> Serving:
+def serving_process(env: dict[str, str], texts: list[str], faq: Path | None) -> Serving:
+    """With ``faq`` imported first (`firstline kb import`), else the demo FAQ."""
     port = free_port()
     env = env | {"FIRSTLINE_API_PORT": str(port)}
-    first, _ = start_serving(env, port)  # loads the demo FAQ, builds the index
+    if faq is not None:
+        subprocess.run([FIRSTLINE, "kb", "import", str(faq)], env=env, check=True)
+    first, _ = start_serving(env, port)  # loads the demo FAQ into an empty base, builds the index
     stop_firstline(first)
     token = create_token(env, "agent", "speed benchmark")
     process, cold_start = start_serving(env, port)
@@ -235,6 +238,11 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--queries", type=Path, default=ROOT / "evals" / "dev.json")
+    parser.add_argument(
+        "--faq",
+        type=Path,
+        help="the FAQ `firstline run` serves (JSON, CSV or Markdown; default: the demo FAQ)",
+    )
     args = parser.parse_args()
     eval_file = EvalFile.model_validate_json(args.queries.read_bytes())
     texts = [query.text for query in eval_file.queries]
@@ -246,8 +254,9 @@ def main() -> None:
     anchor_mb = anchor_resident_mb(texts)
     with tempfile.TemporaryDirectory(prefix="firstline-speed-") as workdir:
         env = serving_env(Path(workdir) / "data")
-        serving = serving_process(env, texts)
+        serving = serving_process(env, texts, args.faq)
         environment_mb, serving_install_mb, anchor_install_mb = installed_sizes(env)
+    served = args.faq.name if args.faq else "the demo FAQ"
 
     settings = get_settings()
     embedder = configured_embedder(settings)
@@ -281,7 +290,7 @@ def main() -> None:
         f"| embedding throughput (batches of 64) | {throughput:.0f} texts/s | {anchor_throughput:.0f} texts/s | {throughput / anchor_throughput:.1f}× |"
     )
     print(
-        f"| resident memory of `firstline run`, idle / after answering {len(texts)} queries | "
+        f"| resident memory of `firstline run` ({served}), idle / after answering {len(texts)} queries | "
         f"{serving.idle_mb:.0f} / {serving.answered_mb:.0f} MB | {anchor_mb:.0f} MB | "
         f"{serving.answered_mb / anchor_mb:.1f}× |"
     )

@@ -20,6 +20,7 @@ from core.database import create_engine, create_session_factory, migrate, utcnow
 from core.settings import Settings
 from handoff.desk.actions import DatabaseDesk, TicketDesk
 from knowledge_base.formats import FaqFormat, parse_faq
+from knowledge_base.language import load_language_models
 from knowledge_base.repository import count_entries
 from retrieval.centring import LanguageCentredEmbedder
 from retrieval.decision import Decision
@@ -94,9 +95,11 @@ async def open_services(
     settings: Settings, *, embedder: Embedder | None = None, load_demo: bool = False
 ) -> Services:
     """Migrate the database, load the model and open (or rebuild) the index."""
-    # The model loads in a thread from the start: its native code runs beside the event loop,
-    # which migrates the database (and whatever the caller does until its first await).
+    # The model and the language detector load in threads from the start: their native code
+    # runs beside the event loop, which migrates the database (and whatever the caller does
+    # until its first await).
     loop = asyncio.get_running_loop()
+    languages = loop.run_in_executor(None, load_language_models)
     model: asyncio.Future[Embedder] = loop.create_future()
     if embedder is None:
         model = loop.run_in_executor(None, configured_embedder, settings)
@@ -105,6 +108,7 @@ async def open_services(
     database, sessions = await open_database(settings)
     answers = AnswerEngine(await model, thresholds=settings.decision)
     decisions = DecisionService(answers, compute_threads=settings.embedding_threads)
+    await languages
     # Opens the index and keeps it in step with edits made by any process (other replicas,
     # `firstline kb import`) within about a second.
     await IndexFollower(sessions, decisions).open(settings.index_dir)
