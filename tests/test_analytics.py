@@ -8,7 +8,7 @@ for sorted values v[0..n-1], the p-th is at position (n-1)·p, e.g. p90 of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -470,10 +470,15 @@ async def test_low_confidence_handoffs_are_the_uncovered_questions(week: Support
 
 async def test_an_empty_period_gives_zeros_and_no_times(sessions: Sessions) -> None:
     report = await _report(sessions)
+    empty_days = [
+        {"day": date(2026, 3, 2) + timedelta(days=n), "total": 0, "resolved_by_bot": 0}
+        for n in range(7)
+    ]
     assert report.conversations.model_dump() == {
         "total": 0,
         "resolved_by_bot": 0,
         "bot_resolution_rate": None,
+        "by_day": empty_days,
     }
     assert report.handoffs.model_dump() == {"total": 0, "by_reason": {}, "reopened": 0}
     assert report.tickets.first_response.model_dump() == {
@@ -530,3 +535,17 @@ def test_percentiles_interpolate_between_the_closest_ranks() -> None:
     assert percentile([], 0.5) is None
     with pytest.raises(ValueError, match="0 to 1"):
         percentile(seconds, 90)
+
+
+async def test_conversations_by_day_cover_every_local_day_of_the_period(
+    week: SupportReport,
+) -> None:
+    """Monday 00:00 UTC to the next is 02:00 to 02:00 in Kyiv: eight local days, counted by the
+    day each conversation began there (the console draws them over time)."""
+    days = week.conversations.by_day
+    assert [day.day for day in days] == [date(2026, 3, 2) + timedelta(days=n) for n in range(8)]
+    assert sum(day.total for day in days) == week.conversations.total
+    assert sum(day.resolved_by_bot for day in days) == week.conversations.resolved_by_bot
+    busy = {day.day.isoformat(): (day.total, day.resolved_by_bot) for day in days if day.total}
+    # Ann's and Bob's on Monday and Tuesday; Cat's last at Sunday 23:30 UTC, Monday 01:30 there.
+    assert busy == {"2026-03-02": (2, 1), "2026-03-03": (2, 0), "2026-03-09": (1, 1)}

@@ -356,6 +356,10 @@ def test_the_analytics_page_draws_its_charts_and_exports_csv(
     expect(page.locator("#chart-weekdays svg rect")).to_have_count(7)
     expect(page.locator("#chart-csat svg rect")).to_have_count(5)
     expect(page.locator("#chart-reasons svg rect").first).to_be_visible()
+    expect(page.locator("#chart-days svg")).to_be_visible()
+    days = page.locator("#chart-days svg rect")  # the week asked for, a bar a day
+    assert days.count() >= 7
+    expect(page.locator("#chart-days-resolved svg rect")).to_have_count(days.count())
     _assert_every_control_is_labelled(page)
     _screenshot(page, "analytics")
     with page.expect_download() as download:
@@ -363,6 +367,7 @@ def test_the_analytics_page_draws_its_charts_and_exports_csv(
     text = Path(download.value.path()).read_text("utf-8")
     assert text.startswith("section,item,measure,value")
     assert re.search(r"^conversations,all,total,\d+", text, re.MULTILINE)
+    assert re.search(r"^conversations_by_day,\d{4}-\d\d-\d\d,total,\d+", text, re.MULTILINE)
 
 
 def test_import_is_checked_by_a_dry_run_before_it_is_applied(

@@ -11,7 +11,7 @@ import math
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from zoneinfo import ZoneInfo
 
@@ -105,12 +105,21 @@ class AgentServiceLevels(BaseModel):
     service: ServiceLevels
 
 
+class DayConversations(BaseModel):
+    """One local day's conversations (by the day each began)."""
+
+    day: date
+    total: int
+    resolved_by_bot: int
+
+
 class ConversationStats(BaseModel):
     """Conversations begun in the period, and those the bot resolved without a person."""
 
     total: int
     resolved_by_bot: int
     bot_resolution_rate: float | None  # resolved_by_bot / total
+    by_day: list[DayConversations]  # every local day of the period, in order
 
 
 class HandoffStats(BaseModel):
@@ -205,6 +214,8 @@ class _MessageActivity:
     conversations: int = 0
     resolved_by_bot: int = 0
     uncovered_questions: int = 0
+    by_day: Counter[date] = field(default_factory=Counter)
+    resolved_by_day: Counter[date] = field(default_factory=Counter)
     by_hour: Counter[int] = field(default_factory=Counter)
     by_weekday: Counter[int] = field(default_factory=Counter)
     faq_answers: Counter[str] = field(default_factory=Counter)
@@ -252,6 +263,14 @@ async def support_report(
                 if activity.conversations
                 else None
             ),
+            by_day=[
+                DayConversations(
+                    day=day,
+                    total=activity.by_day[day],
+                    resolved_by_bot=activity.resolved_by_day[day],
+                )
+                for day in _local_days(start, end, zone)
+            ],
         ),
         handoffs=HandoffStats(
             total=len(tickets),
@@ -270,6 +289,13 @@ async def support_report(
     )
 
 
+def _local_days(start: datetime, end: datetime, zone: ZoneInfo) -> list[date]:
+    """Every local day that [start, end) touches."""
+    first = start.astimezone(zone).date()
+    last = (end - timedelta(microseconds=1)).astimezone(zone).date()
+    return [first + timedelta(days=offset) for offset in range((last - first).days + 1)]
+
+
 async def _message_activity(
     session: AsyncSession, *, start: datetime, end: datetime, zone: ZoneInfo
 ) -> _MessageActivity:
@@ -278,8 +304,12 @@ async def _message_activity(
     messages = await _logged_messages(session, since=start - CONVERSATION_WINDOW, end=end)
     for run in _split_conversations(messages):
         if run[0].created_at >= start:
+            resolved = _resolved_by_bot(run)
+            day = run[0].created_at.astimezone(zone).date()
             activity.conversations += 1
-            activity.resolved_by_bot += _resolved_by_bot(run)
+            activity.resolved_by_bot += resolved
+            activity.by_day[day] += 1
+            activity.resolved_by_day[day] += resolved
         previous: _LoggedMessage | None = None
         for message in run:
             if message.created_at >= start:

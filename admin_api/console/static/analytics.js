@@ -37,6 +37,10 @@ export function reportRows(report) {
   add('conversations', 'all', 'bot_resolution_rate', report.conversations.bot_resolution_rate);
   add('handoffs', 'all', 'total', report.handoffs.total);
   add('handoffs', 'all', 'reopened', report.handoffs.reopened);
+  for (const day of report.conversations.by_day) {
+    add('conversations_by_day', day.day, 'total', day.total);
+    add('conversations_by_day', day.day, 'resolved_by_bot', day.resolved_by_bot);
+  }
   for (const [reason, count] of Object.entries(report.handoffs.by_reason)) add('handoffs', reason, 'count', count);
   add('uncovered_questions', 'all', 'count', report.uncovered_questions);
   const service = (section, item, levels) => {
@@ -109,6 +113,7 @@ function tile(label, value) {
 function drawReport(report) {
   const hours = Array.from({ length: 24 }, (_, hour) => hour);
   const tickets = report.tickets;
+  const days = report.conversations.by_day;
   const reasons = Object.entries(report.handoffs.by_reason);
   const breaches = Object.entries(report.sla_breaches);
   const minutes = (seconds) => (seconds === null || seconds === undefined ? 0 : seconds / 60);
@@ -129,6 +134,9 @@ function drawReport(report) {
     h('div', { class: 'charts' },
       barChart('Conversations: resolved by the bot and not', ['Resolved by the bot', 'Not by the bot'],
         [report.conversations.resolved_by_bot, report.conversations.total - report.conversations.resolved_by_bot], { id: 'chart-resolution' }),
+      columnChart('Conversations by day', days.map((day) => day.day.slice(5)), days.map((day) => day.total), { id: 'chart-days' }),
+      columnChart('Resolved by the bot, by day (%)', days.map((day) => day.day.slice(5)),
+        days.map((day) => (day.total ? Math.round((100 * day.resolved_by_bot) / day.total) : 0)), { format: (value) => `${value}%`, id: 'chart-days-resolved' }),
       barChart('Handoffs by reason', reasons.map(([reason]) => reason), reasons.map(([, count]) => count), { id: 'chart-reasons' }),
       columnChart('Messages by hour', hours.map(String), hours.map((hour) => report.volume.by_hour[hour] ?? 0), { id: 'chart-hours' }),
       columnChart('Messages by weekday', WEEKDAYS, WEEKDAYS.map((day) => report.volume.by_weekday[day] ?? 0), { id: 'chart-weekdays' }),
