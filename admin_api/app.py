@@ -17,8 +17,8 @@ from admin_api.errors import error_response, install_error_handlers
 from admin_api.limits import RequestGuard
 from admin_api.routes import API_PREFIX, FILE_PATHS, api_router
 from core.metrics import API_REQUEST_SECONDS, FAQ_ENTRIES, TICKETS
-from core.wiring import Services
 from handoff.models import Ticket, TicketStatus
+from handoff.services import Services
 from knowledge_base.formats import MAX_FILE_BYTES
 
 DESCRIPTION = """Firstline's admin API: editors keep the FAQ current, agents work tickets, leads

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from admin_api.errors import ApiError
 from admin_api.tokens import ApiToken, Role, authenticate, grants
 from core.database import transaction
-from core.wiring import Services
+from handoff.services import Services
 
 bearer = HTTPBearer(
     auto_error=False,

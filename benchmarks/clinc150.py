@@ -21,7 +21,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from core.settings import get_settings
-from core.wiring import configured_embedder
+from firstline.assembly import configured_embedder
 from retrieval.calibration import calibrate, effective_thresholds
 from retrieval.decision import Decision, Outcome
 from retrieval.engine import AnswerEngine, IndexedEntry, load_off_topic_references

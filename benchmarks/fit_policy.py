@@ -20,7 +20,7 @@ from sklearn.metrics import roc_auc_score
 
 from benchmarks.clinc150 import DATA, faq_from_intents, off_topic_references, queries
 from core.settings import get_settings
-from core.wiring import configured_embedder
+from firstline.assembly import configured_embedder
 from retrieval.calibration import effective_thresholds
 from retrieval.embedder import Embedder
 from retrieval.engine import AnswerEngine, IndexedEntry

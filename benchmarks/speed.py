@@ -30,7 +30,7 @@ import numpy as np
 import psutil
 
 from core.settings import DEFAULT_EMBEDDING_MODEL, Settings, get_settings
-from core.wiring import configured_embedder
+from firstline.assembly import configured_embedder
 from retrieval.calibration import effective_thresholds
 from retrieval.embedder import Embedder, load_embedder
 from retrieval.engine import AnswerEngine, IndexedEntry
@@ -43,7 +43,7 @@ FIRSTLINE = str(Path(sys.executable).parent / "firstline")
 # What a serving process imports: the command line, both faces, and the model on its first use.
 SERVING_IMPORTS = (
     "import json, sys; import uvicorn; import admin_api.app, bot.application; "
-    "from core.settings import get_settings; from core.wiring import configured_embedder; "
+    "from core.settings import get_settings; from firstline.assembly import configured_embedder; "
     "configured_embedder(get_settings()).encode(['привет']); print(json.dumps(sorted(sys.modules)))"
 )
 

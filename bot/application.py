@@ -38,8 +38,8 @@ from bot.line import keep_cards_current, watch_the_line
 from bot.outbox import OutboxSender
 from core.leadership import Leadership
 from core.queues import InboxUpdate, OutboxMessage, release_claims
-from core.wiring import Services
 from handoff.desk.actions import DatabaseDesk
+from handoff.services import Services
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any, cast
 from telegram.ext import Application, CallbackContext, ExtBot
 
 from bot.delivery import FloodGuard
-from core.wiring import Services
+from handoff.services import Services
 
 STATE_KEY = "firstline"
 

@@ -19,12 +19,12 @@ from bot.formatting import escape
 from bot.outbox import enqueue, text_params
 from core.database import transaction
 from core.queues import InboxUpdate, OutboxMessage, purge_finished
-from core.wiring import Services
 from handoff.conversations import record_message
 from handoff.desk.tickets import owner_of
 from handoff.line import availability
 from handoff.line.sla import SlaAlert, SlaKind, SlaStage, raise_sla_alerts, sla_targets
 from handoff.models import Customer, Direction, MessageKind, Ticket
+from handoff.services import Services
 
 logger = logging.getLogger(__name__)
 

@@ -171,6 +171,13 @@ def _sqlite_engine(url: str, settings: Settings) -> AsyncEngine:
     return engine
 
 
+async def open_database(settings: Settings) -> tuple[AsyncEngine, async_sessionmaker[AsyncSession]]:
+    """The settings' database, migrated, and its sessions."""
+    database = create_engine(settings.resolved_database_url, settings)
+    await migrate(database)
+    return database, create_session_factory(database)
+
+
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 

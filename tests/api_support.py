@@ -12,7 +12,8 @@ from admin_api.app import create_app
 from admin_api.tokens import Role, issue_token
 from core.database import transaction
 from core.settings import DecisionThresholds, Settings
-from core.wiring import Services, open_services
+from firstline.assembly import open_services
+from handoff.services import Services
 from knowledge_base.formats import FaqEntryData
 from retrieval.sync import import_and_index
 from tests.fakes import KeywordEmbedder

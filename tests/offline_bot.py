@@ -17,7 +17,7 @@ from bot.customers.handlers import apologise
 from bot.inbox import InboxProcessor, raw_update, store_updates
 from bot.outbox import OutboxSender
 from core.queues import InboxUpdate, QueueStatus
-from core.wiring import Services
+from handoff.services import Services
 from tests.fake_bot_api import BOT_ID
 
 

@@ -24,8 +24,9 @@ from bot.delivery import (
     RetryingRateLimiter,
 )
 from core.settings import DecisionThresholds, Settings
-from core.wiring import Services, open_services
+from firstline.assembly import open_services
 from handoff.conversations import conversation, get_customer
+from handoff.services import Services
 from knowledge_base.formats import FaqEntryData
 from retrieval.sync import import_and_index
 from tests.fake_bot_api import customer

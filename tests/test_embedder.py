@@ -10,7 +10,7 @@ import torch
 from threadpoolctl import threadpool_info
 
 from core.settings import DecisionThresholds, Settings
-from core.wiring import configured_embedder
+from firstline.assembly import configured_embedder
 from retrieval.embedder import load_embedder
 from retrieval.engine import AnswerEngine
 from retrieval.service import DecisionService

@@ -13,7 +13,7 @@ from telegram import Update
 
 from bot.customers.texts import RU
 from core.settings import DecisionThresholds, Settings
-from core.wiring import open_services
+from firstline.assembly import open_services
 from handoff.models import Agent, Customer, Ticket, TicketStatus
 from knowledge_base.formats import FaqEntryData
 from retrieval.sync import import_and_index

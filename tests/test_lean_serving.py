@@ -59,7 +59,7 @@ import uvicorn
 from admin_api.app import create_app
 from bot.application import BotRunner
 from core.settings import get_settings
-from core.wiring import open_services
+from firstline.assembly import open_services
 
 async def main():
     services = await open_services(get_settings(), load_demo=True)

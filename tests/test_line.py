@@ -17,13 +17,14 @@ from bot.line import warn_about_service_levels, welcome_waiting_customers
 from core.database import transaction
 from core.queues import delivery_states
 from core.settings import DecisionThresholds, Settings
-from core.wiring import Services, open_services
+from firstline.assembly import open_services
 from handoff.conversations import CustomerProfile, conversation, get_customer, register_customer
 from handoff.desk import tickets
 from handoff.line import availability
 from handoff.line.hours import BusinessHours, SpecialDay
 from handoff.line.sla import DEFAULT_TARGETS
 from handoff.models import Priority, Ticket, TicketEvent
+from handoff.services import Services
 from retrieval.decision import Decision, Outcome, Reason
 from retrieval.sync import import_and_index
 from tests.fake_bot_api import customer

@@ -27,13 +27,14 @@ from core.database import (
     utcnow,
 )
 from core.settings import DecisionThresholds, Settings
-from core.wiring import Services, open_services
+from firstline.assembly import open_services
 from handoff.conversations import CustomerProfile, register_customer
 from handoff.desk import tickets
 from handoff.line import sla
 from handoff.line.hours import BusinessHours
 from handoff.line.sla import DEFAULT_TARGETS, SlaAlert, raise_sla_alerts
 from handoff.models import Customer, Ticket, TicketEvent, TicketStatus
+from handoff.services import Services
 from knowledge_base.formats import FaqEntryData
 from knowledge_base.repository import change_entry, create_entry, get_entry, set_deleted
 from retrieval.decision import Decision, Outcome, Reason

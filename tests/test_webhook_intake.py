@@ -17,7 +17,8 @@ from admin_api.app import create_app
 from bot.application import BotRunner
 from core.queues import InboxUpdate
 from core.settings import Settings
-from core.wiring import Services, open_services
+from firstline.assembly import open_services
+from handoff.services import Services
 from tests.fakes import KeywordEmbedder
 
 SECRET = "the-webhook-secret-0123456789-abcdef"

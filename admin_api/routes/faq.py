@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from admin_api.deps import AnyTokenDep, EditorDep, Moment, Offset, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from core.database import transaction
-from core.wiring import Services
+from handoff.services import Services
 from knowledge_base.formats import (
     KEY_PATTERN,
     FaqEntryContent,

@@ -14,11 +14,11 @@ from admin_api.deps import EditorDep, Moment, RowId, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from admin_api.routes.faq import FaqEntryOut
 from core.database import transaction, utcnow
-from core.wiring import Services
 from handoff.insights import clustering, gaps, unanswered
 from handoff.insights import proposals as phrasing_proposals
 from handoff.insights.gaps import GapDraft, KnowledgeGap
 from handoff.insights.proposals import PendingPhrasing, PhrasingDecision
+from handoff.services import Services
 from knowledge_base.formats import FaqEntryData
 from knowledge_base.models import EntryStatus
 from knowledge_base.repository import EntryExists, create_entry, entry_keys, get_entry

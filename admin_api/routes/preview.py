@@ -9,10 +9,10 @@ from pydantic import BaseModel, Field
 
 from admin_api.deps import AnyTokenDep, EditorDep, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
-from core.wiring import run_eval
 from knowledge_base.language import LanguageCode
 from retrieval.decision import Decision
 from retrieval.evaluation import EvalFile
+from retrieval.scratch import run_eval
 
 router = APIRouter(tags=["preview"], responses=ERROR_RESPONSES)
 

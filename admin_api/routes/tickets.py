@@ -15,7 +15,6 @@ from admin_api.errors import ERROR_RESPONSES, UNAVAILABLE_RESPONSE, ApiError
 from admin_api.tokens import ApiToken, agent_of
 from core.database import transaction
 from core.queues import delivery_states
-from core.wiring import Services
 from handoff.conversations import conversation
 from handoff.desk.actions import ActionKind, ActionRefused, AgentAction, Refusal
 from handoff.models import (
@@ -28,6 +27,7 @@ from handoff.models import (
     TicketEvent,
     TicketStatus,
 )
+from handoff.services import Services
 
 # Actions go through the bot: 503 while it is not running, 504 when Telegram is too slow.
 router = APIRouter(

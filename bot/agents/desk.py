@@ -26,7 +26,6 @@ from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages
 from bot.outbox import Purpose, copy_params, enqueue, is_not_modified, text_params
 from core.database import transaction, utcnow
 from core.queues import OutboxMessage
-from core.wiring import Services
 from handoff.conversations import conversation
 from handoff.desk.card import CARD_MESSAGES, CardContext, render_card, topic_title
 from handoff.desk.tickets import owner_of, past_tickets
@@ -39,6 +38,7 @@ from handoff.models import (
     Priority,
     Ticket,
 )
+from handoff.services import Services
 
 logger = logging.getLogger(__name__)
 

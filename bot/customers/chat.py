@@ -17,7 +17,6 @@ from bot.agents.desk import Desk
 from bot.customers.texts import Texts, texts_for
 from bot.outbox import enqueue, text_params
 from core.database import transaction
-from core.wiring import Services
 from handoff.conversations import (
     CustomerProfile,
     inbound_of_update,
@@ -27,6 +26,7 @@ from handoff.conversations import (
 )
 from handoff.desk.tickets import latest_ticket
 from handoff.models import ConversationMessage, Customer, Direction, MessageKind, Ticket
+from handoff.services import Services
 from retrieval.decision import Decision, Turn
 
 

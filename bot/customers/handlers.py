@@ -29,10 +29,10 @@ from bot.inbox import describe_error, is_transient
 from bot.line import answer_wait_question, line_is_closed, status_at_handoff
 from bot.outbox import Purpose, enqueue, text_params, was_sent_for
 from core.database import transaction, utcnow
-from core.wiring import Services
 from handoff.conversations import record_vote, sent_message
 from handoff.desk import tickets
 from handoff.models import Customer, MessageKind, Ticket, TicketStatus
+from handoff.services import Services
 from retrieval.decision import Candidate, Decision, Outcome, Reason
 from retrieval.intents import asks_about_wait
 

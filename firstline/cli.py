@@ -12,14 +12,10 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from core.database import open_database
 from core.settings import Settings, get_settings
-from core.wiring import (
-    Services,
-    configured_embedder,
-    open_services,
-    run_eval,
-    scratch_services,
-)
+from firstline.assembly import configured_embedder, open_services
+from handoff.services import Services
 from knowledge_base.formats import FaqFileError, FaqFormat, export_csv, export_json, parse_faq
 from knowledge_base.repository import entry_data, list_entries
 from retrieval.calibration import calibrate, effective_thresholds, store_thresholds
@@ -27,6 +23,7 @@ from retrieval.errors import ModelPreparationError
 from retrieval.evaluation import EvalFile
 from retrieval.model_prep import BUNDLED_MODEL_FOLDER, prepare_default_model
 from retrieval.native_memory import trim_native_heap
+from retrieval.scratch import run_eval, scratch_decisions
 from retrieval.sync import import_and_index
 
 logger = logging.getLogger(__name__)
@@ -61,7 +58,6 @@ async def kb_import(settings: Settings, path: Path, author: str) -> int:
 
 
 async def kb_export(settings: Settings, fmt: str) -> int:
-    from core.wiring import open_database
 
     database, sessions = await open_database(settings)
     try:
@@ -114,8 +110,8 @@ async def evaluate(settings: Settings, path: Path, as_json: bool) -> int:
 async def calibrate_command(settings: Settings, path: Path, max_wrong: float) -> int:
     eval_file = _load_eval_file(path)
     embedder = configured_embedder(settings)
-    async with scratch_services(_configured(settings), eval_file, embedder) as services:
-        result = calibrate(services.answers, eval_file.queries, max_wrong=max_wrong)
+    async with scratch_decisions(_configured(settings), eval_file.faq, embedder) as decisions:
+        result = calibrate(decisions.engine, eval_file.queries, max_wrong=max_wrong)
     stored = store_thresholds(settings, result.thresholds)
     print(f"thresholds for at most {max_wrong:.1%} wrong answers, stored in {stored}:")
     print(json.dumps(result.thresholds.model_dump(), indent=2))
@@ -159,9 +155,9 @@ async def run(settings: Settings) -> int:
 
 
 async def token_create(settings: Settings, name: str, role: str, agent: str | None) -> int:
+
     from admin_api.tokens import Role, issue_token
     from core.database import transaction
-    from core.wiring import open_database
 
     database, sessions = await open_database(settings)
     try:

@@ -1,0 +1,2 @@
+"""The entry point, above every other package: the command line (``cli``) and the assembly of
+the running system (``assembly``)."""

@@ -1,0 +1,91 @@
+"""Where Firstline is assembled: settings → database → knowledge base → answer engine → the
+services the bot and the admin API share."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from importlib import resources
+
+from sqlalchemy.exc import IntegrityError
+
+from core.database import open_database
+from core.settings import Settings
+from handoff.services import Services
+from knowledge_base.formats import FaqFormat, parse_faq
+from knowledge_base.language import load_language_models
+from knowledge_base.repository import count_entries
+from retrieval.centring import LanguageCentredEmbedder
+from retrieval.embedder import Embedder, load_embedder, model_signature
+from retrieval.engine import load_off_topic_references
+from retrieval.opening import open_decisions
+from retrieval.reference_cache import REFERENCE_FILE, ReferenceCachedEmbedder
+from retrieval.sync import import_and_index
+
+logger = logging.getLogger(__name__)
+
+DEMO_AUTHOR = "demo-faq"
+
+
+def configured_embedder(settings: Settings) -> LanguageCentredEmbedder:
+    """The model the settings name, computing on the CPU threads they allow, its vectors centred
+    per language on the built-in off-topic messages (the same sentences in each language), whose
+    own vectors are kept beside the index."""
+    model = load_embedder(
+        settings.embedding_model,
+        settings.resolved_models_dir,
+        settings.embedding_threads,
+        settings.embedding_runtime,
+    )
+    references = load_off_topic_references()
+    signature = model_signature(
+        settings.embedding_model, settings.resolved_models_dir, settings.embedding_runtime
+    )
+    cached = ReferenceCachedEmbedder(
+        model, references, settings.index_dir / REFERENCE_FILE, signature
+    )
+    return LanguageCentredEmbedder(cached, references)
+
+
+async def open_services(
+    settings: Settings, *, embedder: Embedder | None = None, load_demo: bool = False
+) -> Services:
+    """Migrate the database, load the model and open (or rebuild) the index."""
+    # The model and the language detector load in threads from the start: their native code
+    # runs beside the event loop, which migrates the database (and whatever the caller does
+    # until its first await).
+    loop = asyncio.get_running_loop()
+    languages = loop.run_in_executor(None, load_language_models)
+    model: asyncio.Future[Embedder] = loop.create_future()
+    if embedder is None:
+        model = loop.run_in_executor(None, configured_embedder, settings)
+    else:
+        model.set_result(embedder)
+    database, sessions = await open_database(settings)
+    embedder = await model
+    await languages
+    decisions = await open_decisions(settings, sessions, embedder)
+    async with sessions() as session:
+        empty = await count_entries(session) == 0
+    services = Services(settings, database, sessions, decisions.engine, decisions)
+    if load_demo and empty:
+        await load_demo_faq(services)
+    return services
+
+
+async def load_demo_faq(services: Services) -> None:
+    """Fill an empty knowledge base with the bundled demo FAQ, so a first run has something to say."""
+    data = resources.files("knowledge_base").joinpath("demo/demo_faq.json").read_bytes()
+    try:
+        report = await import_and_index(
+            services.sessions,
+            services.decisions,
+            parse_faq(data, FaqFormat.JSON),
+            author=DEMO_AUTHOR,
+        )
+    except IntegrityError:  # replicas starting together: another one loaded it first
+        logger.info("the demo FAQ was loaded by another replica")
+        return
+    logger.info(
+        "the knowledge base was empty: loaded the demo FAQ (%d entries)", len(report.created)
+    )

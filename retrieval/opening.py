@@ -1,0 +1,29 @@
+"""Opening the answer engine on a database: the engine on its own thread, its index opened (or
+rebuilt) and kept in step with the knowledge base by any process's edits (other replicas,
+``firstline kb import``) within about a second. The running system and scratch evaluations
+both open it here."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.settings import Settings
+from retrieval.embedder import Embedder
+from retrieval.engine import AnswerEngine
+from retrieval.service import DecisionService
+from retrieval.sync import IndexFollower
+
+
+async def open_decisions(
+    settings: Settings, sessions: async_sessionmaker[AsyncSession], embedder: Embedder
+) -> DecisionService:
+    engine = AnswerEngine(embedder, thresholds=settings.decision)
+    decisions = DecisionService(engine, compute_threads=settings.embedding_threads)
+    await IndexFollower(sessions, decisions).open(settings.index_dir)
+    return decisions
+
+
+async def close_decisions(decisions: DecisionService) -> None:
+    if decisions.follower is not None:
+        await decisions.follower.stop()
+    decisions.close()
