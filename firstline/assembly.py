@@ -13,7 +13,6 @@ from core.database import open_database
 from core.settings import Settings
 from handoff.services import Services
 from knowledge_base.formats import FaqFormat, parse_faq
-from knowledge_base.language import load_language_models
 from knowledge_base.repository import count_entries
 from retrieval.centring import LanguageCentredEmbedder
 from retrieval.embedder import Embedder, load_embedder, model_signature
@@ -51,11 +50,9 @@ async def open_services(
     settings: Settings, *, embedder: Embedder | None = None, load_demo: bool = False
 ) -> Services:
     """Migrate the database, load the model and open (or rebuild) the index."""
-    # The model and the language detector load in threads from the start: their native code
-    # runs beside the event loop, which migrates the database (and whatever the caller does
-    # until its first await).
+    # The model loads in a thread from the start: its native code runs beside the event loop,
+    # which migrates the database (and whatever the caller does until its first await).
     loop = asyncio.get_running_loop()
-    languages = loop.run_in_executor(None, load_language_models)
     model: asyncio.Future[Embedder] = loop.create_future()
     if embedder is None:
         model = loop.run_in_executor(None, configured_embedder, settings)
@@ -63,7 +60,6 @@ async def open_services(
         model.set_result(embedder)
     database, sessions = await open_database(settings)
     embedder = await model
-    await languages
     decisions = await open_decisions(settings, sessions, embedder)
     async with sessions() as session:
         empty = await count_entries(session) == 0

@@ -42,14 +42,7 @@ def _dictionary_vote(text: str) -> LanguageCode | None:
 
 @lru_cache(maxsize=1)
 def _lingua() -> LanguageDetector:
-    builder = LanguageDetectorBuilder.from_languages(*_LINGUA_CODES)
-    return builder.with_preloaded_language_models().build()
-
-
-def load_language_models() -> None:
-    """Load the statistical detector's models now (~0.5 s, ~100 MB: the same as the first text
-    that needs them would load): start-up loads them in a thread, beside other work."""
-    _lingua()
+    return LanguageDetectorBuilder.from_languages(*_LINGUA_CODES).build()
 
 
 def detect_language(text: str) -> LanguageCode | None:
