@@ -67,7 +67,10 @@ class InboxUpdate(QueuedRow, Base):
     """One Telegram update, raw, as it arrived."""
 
     __tablename__ = "inbox_updates"
-    __table_args__ = (Index("ix_inbox_updates_pending", "status", "next_attempt_at", "id"),)
+    __table_args__ = (
+        Index("ix_inbox_updates_pending", "status", "next_attempt_at", "id"),
+        Index("ix_inbox_updates_lane", "chat_key", "status", "id"),  # a lane's head, claimed
+    )
 
     update_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     # The chat it belongs to: updates of one chat are processed in order (None: no chat).
