@@ -12,17 +12,15 @@ import httpx
 import pytest
 
 from bot.customers.texts import RU
-from tests.fake_bot_api import FakeBotApi, customer
-from tests.processes import create_token, stop_firstline
+from tests.fake_bot_api import customer
 from tests.test_bot_e2e import Running
 from tests.test_desk_e2e import (
     GROUP,
     OLGA,
-    _desk_environment,
     _hand_off,
     _in_topic,
-    _start,
     _ticket,
+    desk_with_admin,
 )
 
 pytestmark = pytest.mark.model
@@ -45,18 +43,8 @@ class RunningWithApi:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Iterator[RunningWithApi]:
     workdir = tmp_path_factory.mktemp("api-e2e")
-    with FakeBotApi() as telegram:
-        env = _desk_environment(workdir, telegram, imported_faq)
-        admin = create_token(env, "admin", "Lead")
-        process = _start(workdir, telegram, env)
-        port = int(env["FIRSTLINE_API_PORT"])
-        running = Running(telegram, port, workdir / "data" / "firstline.sqlite3", {})
-        try:
-            yield RunningWithApi(running, f"http://127.0.0.1:{port}", _bearer(admin))
-        finally:
-            stop_firstline(process)
-        log = (workdir / "firstline.log").read_text()
-        assert "Traceback" not in log, log[-3000:]
+    with desk_with_admin(workdir, imported_faq) as (running, url, admin):
+        yield RunningWithApi(running, url, _bearer(admin))
 
 
 def _bearer(token: str) -> dict[str, str]:

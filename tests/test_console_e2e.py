@@ -25,9 +25,8 @@ import pytest
 
 from bot.customers.texts import EN
 from tests.fake_bot_api import customer
-from tests.processes import create_token, stop_firstline
 from tests.test_bot_e2e import Running
-from tests.test_desk_e2e import _desk_environment, _hand_off, _start, _ticket
+from tests.test_desk_e2e import _hand_off, _ticket, desk_with_admin
 
 pytestmark = pytest.mark.model
 
@@ -92,21 +91,9 @@ class Watched:
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Iterator[Console]:
-    from tests.fake_bot_api import FakeBotApi
-
     workdir = tmp_path_factory.mktemp("console-e2e")
-    with FakeBotApi() as telegram:
-        env = _desk_environment(workdir, telegram, imported_faq)
-        admin = create_token(env, "admin", "Lead")
-        process = _start(workdir, telegram, env)
-        port = int(env["FIRSTLINE_API_PORT"])
-        running = Running(telegram, port, workdir / "data" / "firstline.sqlite3", {})
-        try:
-            yield Console(running, f"http://127.0.0.1:{port}", admin)
-        finally:
-            stop_firstline(process)
-        log = (workdir / "firstline.log").read_text()
-        assert "Traceback" not in log, log[-3000:]
+    with desk_with_admin(workdir, imported_faq) as (running, url, admin):
+        yield Console(running, url, admin)
 
 
 @pytest.fixture(scope="module")

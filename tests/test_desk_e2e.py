@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ import pytest
 from bot.customers.texts import RU
 from handoff.desk import card
 from tests.fake_bot_api import FakeBotApi, SentMessage, agent, customer
-from tests.processes import free_port, start_firstline, stop_firstline
+from tests.processes import create_token, free_port, start_firstline, stop_firstline
 from tests.test_bot_e2e import MEDIA, Running, _bot_ready, _environment, _faq_file
 
 pytestmark = pytest.mark.model
@@ -49,6 +50,25 @@ def _desk_environment(workdir: Path, telegram: FakeBotApi, imported_faq: Path) -
         FIRSTLINE_AGENT_CHAT_ID=str(GROUP),
         **HAND_OFF_WHEN_UNSURE,
     )
+
+
+@contextmanager
+def desk_with_admin(workdir: Path, imported_faq: Path) -> Iterator[tuple[Running, str, str]]:
+    """`firstline run` with the agents' desk on the end-to-end FAQ, and an admin token: the
+    running bot, the admin API's URL and the token. Stopped on the way out; its log must hold no
+    traceback."""
+    with FakeBotApi() as telegram:
+        env = _desk_environment(workdir, telegram, imported_faq)
+        admin = create_token(env, "admin", "Lead")
+        process = _start(workdir, telegram, env)
+        port = int(env["FIRSTLINE_API_PORT"])
+        running = Running(telegram, port, workdir / "data" / "firstline.sqlite3", {})
+        try:
+            yield running, f"http://127.0.0.1:{port}", admin
+        finally:
+            stop_firstline(process)
+        log = (workdir / "firstline.log").read_text()
+        assert "Traceback" not in log, log[-3000:]
 
 
 @pytest.fixture(scope="module")
