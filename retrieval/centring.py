@@ -16,12 +16,12 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from knowledge_base.language import detect_language
-from retrieval.embedder import Embedder, Vectors
+from retrieval.embedder import Embedder, Vectors, WrappingEmbedder
 
 Centres = dict[str | None, Vectors]
 
 
-class LanguageCentredEmbedder:
+class LanguageCentredEmbedder(WrappingEmbedder):
     """An embedder whose vectors have their language's centre taken off and are renormalised.
 
     ``parallel`` holds the same sentences in each language; the centre of a text whose language
@@ -29,16 +29,8 @@ class LanguageCentredEmbedder:
     """
 
     def __init__(self, inner: Embedder, parallel: Mapping[str, Sequence[str]]) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self._centres = {sides: _centres(inner, parallel, sides) for sides in (False, True)}
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    @property
-    def dimension(self) -> int:
-        return self._inner.dimension
 
     def encode(
         self,

@@ -50,6 +50,22 @@ class Embedder(Protocol):
         ...
 
 
+class WrappingEmbedder:
+    """An embedder that changes another's vectors (or where they come from): it answers to the
+    inner model's name and dimension."""
+
+    def __init__(self, inner: Embedder) -> None:
+        self._inner = inner
+
+    @property
+    def name(self) -> str:
+        return self._inner.name
+
+    @property
+    def dimension(self) -> int:
+        return self._inner.dimension
+
+
 class SentenceTransformerEmbedder:
     """A sentence-transformers model. Questions and their phrasings get its ``query`` prompt (if
     any) on both sides; answer passages get its ``document`` / ``passage`` prompt."""

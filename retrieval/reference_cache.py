@@ -23,14 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.embedder import Embedder, Vectors
+from retrieval.embedder import Embedder, Vectors, WrappingEmbedder
 
 logger = logging.getLogger(__name__)
 
 REFERENCE_FILE = "reference_vectors.npz"
 
 
-class ReferenceCachedEmbedder:
+class ReferenceCachedEmbedder(WrappingEmbedder):
     """An embedder that answers for the reference sentences from the stored vectors, and for
     every other text with the model it wraps.
 
@@ -45,7 +45,7 @@ class ReferenceCachedEmbedder:
         path: Path,
         model_signature: str | None,
     ) -> None:
-        self._inner = inner
+        super().__init__(inner)
         texts = list(dict.fromkeys(text for group in references.values() for text in group))
         key = _key(model_signature, texts) if model_signature is not None else None
         stored = _load(path, key, (len(texts), inner.dimension)) if key is not None else None
@@ -58,14 +58,6 @@ class ReferenceCachedEmbedder:
         self._known = {
             passages: dict(zip(texts, vectors, strict=True)) for passages, vectors in stored.items()
         }
-
-    @property
-    def name(self) -> str:
-        return self._inner.name
-
-    @property
-    def dimension(self) -> int:
-        return self._inner.dimension
 
     def encode(
         self,
