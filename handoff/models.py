@@ -72,6 +72,37 @@ class Priority(StrEnum):
     URGENT = "urgent"
 
 
+class TeamLevel(StrEnum):
+    """Where a team stands in the lines: requests pass from the first line up to the third."""
+
+    FIRST = "first"
+    SECOND = "second"
+    THIRD = "third"
+    DEPARTMENT = "department"
+
+
+class Team(Base):
+    """A group of agents with its own forum group, hours, service levels and queue.
+
+    The default team is the installation's first line: it works in FIRSTLINE_AGENT_CHAT_ID
+    (``agent_chat_id`` None) on the line's hours and targets until a lead gives it its own.
+    ``tags`` are the services it owns: a ticket whose FAQ entries carry one of them opens here.
+    """
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    level: Mapped[str] = mapped_column(String(16), default=TeamLevel.FIRST)
+    agent_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, nullable=True)
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # None: the line's own (FIRSTLINE_BUSINESS_HOURS or what a lead set for the line).
+    business_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    sla: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class Customer(Base):
     """A person who wrote to the bot in a private chat."""
 
@@ -108,6 +139,23 @@ class Customer(Base):
     @property
     def display_name(self) -> str:
         return " ".join(part for part in (self.first_name, self.last_name) if part) or "?"
+
+
+class CustomerTopic(Base):
+    """Every topic a customer has had in an agents' group, one per group: a ticket passed back
+    to a team reuses its topic there, and a topic the ticket left still knows whose it is."""
+
+    __tablename__ = "customer_topics"
+    __table_args__ = (
+        UniqueConstraint("customer_id", "chat_id"),
+        Index("ix_customer_topics_topic", "chat_id", "topic_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    topic_id: Mapped[int] = mapped_column(BigInteger)
+    title: Mapped[str] = mapped_column(String(128))
 
 
 class ConversationMessage(Base):
@@ -224,6 +272,14 @@ class Ticket(Base):
     # The queue it joined when opened: its place among unassigned tickets, the agents on duty.
     queue_position: Mapped[int | None] = mapped_column(Integer, nullable=True)
     agents_on_duty: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The team that has it (None only for tickets made outside the bot, read as the default
+    # team), since when (None: since it opened), and that team's first answer: a ticket passed
+    # to another team waits for that team again.
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), nullable=True, index=True
+    )
+    team_joined_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    team_first_response_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     @property
     def is_active(self) -> bool:
@@ -231,14 +287,20 @@ class Ticket(Base):
 
     @property
     def waiting_since(self) -> datetime:
-        """When the current round began: the opening, or the latest reopening."""
-        return self.reopened_at or self.created_at
+        """When the current round began: the opening, the latest reopening, or the moment it
+        reached its team."""
+        return max(
+            moment
+            for moment in (self.created_at, self.reopened_at, self.team_joined_at)
+            if moment is not None
+        )
 
     @property
     def awaits_response(self) -> bool:
         """No agent has answered the customer since the current round began."""
-        return self.responded_at is None or (
-            self.reopened_at is not None and self.responded_at < self.reopened_at
+        return self.responded_at is None or any(
+            since is not None and self.responded_at < since
+            for since in (self.reopened_at, self.team_joined_at)
         )
 
 
@@ -254,6 +316,10 @@ class Agent(Base):
     username: Mapped[str | None] = mapped_column(String(100), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     last_active_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    # The team whose group they last acted in: a member of it, counted on its duty.
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), nullable=True
+    )
 
     @property
     def mention(self) -> str:
@@ -292,7 +358,8 @@ class CannedReply(Base):
 
 
 class RoutingRule(Base):
-    """When a handed-off conversation matches every given condition, set priority and add tags.
+    """When a handed-off conversation matches every given condition, set priority, add tags and,
+    if it names one, send the ticket to a team.
 
     Conditions: any of ``keywords`` in the customer's messages, the ticket's ``language``, or
     ``tag`` among the tags of the FAQ entries the bot considered. Empty conditions match all.
@@ -308,6 +375,9 @@ class RoutingRule(Base):
     priority: Mapped[str | None] = mapped_column(String(16), nullable=True)
     add_tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), nullable=True
+    )
 
 
 class SupportSetting(Base):

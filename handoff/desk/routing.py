@@ -1,8 +1,10 @@
-"""Routing rules: a handed-off conversation's words, language and topic set its priority and tags.
+"""Routing rules: a handed-off conversation's words, language and topic set its priority and tags,
+and may send it to a team.
 
 Example: keywords ["списали дважды", "двічі списали", "charged twice"] → urgent, tag billing.
 Keywords match case-insensitively on word boundaries after folding ё→е; the most urgent
-priority of all matching rules wins and their tags add up.
+priority of all matching rules wins and their tags add up; the first matching rule that names a
+team (in the rules' order) chooses it.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class Routing:
     priority: Priority | None = None
     tags: list[str] = field(default_factory=list)
     rules: list[str] = field(default_factory=list)  # the names of the rules that matched
+    team_id: int | None = None
 
 
 def _fold(text: str) -> str:
@@ -60,6 +63,8 @@ def apply_rules(
         ):
             routing.priority = Priority(rule.priority)
         routing.tags += [tag for tag in rule.add_tags if tag not in routing.tags]
+        if routing.team_id is None:
+            routing.team_id = rule.team_id
     return routing
 
 
@@ -79,6 +84,7 @@ async def save_rule(
     tag: str | None = None,
     priority: Priority | None = None,
     add_tags: Sequence[str] = (),
+    team_id: int | None = None,
 ) -> RoutingRule:
     """Create or replace the rule with this name."""
     rule = await session.scalar(select(RoutingRule).where(RoutingRule.name == name))
@@ -90,6 +96,7 @@ async def save_rule(
     rule.tag = tag
     rule.priority = priority.value if priority else None
     rule.add_tags = list(add_tags)
+    rule.team_id = team_id
     rule.enabled = True
     await session.flush()
     return rule

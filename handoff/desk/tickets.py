@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import utcnow
-from handoff.desk.routing import route
+from handoff.desk.routing import Routing, route
+from handoff.desk.teams import default_team, team_for_tags
 from handoff.line.queue import agents_on_duty, queue_position
 from handoff.models import (
     ACTIVE_TICKET_STATUSES,
@@ -190,8 +191,10 @@ async def _open_ticket(
 ) -> Ticket:
     language = decision.language or customer.language
     routed = await route(session, texts=[subject, *texts], language=language, tags=considered_tags)
+    team_id = await _routed_team(session, routed, considered_tags)
     ticket = Ticket(
         customer_id=customer.id,
+        team_id=team_id,
         status=TicketStatus.NEW,
         priority=routed.priority or Priority.NORMAL,
         reason=decision.reason.value,
@@ -205,20 +208,38 @@ async def _open_ticket(
     await session.flush()  # here the one-active-ticket index refuses a second one
     # The queue it joins, kept so that its wait, once answered, can be told per place in line.
     ticket.queue_position = await queue_position(session, ticket)
-    ticket.agents_on_duty = await agents_on_duty(session, utcnow())
+    ticket.agents_on_duty = await agents_on_duty(session, utcnow(), team_id=team_id)
     # The customer may come from an earlier session: write the pointer, not just the attribute.
     await session.execute(
         update(Customer).where(Customer.id == customer.id).values(latest_ticket_id=ticket.id)
     )
     customer.latest_ticket_id = ticket.id
     record_event(
-        session, ticket, "created", actor=Actor.BOT, reason=ticket.reason, rules=routed.rules
+        session,
+        ticket,
+        "created",
+        actor=Actor.BOT,
+        reason=ticket.reason,
+        rules=routed.rules,
+        team=team_id,
     )
     return ticket
 
 
-async def register_agent(session: AsyncSession, profile: AgentProfile) -> Agent:
-    """The agent behind an action in the agents' group, created on first contact."""
+async def _routed_team(session: AsyncSession, routed: Routing, tags: Sequence[str]) -> int:
+    """A routing rule's team, else the catalogue of services (the team owning the tags of the
+    entries the bot weighed, or those the rules added), else the default team."""
+    if routed.team_id is not None:
+        return routed.team_id
+    owner = await team_for_tags(session, [*tags, *routed.tags])
+    return (owner or await default_team(session)).id
+
+
+async def register_agent(
+    session: AsyncSession, profile: AgentProfile, *, team_id: int | None = None
+) -> Agent:
+    """The agent behind an action in an agents' group, created on first contact; acting in a
+    team's group makes them one of that team."""
     agent = await session.scalar(select(Agent).where(Agent.telegram_user_id == profile.user_id))
     if agent is None:
         agent = Agent(telegram_user_id=profile.user_id, name=profile.name[:200])
@@ -226,6 +247,8 @@ async def register_agent(session: AsyncSession, profile: AgentProfile) -> Agent:
     agent.name = profile.name[:200]
     agent.username = profile.username
     agent.last_active_at = utcnow()
+    if team_id is not None:
+        agent.team_id = team_id
     await session.flush()
     return agent
 
@@ -323,6 +346,8 @@ def note_agent_reply(session: AsyncSession, ticket: Ticket, agent: Agent, kind: 
     now = utcnow()
     if ticket.first_response_at is None:
         ticket.first_response_at = now
+    if ticket.team_first_response_at is None:
+        ticket.team_first_response_at = now
     ticket.responded_at = now
     if ticket.is_active:
         ticket.status = TicketStatus.WAITING

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
 from handoff.line.hours import BusinessHours
-from handoff.line.queue import agents_on_duty, awaiting_response, queue_position
+from handoff.line.queue import agents_on_duty, awaiting_response, queue_position, same_team
 from handoff.line.wait import PastWait, WaitEstimate, estimate_wait
 from handoff.models import ACTIVE_TICKET_STATUSES, Customer, SupportSetting, Ticket
 
@@ -85,15 +85,20 @@ async def expected_wait(
     first responses of the last days, counted in open hours (a night's closed line says nothing
     about the queue by day)."""
     since = now - FIRST_RESPONSE_HISTORY
+    # The team's own first answers, each counted from when the ticket reached the team.
     answered = await session.execute(
         select(
-            Ticket.created_at,
-            Ticket.first_response_at,
+            func.coalesce(Ticket.team_joined_at, Ticket.created_at),
+            Ticket.team_first_response_at,
             Ticket.queue_position,
             Ticket.agents_on_duty,
         )
-        .where(Ticket.first_response_at >= since, Ticket.queue_position.is_not(None))
-        .order_by(Ticket.first_response_at.desc())
+        .where(
+            Ticket.team_first_response_at >= since,
+            Ticket.queue_position.is_not(None),
+            same_team(ticket.team_id),
+        )
+        .order_by(Ticket.team_first_response_at.desc())
         .limit(FIRST_RESPONSE_SAMPLES)
     )
     # Only open hours count: a ticket left at closing and answered next morning waited minutes.
@@ -105,7 +110,7 @@ async def expected_wait(
     closing = hours.next_closing(now)
     return estimate_wait(
         position=max(await queue_position(session, ticket), 1),
-        active_agents=await agents_on_duty(session, now),
+        active_agents=await agents_on_duty(session, now, team_id=ticket.team_id),
         recent_waits=waits,
         closes_in=closing.astimezone(UTC) - now if closing is not None else None,
         reopens_at=hours.next_opening(closing) if closing is not None else None,

@@ -13,26 +13,37 @@ from handoff.models import ACTIVE_TICKET_STATUSES, Agent, Ticket
 ACTIVE_AGENT_WINDOW = timedelta(minutes=30)
 
 
+def same_team(team_id: int | None) -> ColumnElement[bool]:
+    """SQL: tickets of this team (None: those that have none, made before teams existed)."""
+    return Ticket.team_id.is_(None) if team_id is None else Ticket.team_id == team_id
+
+
 async def queue_position(session: AsyncSession, ticket: Ticket) -> int:
-    """1-based place among the unassigned active tickets of the same priority (0: assigned)."""
+    """1-based place among the unassigned active tickets of the same team and priority, in the
+    order they reached the team (0: assigned)."""
     if ticket.assignee_id is not None or not ticket.is_active:
         return 0
+    arrived = func.coalesce(Ticket.team_joined_at, Ticket.created_at)
+    mine = ticket.team_joined_at or ticket.created_at
     ahead = await session.scalar(
         select(func.count(Ticket.id)).where(
             Ticket.status.in_(ACTIVE_TICKET_STATUSES),
             Ticket.assignee_id.is_(None),
             Ticket.priority == ticket.priority,
-            Ticket.id < ticket.id,
+            same_team(ticket.team_id),
+            Ticket.id != ticket.id,
+            or_(arrived < mine, and_(arrived == mine, Ticket.id < ticket.id)),
         )
     )
     return (ahead or 0) + 1
 
 
-async def agents_on_duty(session: AsyncSession, now: datetime) -> int:
-    """Agents who acted within the last half hour."""
-    active = await session.scalar(
-        select(func.count(Agent.id)).where(Agent.last_active_at >= now - ACTIVE_AGENT_WINDOW)
-    )
+async def agents_on_duty(session: AsyncSession, now: datetime, *, team_id: int | None) -> int:
+    """Agents of the team who acted within the last half hour (None: of every team)."""
+    recent = Agent.last_active_at >= now - ACTIVE_AGENT_WINDOW
+    if team_id is not None:
+        recent = and_(recent, Agent.team_id == team_id)
+    active = await session.scalar(select(func.count(Agent.id)).where(recent))
     return active or 0
 
 
@@ -41,4 +52,5 @@ def awaiting_response() -> ColumnElement[bool]:
     return or_(
         Ticket.responded_at.is_(None),
         and_(Ticket.reopened_at.is_not(None), Ticket.responded_at < Ticket.reopened_at),
+        and_(Ticket.team_joined_at.is_not(None), Ticket.responded_at < Ticket.team_joined_at),
     )

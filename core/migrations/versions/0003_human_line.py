@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from core.database import UtcDateTime
+from core.migrations.references import add_reference, drop_reference
 
 revision = "0003_human_line"
 down_revision = "0002_conversations"
@@ -44,21 +45,6 @@ def _plain_columns() -> dict[str, list[sa.Column]]:
     }
 
 
-def _add_reference(table: str, column: str, target: str) -> None:
-    """A plain ADD COLUMN: on SQLite a batch copy would drop and recreate tables that others
-    reference with ON DELETE CASCADE, and SQLite cannot add a constraint afterwards."""
-    if op.get_bind().dialect.name == "sqlite":
-        op.execute(
-            f"ALTER TABLE {table} ADD COLUMN {column} INTEGER "
-            f"REFERENCES {target} (id) ON DELETE SET NULL"
-        )
-        return
-    op.add_column(table, sa.Column(column, sa.Integer(), nullable=True))
-    op.create_foreign_key(
-        f"fk_{table}_{column}", table, target, [column], ["id"], ondelete="SET NULL"
-    )
-
-
 def upgrade() -> None:
     op.create_table(
         "agents",
@@ -73,7 +59,7 @@ def upgrade() -> None:
         for new_column in columns:
             op.add_column(table, new_column)
     for table, reference, target in REFERENCES:
-        _add_reference(table, reference, target)
+        add_reference(table, reference, target)
     op.execute(
         "UPDATE customers SET latest_ticket_id ="
         " (SELECT max(tickets.id) FROM tickets WHERE tickets.customer_id = customers.id)"
@@ -145,9 +131,7 @@ def downgrade() -> None:
     op.drop_index("ix_tickets_assignee_status", "tickets")
     op.drop_index("ix_conversation_messages_ticket_id", "conversation_messages")
     for table, reference, _ in REFERENCES:
-        if op.get_bind().dialect.name != "sqlite":
-            op.drop_constraint(f"fk_{table}_{reference}", table, type_="foreignkey")
-        op.drop_column(table, reference)
+        drop_reference(table, reference)
     for table, columns in _plain_columns().items():
         for old_column in columns:
             op.drop_column(table, old_column.name)
