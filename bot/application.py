@@ -71,18 +71,19 @@ def build_application(services: Services) -> Application:
         services, FloodGuard(settings.flood_per_minute, settings.flood_burst)
     )
     private = filters.ChatType.PRIVATE
-    if settings.agent_chat_id is not None:
-        agents_group = filters.Chat(chat_id=settings.agent_chat_id)
-        application.add_handlers(
-            [
-                MessageHandler(agents_group & filters.UpdateType.EDITED, agents.agent_edit),
-                MessageHandler(
-                    agents_group & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL,
-                    agents.agent_message,
-                ),
-                CallbackQueryHandler(agents.agent_button, pattern=buttons.pattern(buttons.DESK)),
-            ]
-        )
+    # Every team's forum group: teams (and their groups) change while the bot runs, so the
+    # handlers take any supergroup and ignore those that are no team's.
+    agents_group = filters.ChatType.SUPERGROUP
+    application.add_handlers(
+        [
+            MessageHandler(agents_group & filters.UpdateType.EDITED, agents.agent_edit),
+            MessageHandler(
+                agents_group & filters.UpdateType.MESSAGE & ~filters.StatusUpdate.ALL,
+                agents.agent_message,
+            ),
+            CallbackQueryHandler(agents.agent_button, pattern=buttons.pattern(buttons.DESK)),
+        ]
+    )
     application.add_handlers(
         [
             CommandHandler("start", handlers.start, filters=private),

@@ -8,6 +8,7 @@ import logging
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import ExtBot
 
 from bot.agents.desk import Desk
@@ -20,9 +21,11 @@ from bot.outbox import enqueue, text_params
 from core.database import transaction
 from core.queues import InboxUpdate, OutboxMessage, purge_finished
 from handoff.conversations import record_message
+from handoff.desk.teams import all_teams, team_of
 from handoff.desk.tickets import owner_of
 from handoff.line import availability
-from handoff.line.sla import SlaAlert, SlaKind, SlaStage, raise_sla_alerts, sla_targets
+from handoff.line.hours import BusinessHours
+from handoff.line.sla import SlaAlert, SlaKind, SlaStage, raise_sla_alerts, team_sla_targets
 from handoff.models import Customer, Direction, MessageKind, Ticket
 from handoff.services import Services
 
@@ -32,17 +35,24 @@ KEEP_UPDATES = timedelta(days=7)
 KEEP_SENT = timedelta(days=30)
 
 
-async def line_is_closed(services: Services) -> bool:
+async def hours_of(session: AsyncSession, services: Services, ticket: Ticket) -> BusinessHours:
+    """The schedule of the ticket's team."""
+    return await availability.team_hours(session, services.settings, await team_of(session, ticket))
+
+
+async def line_is_closed(services: Services, ticket: Ticket) -> bool:
+    """The ticket's team is off duty now."""
     async with services.sessions() as session:
-        hours = await availability.business_hours(session, services.settings)
+        hours = await hours_of(session, services, ticket)
     return not hours.is_open(services.clock())
 
 
 async def wait_line(services: Services, ticket: Ticket, texts: Texts, language: str) -> str:
-    """Where the ticket stands: the place in the queue and the honest wait (or when we open)."""
+    """Where the ticket stands in its team's queue: the place and the honest wait (or when the
+    team opens)."""
     now = services.clock()
     async with services.sessions() as session:
-        hours = await availability.business_hours(session, services.settings)
+        hours = await hours_of(session, services, ticket)
         if ticket.assignee_id is not None:
             owner = await owner_of(session, ticket)
             return texts.wait_with_agent.format(agent=escape(owner.name if owner else "?"))
@@ -62,7 +72,7 @@ async def status_at_handoff(chat: Chat, ticket: Ticket) -> str:
     period), else the place in the queue and the honest wait; empty when there is nothing new."""
     now = chat.services.clock()
     async with transaction(chat.services.sessions) as session:
-        hours = await availability.business_hours(session, chat.services.settings)
+        hours = await hours_of(session, chat.services, ticket)
         customer = await session.get(Customer, chat.customer.id)
         assert customer is not None
         closed = await availability.closed_notice(session, customer, hours, now)
@@ -103,16 +113,19 @@ async def watch_the_line(context: FirstlineContext) -> None:
 
 
 async def welcome_waiting_customers(services: Services, bot: ExtBot[Any]) -> int:
-    """Once the line opens: each customer told it was closed, whose ticket still waits for an
-    agent, hears that the team is online. Once: each customer is claimed in the database before
-    the message is queued, in the same transaction: the outbox delivers it once. How many were
-    claimed."""
+    """Once a team's line opens: each customer told it was closed, whose ticket still waits for
+    one of the team's agents, hears that the team is online. Once: each customer is claimed in
+    the database before the message is queued, in the same transaction: the outbox delivers it
+    once. How many were claimed."""
     now = services.clock()
+    waiting: list[tuple[Customer, Ticket, BusinessHours]] = []
     async with services.sessions() as session:
-        hours = await availability.business_hours(session, services.settings)
-        waiting = await availability.waiting_since_closed(session, hours, now)
+        for team in await all_teams(session):
+            hours = await availability.team_hours(session, services.settings, team)
+            found = await availability.waiting_since_closed(session, hours, now, team=team)
+            waiting += [(customer, ticket, hours) for customer, ticket in found]
     told = 0
-    for customer, ticket in waiting:
+    for customer, ticket, hours in waiting:
         async with transaction(services.sessions) as session:
             if not await availability.claim_open_notice(session, customer, now):
                 continue
@@ -135,9 +148,12 @@ async def welcome_waiting_customers(services: Services, bot: ExtBot[Any]) -> int
 async def warn_about_service_levels(services: Services, bot: ExtBot[Any]) -> list[SlaAlert]:
     """Post due warnings and breaches in the tickets' topics, mentioning the owner (or the team)."""
     now = services.clock()
+    alerts: list[SlaAlert] = []
     async with transaction(services.sessions) as session:
-        hours = await availability.business_hours(session, services.settings)
-        alerts = await raise_sla_alerts(session, hours, await sla_targets(session), now)
+        for team in await all_teams(session):
+            hours = await availability.team_hours(session, services.settings, team)
+            targets = await team_sla_targets(session, team)
+            alerts += await raise_sla_alerts(session, hours, targets, now, team=team)
         owners = [await owner_of(session, alert.ticket) for alert in alerts]
     desk = Desk(services, bot)
     for alert, owner in zip(alerts, owners, strict=True):

@@ -9,16 +9,18 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, Field
 from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_api.deps import AdminDep, AgentDep, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from core.database import transaction
 from handoff.desk.canned import save_canned_reply
 from handoff.desk.routing import save_rule
+from handoff.desk.teams import find_team
 from handoff.line.availability import business_hours, save_business_hours
 from handoff.line.hours import BusinessHours, ScheduleError
 from handoff.line.sla import SlaTargets, save_sla_targets, sla_targets
-from handoff.models import CannedReply, Priority, RoutingRule
+from handoff.models import CannedReply, Priority, RoutingRule, Team
 
 router = APIRouter(prefix="/settings", tags=["settings"], responses=ERROR_RESPONSES)
 
@@ -121,6 +123,7 @@ class RoutingRuleIn(BaseModel):
     tag: str | None = Field(None, max_length=64, description="a tag of the FAQ entries considered")
     priority: Priority | None = None
     add_tags: list[str] = Field(default_factory=list, max_length=20)
+    team: str | None = Field(None, max_length=100, description="the team it sends tickets to")
 
 
 class RoutingRuleOut(RoutingRuleIn):
@@ -128,7 +131,8 @@ class RoutingRuleOut(RoutingRuleIn):
     enabled: bool
 
 
-def _rule_out(rule: RoutingRule) -> RoutingRuleOut:
+async def _rule_out(session: AsyncSession, rule: RoutingRule) -> RoutingRuleOut:
+    team = await session.get(Team, rule.team_id) if rule.team_id is not None else None
     return RoutingRuleOut(
         name=rule.name,
         enabled=rule.enabled,
@@ -137,6 +141,7 @@ def _rule_out(rule: RoutingRule) -> RoutingRuleOut:
         tag=rule.tag,
         priority=Priority(rule.priority) if rule.priority else None,
         add_tags=rule.add_tags,
+        team=team.name if team else None,
     )
 
 
@@ -178,15 +183,19 @@ async def delete_canned_reply(
 async def routing_rules(services: ServicesDep, _token: AdminDep) -> list[RoutingRuleOut]:
     async with services.sessions() as session:
         rules = await session.scalars(select(RoutingRule).order_by(RoutingRule.id))
-        return [_rule_out(rule) for rule in rules]
+        return [await _rule_out(session, rule) for rule in rules]
 
 
 @router.put("/routing-rules/{name}", summary="Create or replace a routing rule")
 async def put_routing_rule(
     services: ServicesDep, _token: AdminDep, name: RuleName, request: RoutingRuleIn
 ) -> RoutingRuleOut:
-    """Applied to every handoff from now on: the most urgent matching priority wins, tags add up."""
+    """Applied to every handoff from now on: the most urgent matching priority wins, tags add up,
+    the first matching rule naming a team sends the ticket there."""
     async with transaction(services.sessions) as session:
+        team = await find_team(session, request.team) if request.team else None
+        if request.team and team is None:
+            raise ApiError(422, f"there is no team '{request.team}': GET /api/v1/teams lists them")
         rule = await save_rule(
             session,
             name,
@@ -195,8 +204,9 @@ async def put_routing_rule(
             tag=request.tag,
             priority=request.priority,
             add_tags=request.add_tags,
+            team_id=team.id if team else None,
         )
-    return _rule_out(rule)
+        return await _rule_out(session, rule)
 
 
 @router.delete(

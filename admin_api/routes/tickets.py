@@ -1,5 +1,6 @@
 """Tickets for agents: the queue, one ticket with its whole conversation, and the desk's actions
-(take, reply, note, priority, close) under the same rules as in the agents' Telegram group."""
+(take, reply, note, priority, close, escalate) under the same rules as in the agents' Telegram
+groups."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from core.database import transaction
 from core.queues import delivery_states
 from handoff.conversations import conversation
 from handoff.desk.actions import ActionKind, ActionRefused, AgentAction, Refusal
+from handoff.desk.teams import find_team
 from handoff.models import (
     Agent,
     ConversationMessage,
@@ -41,6 +43,7 @@ REFUSAL_STATUS = {
     Refusal.OWNED: 409,
     Refusal.UNAVAILABLE: 503,
     Refusal.PENDING: 504,
+    Refusal.INVALID: 409,
 }
 
 
@@ -55,6 +58,7 @@ class TicketOut(BaseModel):
     customer_id: int
     customer_name: str
     assignee_id: int | None
+    team_id: int | None = Field(description="the team that has it (see /teams)")
     faq_key: str | None
     rating: int | None
     rating_comment: str | None
@@ -75,6 +79,7 @@ class TicketOut(BaseModel):
             customer_id=customer.id,
             customer_name=customer.display_name,
             assignee_id=ticket.assignee_id,
+            team_id=ticket.team_id,
             faq_key=ticket.faq_key,
             rating=ticket.rating,
             rating_comment=ticket.rating_comment,
@@ -129,6 +134,11 @@ class PriorityRequest(BaseModel):
     priority: Priority
 
 
+class EscalationRequest(BaseModel):
+    team: str = Field(min_length=1, max_length=100, description="the team's name (see /teams)")
+    reason: str = Field("", max_length=1000, description="shown to the other team with the card")
+
+
 @router.get("", summary="The ticket queue")
 async def list_tickets(
     services: ServicesDep,
@@ -141,6 +151,7 @@ async def list_tickets(
     ] = None,
     language: Annotated[str | None, Query(max_length=8)] = None,
     tag: Annotated[str | None, Query(max_length=64)] = None,
+    team_id: Annotated[int | None, Query(ge=1, description="a team's id")] = None,
     offset: Offset = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> TicketPage:
@@ -152,6 +163,8 @@ async def list_tickets(
         query = query.where(Ticket.priority == priority)
     if language:
         query = query.where(Ticket.language == language)
+    if team_id is not None:
+        query = query.where(Ticket.team_id == team_id)
     if assignee == "none":
         query = query.where(Ticket.assignee_id.is_(None))
     elif assignee:
@@ -236,10 +249,11 @@ async def _act(
     *,
     text: str | None = None,
     priority: Priority | None = None,
+    team_id: int | None = None,
 ) -> TicketOut:
     async with transaction(services.sessions) as session:
         agent: Agent = await agent_of(session, token)
-    action = AgentAction(ticket_id, agent.id, kind, text=text, priority=priority)
+    action = AgentAction(ticket_id, agent.id, kind, text=text, priority=priority, team_id=team_id)
     try:
         await services.desk.perform(action)
     except ActionRefused as refusal:
@@ -286,3 +300,20 @@ async def change_priority(
 async def close(services: ServicesDep, token: AgentDep, ticket_id: RowId) -> TicketOut:
     """The customer is asked to rate the help (when the bot runs)."""
     return await _act(services, token, ticket_id, ActionKind.CLOSE)
+
+
+@router.post("/{ticket_id}/escalate", summary="Pass the ticket to another team")
+async def escalate(
+    services: ServicesDep, token: AgentDep, ticket_id: RowId, request: EscalationRequest
+) -> TicketOut:
+    """The owner (anyone while nobody owns it) passes the ticket on: its card appears in that
+    team's group with the reason and the whole conversation, the customer is told who has it and
+    how long they wait; nobody owns it until one of that team takes it. 404 for an unknown
+    team, 409 when it is a colleague's, closed or already with that team."""
+    async with services.sessions() as session:
+        team = await find_team(session, request.team)
+    if team is None:
+        raise ApiError(404, f"there is no team '{request.team}': GET /api/v1/teams lists them")
+    return await _act(
+        services, token, ticket_id, ActionKind.ESCALATE, text=request.reason, team_id=team.id
+    )

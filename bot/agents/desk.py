@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import exists, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.constants import ParseMode
@@ -28,14 +28,18 @@ from core.database import transaction, utcnow
 from core.queues import OutboxMessage
 from handoff.conversations import conversation
 from handoff.desk.card import CARD_MESSAGES, CardContext, render_card, topic_title
+from handoff.desk.escalation import latest_transfer_note
+from handoff.desk.teams import agent_groups, group_of, team_of
 from handoff.desk.tickets import owner_of, past_tickets
 from handoff.models import (
     ACTIVE_TICKET_STATUSES,
     ConversationMessage,
     Customer,
+    CustomerTopic,
     Direction,
     MessageKind,
     Priority,
+    Team,
     Ticket,
 )
 from handoff.services import Services
@@ -50,6 +54,28 @@ SHOW_GRACE = timedelta(seconds=60)
 RELAYED_AS_TEXT = (MessageKind.TEXT, MessageKind.COMMAND, MessageKind.BUTTON, MessageKind.EDIT)
 CUSTOMER_MARK = "👤"
 EDIT_MARK = "✏️"
+
+
+async def _remember_topic(
+    session: AsyncSession, customer_id: int, topic: Topic, title: str
+) -> None:
+    """The customer's topic in this group, kept after the ticket moves to another team's."""
+    known = await session.scalar(
+        select(CustomerTopic).where(
+            CustomerTopic.customer_id == customer_id, CustomerTopic.chat_id == topic.chat_id
+        )
+    )
+    if known is None:
+        session.add(
+            CustomerTopic(
+                customer_id=customer_id,
+                chat_id=topic.chat_id,
+                topic_id=topic.thread_id,
+                title=title,
+            )
+        )
+    else:
+        known.topic_id, known.title = topic.thread_id, title
 
 
 async def _mark_shown(session: AsyncSession, ticket_id: int, revision: int) -> None:
@@ -67,16 +93,19 @@ class Topic:
     thread_id: int
 
 
-def card_buttons(ticket: Ticket) -> InlineKeyboardMarkup | None:
+def card_buttons(ticket: Ticket, *, teams: int = 1) -> InlineKeyboardMarkup | None:
+    """Take, Priority, Close; and Escalate where there is another team to pass it to."""
     if ticket.status not in ACTIVE_TICKET_STATUSES:
         return None
+    escalate = [InlineKeyboardButton("⤴️ Escalate", callback_data=buttons.desk("esc", ticket.id))]
     return InlineKeyboardMarkup(
         [
             [
                 InlineKeyboardButton("🙋 Take", callback_data=buttons.desk("take", ticket.id)),
                 InlineKeyboardButton("⚡ Priority", callback_data=buttons.desk("prio", ticket.id)),
                 InlineKeyboardButton("✅ Close", callback_data=buttons.desk("close", ticket.id)),
-            ]
+            ],
+            *([escalate] if teams > 1 else []),
         ]
     )
 
@@ -100,43 +129,55 @@ def topic_of(customer: Customer) -> Topic | None:
 
 
 class Desk:
-    """What the bot does in the agents' group; inert when ``FIRSTLINE_AGENT_CHAT_ID`` is unset."""
+    """What the bot does in the agents' groups: each team's forum group (the default team's is
+    ``FIRSTLINE_AGENT_CHAT_ID``); inert for a ticket whose team has no group."""
 
     def __init__(self, services: Services, bot: ExtBot[Any]) -> None:
         self.services = services
         self.bot = bot
 
-    @property
-    def chat_id(self) -> int | None:
-        return self.services.settings.agent_chat_id
+    async def card_buttons(self, ticket: Ticket) -> InlineKeyboardMarkup | None:
+        async with self.services.sessions() as session:
+            teams = await session.scalar(select(func.count(Team.id)))
+        return card_buttons(ticket, teams=teams or 0)
+
+    async def groups(self) -> set[int]:
+        """Every team's forum group."""
+        async with self.services.sessions() as session:
+            return await agent_groups(session, self.services.settings)
 
     # --- a ticket's topic and card -----------------------------------------------------------
 
     async def show_ticket(self, ticket_id: int) -> None:
-        """Open (or reuse) the customer's topic, post the ticket's card there and pin it.
+        """Open (or reuse) the customer's topic in the group of the ticket's team, post the
+        ticket's card there and pin it.
 
         The topic is saved before the card is posted: an agent who acts on the card at once
         finds the ticket, and a card that fails to post never makes a second topic (the line's
         job posts it again, see ``show_unshown``)."""
-        if self.chat_id is None:
-            return
         async with self.services.sessions() as session:
             ticket = await session.get(Ticket, ticket_id)
             if ticket is None:
                 return
             customer = await session.get(Customer, ticket.customer_id)
-            if customer is None:
+            group = group_of(await team_of(session, ticket), self.services.settings)
+            if customer is None or group is None:
                 return
             context = await self._card_context(session, ticket, customer)
+            known = await session.scalar(
+                select(CustomerTopic).where(
+                    CustomerTopic.customer_id == customer.id, CustomerTopic.chat_id == group
+                )
+            )
         title = topic_title(customer, ticket)
         try:
-            topic = await self._ensure_topic(customer, title)
+            topic = await self._ensure_topic(customer, title, group, known)
             card = await self.bot.send_message(
                 topic.chat_id,
                 render_card(ticket, context),
                 parse_mode=ParseMode.HTML,
                 message_thread_id=topic.thread_id,
-                reply_markup=card_buttons(ticket),
+                reply_markup=await self.card_buttons(ticket),
             )
         except TelegramError as error:  # the ticket stands; the line's job shows it again
             logger.error("ticket #%s not shown in the agents' group yet: %s", ticket_id, error)
@@ -156,38 +197,42 @@ class Desk:
     async def show_unshown(self) -> None:
         """Show the active tickets whose card never got posted (Telegram was down, a crash).
 
-        Only tickets older than ``SHOW_GRACE``: a younger one is being shown by its handoff right
-        now, and showing it twice at once would open two topics."""
-        if self.chat_id is None:
-            return
+        Only tickets that reached their team more than ``SHOW_GRACE`` ago: a younger one is
+        being shown by its handoff (or its escalation) right now, and showing it twice at once
+        would open two topics."""
+        arrived = func.coalesce(Ticket.team_joined_at, Ticket.created_at)
         async with self.services.sessions() as session:
             unshown = list(
                 await session.scalars(
                     select(Ticket.id).where(
                         Ticket.status.in_(ACTIVE_TICKET_STATUSES),
                         Ticket.card_message_id.is_(None),
-                        Ticket.created_at < utcnow() - SHOW_GRACE,
+                        arrived < utcnow() - SHOW_GRACE,
                     )
                 )
             )
         for ticket_id in unshown:
             await self.show_ticket(ticket_id)
 
-    async def _ensure_topic(self, customer: Customer, title: str) -> Topic:
-        """The customer's topic, renamed to ``title``; a new one (saved at once) when they have
-        none in this group or agents deleted it."""
-        topic = topic_of(customer)
-        if (
-            topic is not None
-            and topic.chat_id == self.chat_id
-            and await self._rename(topic, customer.topic_title, title)
-        ):
-            if title != customer.topic_title:
+    async def _ensure_topic(
+        self, customer: Customer, title: str, group: int, known: CustomerTopic | None
+    ) -> Topic:
+        """The customer's topic in ``group`` (their current one, or one they had there before),
+        renamed to ``title``; a new one (saved at once) when they have none there or agents
+        deleted it. It becomes their current topic."""
+        current = topic_of(customer)
+        if current is not None and current.chat_id == group:
+            topic, old_title = current, customer.topic_title
+        elif known is not None:
+            topic, old_title = Topic(known.chat_id, known.topic_id), known.title
+        else:
+            topic, old_title = None, None
+        if topic is not None and await self._rename(topic, old_title, title):
+            if title != customer.topic_title or topic != current:
                 await self._save_topic(customer, topic, title)
             return topic
-        assert self.chat_id is not None
-        created = await self.bot.create_forum_topic(self.chat_id, title)
-        topic = Topic(self.chat_id, created.message_thread_id)
+        created = await self.bot.create_forum_topic(group, title)
+        topic = Topic(group, created.message_thread_id)
         await self._save_topic(customer, topic, title)
         return topic
 
@@ -198,6 +243,7 @@ class Desk:
                 .where(Customer.id == customer.id)
                 .values(topic_chat_id=topic.chat_id, topic_id=topic.thread_id, topic_title=title)
             )
+            await _remember_topic(session, customer.id, topic, title)
         customer.topic_chat_id, customer.topic_id = topic.chat_id, topic.thread_id
         customer.topic_title = title
 
@@ -239,12 +285,13 @@ class Desk:
                     await session.execute(
                         update(Customer).where(Customer.id == customer.id).values(topic_title=title)
                     )
+                    await _remember_topic(session, customer.id, topic, title)
             await self.bot.edit_message_text(
                 render_card(ticket, context),
                 chat_id=topic.chat_id,
                 message_id=ticket.card_message_id,
                 parse_mode=ParseMode.HTML,
-                reply_markup=card_buttons(ticket),
+                reply_markup=await self.card_buttons(ticket),
                 rate_limit_args=SINGLE_ATTEMPT,
             )
         except BadRequest as error:  # "message is not modified" and cards agents deleted
@@ -259,8 +306,6 @@ class Desk:
     async def refresh_lagging(self) -> int:
         """Edit the cards (and topic names) that do not show their ticket as it is: Telegram
         refused the edit, or the process stopped before making it. How many were tried."""
-        if self.chat_id is None:
-            return 0
         async with self.services.sessions() as session:
             lagging = list(
                 await session.scalars(
@@ -285,20 +330,25 @@ class Desk:
             owner=await owner_of(session, ticket),
             past=await past_tickets(session, customer.id, before=ticket.id),
             messages=await conversation(session, customer.id, limit=CARD_MESSAGES),
+            transfer=await latest_transfer_note(session, ticket),
         )
 
     async def notice(self, customer: Customer, html: str) -> None:
-        """A line from the bot in the customer's topic (for the agents only), through the outbox."""
+        """A line from the bot in the customer's current topic (for the agents only), through
+        the outbox."""
         topic = topic_of(customer)
-        if topic is None or topic.chat_id != self.chat_id:
-            return
+        if topic is not None and topic.chat_id in await self.groups():
+            await self.notice_in(topic, html, customer.latest_ticket_id)
+
+    async def notice_in(self, topic: Topic, html: str, ticket_id: int | None) -> None:
+        """A line from the bot in this topic (for the agents only), through the outbox."""
         async with transaction(self.services.sessions) as session:
             await enqueue(
                 session,
                 topic.chat_id,
                 text_params(html, thread_id=topic.thread_id),
                 purpose=Purpose.NOTICE,
-                ticket_id=customer.latest_ticket_id,
+                ticket_id=ticket_id,
             )
         self.services.wake_outbox()
 
@@ -308,7 +358,7 @@ class Desk:
         """Put one of the customer's messages into their topic, through the outbox (which
         remembers where it went). Without a topic yet, the next start relays it."""
         topic = topic_of(customer)
-        if topic is None or topic.chat_id != self.chat_id:
+        if topic is None or topic.chat_id not in await self.groups():
             return
         async with transaction(self.services.sessions) as session:
             await self._enqueue_relay(session, topic, customer, message)
@@ -346,7 +396,7 @@ class Desk:
     async def resume(self) -> None:
         """At start: show tickets whose card never got posted, relay what never reached a topic
         (messages that came while their topic did not exist yet)."""
-        if self.chat_id is None:
+        if not await self.groups():
             return
         await self.show_unshown()
         await self.refresh_lagging()

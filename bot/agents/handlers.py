@@ -10,16 +10,21 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update, User
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot import buttons
-from bot.agents.desk import Desk, card_buttons, priority_buttons
+from bot.agents.at_ticket import AtTicket, at_ticket, desk_of
+from bot.agents.desk import priority_buttons
+from bot.agents.escalation import (
+    escalate_by_button,
+    escalate_command,
+    escalation_buttons,
+    hand_back_command,
+)
 from bot.context import FirstlineContext
 from bot.customers.handlers import media_of
 from bot.customers.texts import texts_for
@@ -31,9 +36,9 @@ from handoff.desk import card, tickets
 from handoff.desk.actions import ActionKind, ActionRefused, AgentAction, Refusal, check
 from handoff.desk.canned import canned_names, canned_reply, fill
 from handoff.models import (
-    Agent,
     ConversationMessage,
     Customer,
+    CustomerTopic,
     Direction,
     MessageKind,
     Priority,
@@ -49,52 +54,6 @@ _COMMAND = re.compile(r"^/(?P<name>\w+)(?:@\w+)?(?:\s+(?P<argument>.*))?$", re.D
 RATING_BUTTONS = range(1, 6)
 
 
-@dataclass
-class AtTicket:
-    """An agent's action in a ticket's topic: who, which customer, their newest ticket."""
-
-    desk: Desk
-    agent: Agent
-    customer: Customer
-    ticket: Ticket
-    message: Message | None = None
-
-    @property
-    def sessions(self) -> async_sessionmaker[AsyncSession]:
-        return self.desk.services.sessions
-
-    async def say(self, html: str) -> None:
-        """Answer the agent in the topic."""
-        await self.desk.notice(self.customer, html)
-
-
-def _desk(context: FirstlineContext) -> Desk:
-    return Desk(context.services, context.bot)
-
-
-def _profile(user: User) -> tickets.AgentProfile:
-    return tickets.AgentProfile(user.id, user.full_name, user.username)
-
-
-async def _at_ticket(
-    desk: Desk, user: User, topic_id: int | None, message: Message | None = None
-) -> AtTicket | None:
-    """The agent (registered on first contact) and the ticket of the topic; None outside one."""
-    async with transaction(desk.services.sessions) as session:
-        agent = await tickets.register_agent(session, _profile(user))
-        if topic_id is None:
-            return None
-        customer = await session.scalar(
-            select(Customer).where(
-                Customer.topic_chat_id == desk.chat_id, Customer.topic_id == topic_id
-            )
-        )
-        ticket = await tickets.latest_ticket(session, customer) if customer else None
-    if customer is None or ticket is None:
-        return None
-    return AtTicket(desk, agent, customer, ticket, message)
-
-
 # --- messages in the agents' group -----------------------------------------------------------
 
 
@@ -103,14 +62,19 @@ async def agent_message(update: Update, context: FirstlineContext) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None or user.is_bot:
         return
-    desk = _desk(context)
+    desk = desk_of(context)
+    if message.chat.id not in await desk.groups():
+        return  # a group that is not an agents' group: the bot says nothing there
     text = message.text or message.caption or ""
     command = _COMMAND.match(text) if message.text else None
     topic_id = message.message_thread_id if message.is_topic_message else None
-    at = await _at_ticket(desk, user, topic_id, message)
+    at = await at_ticket(desk, user, message.chat.id, topic_id, message)
     if at is None:
         if command:
             await message.reply_text(card.NOT_A_TICKET_TOPIC)
+        return
+    if at.elsewhere is not None and not _is_note(message, at.ticket, text):
+        await at.say(moved_on(at))
         return
     if command:
         await _run_command(
@@ -123,6 +87,14 @@ async def agent_message(update: Update, context: FirstlineContext) -> None:
             tickets.add_note(session, ticket, at.agent, text)
     elif await _owned_for_reply(at):
         await _deliver(at, message)
+
+
+def moved_on(at: AtTicket) -> str:
+    team = escape(at.elsewhere.name) if at.elsewhere else "another team"
+    return (
+        f"Ticket #{at.ticket.id} is now with <b>{team}</b>: this topic is kept for reading, and "
+        "nothing written here reaches the customer (// notes are still kept)."
+    )
 
 
 def _is_note(message: Message, ticket: Ticket, text: str) -> bool:
@@ -235,10 +207,15 @@ async def agent_edit(update: Update, context: FirstlineContext) -> None:
     message, user = update.edited_message, update.effective_user
     if message is None or user is None or user.is_bot or not message.is_topic_message:
         return
-    desk = _desk(context)
+    desk = desk_of(context)
     async with transaction(desk.services.sessions) as session:
+        # Message ids count per chat: the reply is the one written in this group's topic.
         sent = await session.scalar(
-            select(ConversationMessage).where(
+            select(ConversationMessage)
+            .join(CustomerTopic, CustomerTopic.customer_id == ConversationMessage.customer_id)
+            .where(
+                CustomerTopic.chat_id == message.chat.id,
+                CustomerTopic.topic_id == message.message_thread_id,
                 ConversationMessage.topic_message_id == message.message_id,
                 ConversationMessage.direction == Direction.OUTBOUND,
             )
@@ -273,6 +250,10 @@ async def _run_command(at: AtTicket, name: str, argument: str) -> None:
         await _assign(at, argument)
     elif name == "close":
         await close_ticket(at)
+    elif name == "escalate":
+        await escalate_command(at, argument)
+    elif name == "handback":
+        await hand_back_command(at, argument)
     else:
         await at.say(escape(card.UNKNOWN_COMMAND))
 
@@ -442,20 +423,22 @@ async def agent_button(update: Update, context: FirstlineContext) -> None:
     if query is None or query.from_user is None:
         return
     press = buttons.parse_desk(query.data or "")
-    desk = _desk(context)
+    desk = desk_of(context)
     pressed = query.message if isinstance(query.message, Message) else None
-    # Telegram does not check callback data: a press counts only on a card in the agents' group
+    # Telegram does not check callback data: a press counts only on a card in an agents' group
     # (whoever sees that group is an agent), and is checked against the topic's ticket.
-    if pressed is None or desk.chat_id is None or pressed.chat.id != desk.chat_id:
+    if pressed is None or pressed.chat.id not in await desk.groups():
         logger.warning(
-            "a desk button pressed outside the agents' group by user %s", query.from_user.id
+            "a desk button pressed outside the agents' groups by user %s", query.from_user.id
         )
         await query.answer("This button works only in the agents' group.", show_alert=True)
         return
-    topic_id = pressed.message_thread_id
-    at = await _at_ticket(desk, query.from_user, topic_id)
+    at = await at_ticket(desk, query.from_user, pressed.chat.id, pressed.message_thread_id)
     if at is None or press is None or at.ticket.id != press.ticket_id:
         await query.answer("This card belongs to an older ticket.", show_alert=True)
+        return
+    if at.elsewhere is not None:
+        await query.answer(f"Ticket #{at.ticket.id} is now with {at.elsewhere.name}.")
         return
     action, argument = press.action, press.argument
     if action == "take":
@@ -474,11 +457,16 @@ async def agent_button(update: Update, context: FirstlineContext) -> None:
         await desk.refresh(at.ticket.id)
         await query.answer(f"Priority: {argument}")
     elif action == "card":
-        await _edit_markup(pressed, card_buttons(at.ticket))
+        await _edit_markup(pressed, await desk.card_buttons(at.ticket))
         await query.answer()
     elif action == "close":
         await close_ticket(at)
         await query.answer()
+    elif action == "esc":
+        await _edit_markup(pressed, await escalation_buttons(at))
+        await query.answer()
+    elif action == "escto" and argument is not None and argument.isdigit():
+        await query.answer(await escalate_by_button(at, int(argument)))
     else:
         await query.answer("This button no longer works.")
 

@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from telegram.error import TimedOut
 from telegram.ext import Application
 
+from bot.agents.at_ticket import AtTicket
 from bot.agents.desk import Desk
-from bot.agents.handlers import AtTicket, announce_take, close_ticket, send_text
+from bot.agents.escalation import pass_ticket
+from bot.agents.handlers import announce_take, close_ticket, send_text
 from bot.context import FirstlineContext, state_of
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages
 from core.database import transaction
@@ -107,6 +109,8 @@ async def _perform(desk: Desk, action: AgentAction) -> None:
         await at.say(f"{who} set the priority to {action.priority} {API_MARK}.")
     elif action.kind == ActionKind.CLOSE:
         await close_ticket(at)
+    elif action.kind == ActionKind.ESCALATE and action.team_id is not None:
+        await pass_ticket(at, action.team_id, action.text or "")
 
 
 async def _reply(at: AtTicket, text: str, who: str) -> None:

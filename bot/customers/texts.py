@@ -47,6 +47,7 @@ class Texts:
     comment_thanks: str
     ticket_reopened: str
     agent_joined: str  # {agent}
+    passed_to_team: str  # {team}: another team of ours takes the request over
     out_of_hours: str  # {opening}
     out_of_hours_unknown: str
     queue_wait: str  # {position} {wait}
@@ -149,6 +150,10 @@ RU = Texts(
         "и ответит здесь."
     ),
     agent_joined="{agent} из поддержки взял(а) ваш вопрос и ответит здесь.",
+    passed_to_team=(
+        "Передал ваш вопрос нашим специалистам ({team}): они ответят здесь, в этом чате, и "
+        "увидят всю переписку."
+    ),
     out_of_hours=(
         "Сейчас мы не на связи. Специалист ответит {opening} — ваш запрос сохранён, повторять "
         "ничего не нужно. А пока я могу ответить на вопросы из справки."
@@ -260,6 +265,10 @@ UK = Texts(
         "і відповість тут."
     ),
     agent_joined="{agent} з підтримки взяв(ла) ваше питання і відповість тут.",
+    passed_to_team=(
+        "Передав ваше питання нашим фахівцям ({team}): вони відповідять тут, у цьому чаті, і "
+        "бачитимуть усе листування."
+    ),
     out_of_hours=(
         "Зараз ми не на зв'язку. Фахівець відповість {opening} — ваш запит збережено, "
         "повторювати нічого не треба. А поки я можу відповісти на запитання з довідки."
@@ -368,6 +377,10 @@ EN = Texts(
         "and reply here."
     ),
     agent_joined="{agent} from support has taken your question and will reply here.",
+    passed_to_team=(
+        "I've passed your question to our specialists ({team}): they will answer here, in this "
+        "chat, and see the whole conversation."
+    ),
     out_of_hours=(
         "We're closed right now. A person will answer {opening} — your request is saved, no "
         "need to repeat anything. Meanwhile I can answer questions from our help pages."

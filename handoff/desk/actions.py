@@ -26,6 +26,7 @@ class ActionKind(StrEnum):
     NOTE = "note"
     PRIORITY = "priority"
     CLOSE = "close"
+    ESCALATE = "escalate"  # pass the ticket to another team (``team_id``; ``text`` is why)
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class AgentAction:
     kind: ActionKind
     text: str | None = None
     priority: Priority | None = None
+    team_id: int | None = None
 
 
 class Refusal(StrEnum):
@@ -42,6 +44,7 @@ class Refusal(StrEnum):
     CLOSED = "closed"
     OWNED = "owned"  # someone else's ticket
     UNAVAILABLE = "unavailable"  # the bot is off
+    INVALID = "invalid"  # asked for what cannot be (a team that does not exist, the same team)
     PENDING = "pending"  # taking too long: it may still happen
 
 
@@ -69,7 +72,7 @@ class TicketDesk(Protocol):
         """Carry the action out, or raise ActionRefused saying why not."""
 
 
-OWNER_ONLY = (ActionKind.REPLY, ActionKind.CLOSE)
+OWNER_ONLY = (ActionKind.REPLY, ActionKind.CLOSE, ActionKind.ESCALATE)
 
 
 async def check(session: AsyncSession, action: AgentAction) -> Checked:
@@ -80,7 +83,12 @@ async def check(session: AsyncSession, action: AgentAction) -> Checked:
         raise ActionRefused(Refusal.NOT_FOUND, f"there is no ticket #{action.ticket_id}")
     customer = await session.get(Customer, ticket.customer_id)
     assert customer is not None  # tickets belong to customers (ON DELETE CASCADE)
-    needs_open = action.kind in (ActionKind.TAKE, ActionKind.REPLY, ActionKind.CLOSE)
+    needs_open = action.kind in (
+        ActionKind.TAKE,
+        ActionKind.REPLY,
+        ActionKind.CLOSE,
+        ActionKind.ESCALATE,
+    )
     if needs_open and not ticket.is_active:
         raise ActionRefused(Refusal.CLOSED, f"ticket #{ticket.id} is closed")
     took = False
@@ -111,6 +119,13 @@ async def apply_in_database(session: AsyncSession, checked: Checked) -> None:
         raise ActionRefused(Refusal.CLOSED, f"ticket #{ticket.id} is closed")
 
 
+# What the bot must do for these actions, and cannot while it is off.
+NEEDS_TELEGRAM = {
+    ActionKind.REPLY: "a reply cannot reach the customer",
+    ActionKind.ESCALATE: "the other team and the customer cannot be told",
+}
+
+
 class DatabaseDesk:
     """The desk while the bot is off: tickets change, nothing reaches the customer."""
 
@@ -118,7 +133,7 @@ class DatabaseDesk:
         self.sessions = sessions
 
     async def perform(self, action: AgentAction) -> None:
-        if action.kind == ActionKind.REPLY:
+        if action.kind in NEEDS_TELEGRAM:
             async with self.sessions() as session:
                 if await session.get(Ticket, action.ticket_id) is None:
                     raise ActionRefused(
@@ -127,7 +142,7 @@ class DatabaseDesk:
             raise ActionRefused(
                 Refusal.UNAVAILABLE,
                 "the Telegram bot is not running (no FIRSTLINE_TELEGRAM_TOKEN, or still "
-                "connecting to Telegram; see /readyz): a reply cannot reach the customer",
+                f"connecting to Telegram; see /readyz): {NEEDS_TELEGRAM[action.kind]}",
             )
         async with transaction(self.sessions) as session:
             await apply_in_database(session, await check(session, action))

@@ -56,9 +56,14 @@ USAGE = {
     "reply": "Usage: /reply <template> — sends a stored reply. Templates: {names}",
     "faq": "Usage: /faq <key> — sends that FAQ answer and links the ticket to it.",
     "assign": "Usage: /assign @username — hands your ticket to a colleague.",
+    "escalate": "Usage: /escalate <team> [reason] — passes the ticket to that team. Teams: {names}",
+    "handback": "Usage: /handback [reason] — returns the ticket to the team that passed it on.",
 }
 NOT_A_TICKET_TOPIC = "This is not a ticket's topic: commands work inside a ticket's topic."
-UNKNOWN_COMMAND = "Unknown command. In a ticket's topic: /reply, /faq, /assign; // starts a note."
+UNKNOWN_COMMAND = (
+    "Unknown command. In a ticket's topic: /reply, /faq, /assign, /escalate, /handback, /close;"
+    " // starts a note."
+)
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,8 @@ class CardContext:
     owner: Agent | None
     past: Sequence[Ticket]
     messages: Sequence[ConversationMessage]
+    # Where the ticket came from when another team passed it on, and why.
+    transfer: str | None = None
 
 
 def topic_title(customer: Customer, ticket: Ticket) -> str:
@@ -115,6 +122,8 @@ def render_card(ticket: Ticket, context: CardContext) -> str:
         "🤖 <b>Why a person</b>: "
         + escape(_clip(REASONS.get(ticket.reason, ticket.reason), CARD_SHORT_CHARS)),
     ]
+    if context.transfer:
+        lines.append("⤴️ <b>Passed on</b> " + escape(_clip(context.transfer, CARD_QUESTION_CHARS)))
     candidates = ((ticket.decision or {}).get("candidates") or [])[:CARD_CANDIDATES]
     if candidates:
         lines.append("The bot's candidates:")
@@ -150,6 +159,21 @@ def _excerpt(messages: Sequence[ConversationMessage], room: int) -> list[str]:
     return [heading, *([_left_out(left_out)] if left_out else []), *reversed(lines)]
 
 
+def transcript(messages: Sequence[ConversationMessage], limit: int = CARD_LIMIT) -> list[str]:
+    """The whole conversation for the team a ticket was passed to, as Telegram HTML messages of
+    at most ``limit`` visible units each, oldest first (a longer message is cut to fit one)."""
+    parts: list[str] = []
+    lines = ["📜 <b>The whole conversation</b>"]
+    for message in messages:
+        line = _message_line(message, limit - 1, room=limit)
+        if _visible_length("\n".join([*lines, line])) > limit:
+            parts.append("\n".join(lines))
+            lines = []
+        lines.append(line)
+    parts.append("\n".join(lines))
+    return parts
+
+
 def _left_out(count: int) -> str:
     return f"… {count} earlier message{'' if count == 1 else 's'} not shown"
 
@@ -165,14 +189,16 @@ def _past_line(past: Sequence[Ticket]) -> str:
     return f"Earlier tickets: {len(past)} — " + ", ".join(shown)
 
 
-def _message_line(message: ConversationMessage, limit: int | None = None) -> str:
-    """ "👤 14:02 where is my order", at most ``limit`` visible units ("" if that is too few)."""
+def _message_line(
+    message: ConversationMessage, limit: int | None = None, *, room: int = CARD_MESSAGE_CHARS
+) -> str:
+    """ "👤 14:02 where is my order", its text cut to ``room`` units and the line to at most
+    ``limit`` visible units ("" if that is too few)."""
     who = "👤" if message.direction == Direction.INBOUND else ("🧑‍💼" if message.agent_id else "🤖")
     prefix = f"{who} {message.created_at.strftime('%H:%M')} "
     text = message.text if message.text else f"[{message.kind}]"
     if message.direction == Direction.OUTBOUND:
         text = _strip_tags(text)
-    room = CARD_MESSAGE_CHARS
     if limit is not None:
         room = min(room, limit - _utf16_length(prefix))
     return prefix + escape(_clip(text, room)) if room > 1 else ""

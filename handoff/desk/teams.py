@@ -56,15 +56,19 @@ async def agent_groups(session: AsyncSession, settings: Settings) -> set[int]:
     return {group for group in groups if group is not None}
 
 
+def names_match(name: str, wanted: str) -> bool:
+    """The same team's name, ignoring case and the difference between "second-line" and
+    "Second line"."""
+    return _folded(name) == _folded(wanted)
+
+
 def _folded(name: str) -> str:
     return " ".join(name.translate(_SEPARATORS).casefold().split())
 
 
 async def find_team(session: AsyncSession, name: str) -> Team | None:
-    """A team by name, ignoring case and the difference between "second-line" and "Second line"."""
-    wanted = _folded(name)
     for team in await all_teams(session):
-        if _folded(team.name) == wanted:
+        if names_match(team.name, name):
             return team
     return None
 

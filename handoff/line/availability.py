@@ -15,9 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.settings import Settings
 from handoff.line.hours import BusinessHours
-from handoff.line.queue import agents_on_duty, awaiting_response, queue_position, same_team
+from handoff.line.queue import (
+    agents_on_duty,
+    awaiting_response,
+    of_team,
+    queue_position,
+    same_team,
+)
 from handoff.line.wait import PastWait, WaitEstimate, estimate_wait
-from handoff.models import ACTIVE_TICKET_STATUSES, Customer, SupportSetting, Ticket
+from handoff.models import ACTIVE_TICKET_STATUSES, Customer, SupportSetting, Team, Ticket
 
 HOURS_SETTING = "business_hours"
 FIRST_RESPONSE_HISTORY = timedelta(days=7)
@@ -36,6 +42,13 @@ async def business_hours(session: AsyncSession, settings: Settings) -> BusinessH
     """The line's schedule: as a lead set it over the API, else the settings' default."""
     stored = await session.get(SupportSetting, HOURS_SETTING)
     return BusinessHours.from_dict(stored.value) if stored else default_hours(settings)
+
+
+async def team_hours(session: AsyncSession, settings: Settings, team: Team) -> BusinessHours:
+    """The team's own schedule, else the line's."""
+    if team.business_hours is not None:
+        return BusinessHours.from_dict(team.business_hours)
+    return await business_hours(session, settings)
 
 
 async def save_business_hours(session: AsyncSession, hours: BusinessHours) -> None:
@@ -118,10 +131,10 @@ async def expected_wait(
 
 
 async def waiting_since_closed(
-    session: AsyncSession, hours: BusinessHours, now: datetime
+    session: AsyncSession, hours: BusinessHours, now: datetime, *, team: Team | None = None
 ) -> list[tuple[Customer, Ticket]]:
-    """Once the line is open: the customers told it was closed whose ticket still waits for an
-    agent and who have not heard yet that the team is online."""
+    """Once the team's line is open: the customers told it was closed whose ticket still waits
+    for one of the team's agents and who have not heard yet that the team is online."""
     if not hours.is_open(now):
         return []
     rows = await session.execute(
@@ -135,6 +148,7 @@ async def waiting_since_closed(
             ),
             Ticket.status.in_(ACTIVE_TICKET_STATUSES),
             Ticket.assignee_id.is_(None),
+            of_team(team),
             awaiting_response(),
         )
         .order_by(Ticket.id)

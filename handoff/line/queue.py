@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.models import ACTIVE_TICKET_STATUSES, Agent, Ticket
+from handoff.models import ACTIVE_TICKET_STATUSES, Agent, Team, Ticket
 
 # An agent who acted this recently is on shift.
 ACTIVE_AGENT_WINDOW = timedelta(minutes=30)
+
+
+def of_team(team: Team | None) -> ColumnElement[bool]:
+    """SQL: the team's tickets (the default team's include those made before teams existed);
+    None: every ticket."""
+    if team is None:
+        return true()
+    if team.is_default:
+        return or_(Ticket.team_id == team.id, Ticket.team_id.is_(None))
+    return Ticket.team_id == team.id
 
 
 def same_team(team_id: int | None) -> ColumnElement[bool]:

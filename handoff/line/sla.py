@@ -21,11 +21,13 @@ from core.database import utcnow
 from handoff.desk.tickets import Actor
 from handoff.line.availability import save_setting
 from handoff.line.hours import BusinessHours
+from handoff.line.queue import of_team
 from handoff.models import (
     ACTIVE_TICKET_STATUSES,
     Customer,
     Priority,
     SupportSetting,
+    Team,
     Ticket,
     TicketEvent,
 )
@@ -84,6 +86,13 @@ DEFAULT_TARGETS = SlaTargets(
 async def sla_targets(session: AsyncSession) -> SlaTargets:
     stored = await session.get(SupportSetting, SLA_SETTING)
     return SlaTargets.model_validate(stored.value) if stored else DEFAULT_TARGETS
+
+
+async def team_sla_targets(session: AsyncSession, team: Team) -> SlaTargets:
+    """The team's own targets, else the line's."""
+    if team.sla is not None:
+        return SlaTargets.model_validate(team.sla)
+    return await sla_targets(session)
 
 
 async def save_sla_targets(session: AsyncSession, targets: SlaTargets) -> None:
@@ -154,15 +163,20 @@ async def _record_alert(
 
 
 async def raise_sla_alerts(
-    session: AsyncSession, hours: BusinessHours, targets: SlaTargets, now: datetime
+    session: AsyncSession,
+    hours: BusinessHours,
+    targets: SlaTargets,
+    now: datetime,
+    *,
+    team: Team | None = None,
 ) -> list[SlaAlert]:
-    """Record the warnings and breaches that are due now, each once, and return the ones this
-    call recorded (another replica's are its own to post)."""
+    """Record the warnings and breaches of the team's (None: every) tickets that are due now, each once, and
+    return the ones this call recorded (another replica's are its own to post)."""
     rows = (
         await session.execute(
             select(Ticket, Customer)
             .join(Customer, Customer.id == Ticket.customer_id)
-            .where(Ticket.status.in_(ACTIVE_TICKET_STATUSES))
+            .where(Ticket.status.in_(ACTIVE_TICKET_STATUSES), of_team(team))
             .order_by(Ticket.id)
         )
     ).all()
