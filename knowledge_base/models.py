@@ -18,7 +18,8 @@ class EntryStatus(StrEnum):
 
 
 class FaqEntry(Base):
-    """One FAQ entry: a question, its alternative phrasings and the answer the bot gives."""
+    """One FAQ entry: a question, its alternative phrasings and the answer the bot gives, in its
+    main language and in each of its translations."""
 
     __tablename__ = "faq_entries"
 
@@ -28,7 +29,9 @@ class FaqEntry(Base):
     alt_questions: Mapped[list[str]] = mapped_column(JSON, default=list)
     answer: Mapped[str] = mapped_column(Text)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
-    language: Mapped[str] = mapped_column(String(8))
+    language: Mapped[str] = mapped_column(String(8))  # the main language
+    # The entry in other languages: {"uk": {"question", "alt_questions", "answer"}, ...}.
+    translations: Mapped[dict[str, dict[str, Any]]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default=EntryStatus.PUBLISHED)
     version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
@@ -53,6 +56,15 @@ class FaqEntry(Base):
     def phrasings(self) -> list[str]:
         """The main question first, then the alternative phrasings."""
         return [self.question, *self.alt_questions]
+
+    @property
+    def every_phrasing(self) -> list[str]:
+        """Every phrasing in every language: the main language's, then each translation's."""
+        return self.phrasings + [
+            phrasing
+            for translation in self.translations.values()
+            for phrasing in [translation["question"], *translation["alt_questions"]]
+        ]
 
 
 class FaqVersion(Base):

@@ -9,7 +9,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import utcnow
-from knowledge_base.formats import FaqEntryData
+from knowledge_base.content import FaqEntryData, Translation
 from knowledge_base.models import EntryStatus, FaqEntry, FaqVersion, PhrasingProposal
 
 
@@ -89,7 +89,8 @@ async def find_entries(
 
 
 def _searchable(entry: FaqEntry) -> str:
-    return "\n".join([entry.key, *entry.phrasings, entry.answer]).casefold()
+    answers = [translation["answer"] for translation in entry.translations.values()]
+    return "\n".join([entry.key, *entry.every_phrasing, entry.answer, *answers]).casefold()
 
 
 async def get_entry(session: AsyncSession, *, key: str) -> FaqEntry | None:
@@ -125,6 +126,7 @@ def entry_data(entry: FaqEntry) -> FaqEntryData:
             "tags": entry.tags,
             "language": entry.language,
             "status": entry.status,
+            "translations": entry.translations,
         }
     )
 
@@ -149,6 +151,16 @@ def _apply(entry: FaqEntry, data: FaqEntryData) -> None:
     entry.tags = content["tags"]
     entry.language = content["language"]
     entry.status = content["status"]
+    entry.translations = content["translations"]
+
+
+def keeping_unstated(entry: FaqEntry, given: FaqEntryData, fields: tuple[str, ...]) -> FaqEntryData:
+    """``given`` with the entry's own values of those ``fields`` it did not state: a file that
+    says nothing of the status or the translations leaves them as they are."""
+    kept = {name: getattr(entry, name) for name in fields if name not in given.model_fields_set}
+    if not kept:
+        return given
+    return FaqEntryData.model_validate({**given.model_dump(), **kept})
 
 
 async def import_entries(
@@ -165,9 +177,9 @@ async def import_entries(
     for given in entries:
         entry = existing.get(given.key)
         data = given
-        if entry is not None and "status" not in given.model_fields_set:
-            # A file that says nothing of the status leaves it: a draft stays a draft.
-            data = given.model_copy(update={"status": EntryStatus(entry.status)})
+        if entry is not None:
+            # A draft stays a draft, and a file without translations leaves the entry's.
+            data = keeping_unstated(entry, given, ("status", "translations"))
         if entry is None:
             entry = FaqEntry(key=data.key, version=1)
             _apply(entry, data)
@@ -284,6 +296,30 @@ async def roll_back(
     return entry
 
 
+async def set_translation(
+    session: AsyncSession,
+    entry: FaqEntry,
+    language: str,
+    translation: Translation | None,
+    *,
+    author: str,
+    expected_version: int | None,
+) -> bool:
+    """Write (or, with None, remove) one translation of the entry, as a new version of the whole
+    entry; False when nothing would change. ValueError for the main or an unknown language."""
+    current = entry_data(entry)
+    translations = {code: text.model_dump() for code, text in current.translations.items()}
+    if translation is None:
+        translations.pop(language, None)
+    else:
+        translations[language] = translation.model_dump()
+    data = FaqEntryData.model_validate({**current.model_dump(), "translations": translations})
+    change = f"{language} {'translated' if translation is not None else 'translation removed'}"
+    return await change_entry(
+        session, entry, data, author=author, expected_version=expected_version, change=change
+    )
+
+
 async def propose_phrasing(
     session: AsyncSession, entry: FaqEntry, text: str, *, source: str
 ) -> PhrasingProposal | None:
@@ -292,7 +328,7 @@ async def propose_phrasing(
     None when the entry already has that phrasing or it was proposed before.
     """
     text = " ".join(text.split())[:1000]
-    known = {" ".join(p.split()).casefold() for p in entry.phrasings}
+    known = {" ".join(p.split()).casefold() for p in entry.every_phrasing}
     if not text or text.casefold() in known:
         return None
     existing = await session.scalar(

@@ -45,6 +45,8 @@ class Decision:
     faq_key: str | None = None
     answer: str | None = None
     score: float | None = None
+    # The language ``answer`` is in: the customer's, or the entry's main one without a translation.
+    answer_language: str | None = None
     candidates: list[Candidate] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:

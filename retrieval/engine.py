@@ -77,7 +77,12 @@ class Message:
 
 @dataclass(frozen=True)
 class IndexedEntry:
-    """What the engine keeps of a published FAQ entry."""
+    """What the engine keeps of a published FAQ entry.
+
+    ``question`` and ``answer`` are in the entry's main ``language``; ``alt_questions`` holds
+    every other phrasing that points to the entry, its translations' included, and
+    ``translations`` each other language's (question, answer).
+    """
 
     id: int
     key: str
@@ -86,6 +91,13 @@ class IndexedEntry:
     language: str
     alt_questions: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
+    translations: dict[str, tuple[str, str]] = field(default_factory=dict, hash=False)
+
+    def text_in(self, language: str | None) -> tuple[str, str, str]:
+        """(language, question, answer) in this language, or in the main one without it."""
+        if language is not None and language in self.translations:
+            return (language, *self.translations[language])
+        return self.language, self.question, self.answer
 
     @property
     def phrasings(self) -> list[str]:

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.database import transaction
-from knowledge_base.formats import FaqEntryData
+from knowledge_base.content import FaqEntryData
 from knowledge_base.models import FaqEntry
 from knowledge_base.repository import ImportReport, get_entry, import_entries
 from retrieval.engine import AnswerEngine, IndexedEntry
@@ -25,14 +25,19 @@ logger = logging.getLogger(__name__)
 
 
 def indexed_entry(entry: FaqEntry) -> IndexedEntry:
+    """The entry as the engine keeps it: every translation's phrasings point to it too."""
     return IndexedEntry(
         id=entry.id,
         key=entry.key,
         question=entry.question,
         answer=entry.answer,
         language=entry.language,
-        alt_questions=tuple(entry.alt_questions),
+        alt_questions=tuple(dict.fromkeys(entry.every_phrasing[1:])),
         tags=tuple(entry.tags),
+        translations={
+            language: (translation["question"], translation["answer"])
+            for language, translation in entry.translations.items()
+        },
     )
 
 

@@ -16,9 +16,9 @@ from knowledge_base.formats import (
     export_json,
     neutralised,
     parse_faq,
-    slugify,
     unneutralised,
 )
+from knowledge_base.markdown import slugify
 
 ENTRIES = [
     {

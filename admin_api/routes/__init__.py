@@ -2,12 +2,32 @@
 
 from fastapi import APIRouter
 
-from admin_api.routes import analytics, faq, gaps, lead_settings, preview, teams, tickets, tokens
+from admin_api.routes import (
+    analytics,
+    faq,
+    gaps,
+    lead_settings,
+    preview,
+    teams,
+    tickets,
+    tokens,
+    translations,
+)
 
 API_PREFIX = "/api/v1"
 # The routes whose body is a file (an FAQ file, an eval file): only they may receive 20 MB.
 FILE_PATHS = (f"{API_PREFIX}/faq/import", f"{API_PREFIX}/eval")
 
 api_router = APIRouter(prefix=API_PREFIX)
-for module in (faq, preview, gaps, tickets, teams, lead_settings, analytics, tokens):
+for module in (
+    faq,
+    translations,
+    preview,
+    gaps,
+    tickets,
+    teams,
+    lead_settings,
+    analytics,
+    tokens,
+):
     api_router.include_router(module.router)

@@ -1,6 +1,7 @@
 """The FAQ for editors: list, read, create, edit (If-Match), delete and restore, publish,
 history and rollback, bulk import (with a dry run) and export. Every change reaches the bot's
-index before the response is sent."""
+index before the response is sent. An entry's translations are part of it (one key, one ETag,
+one history); ``translations.py`` reads and writes them one language at a time."""
 
 from __future__ import annotations
 
@@ -10,21 +11,27 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Path, Query, Request, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_api.deps import AnyTokenDep, EditorDep, Moment, Offset, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from core.database import transaction
 from handoff.services import Services
-from knowledge_base.formats import (
+from knowledge_base.content import (
     KEY_PATTERN,
     FaqEntryContent,
     FaqEntryData,
+    Translation,
+    changed_languages,
+    languages_outside,
+)
+from knowledge_base.formats import (
     FaqFileError,
     FaqFormat,
     export_csv,
     export_json,
+    export_markdown,
     parse_faq,
 )
 from knowledge_base.models import EntryStatus, FaqEntry
@@ -58,6 +65,13 @@ EXAMPLE_ENTRY = {
     "tags": ["account"],
     "language": "ru",
     "status": "published",
+    "translations": {
+        "uk": {
+            "question": "Як скинути пароль?",
+            "alt_questions": ["забув пароль"],
+            "answer": "1. Відкрийте «Вхід».\n2. Натисніть «Забули пароль?».",
+        }
+    },
 }
 
 
@@ -67,8 +81,11 @@ class FaqEntryOut(BaseModel):
     alt_questions: list[str]
     answer: str
     tags: list[str]
-    language: str
+    language: str = Field(description="the entry's main language")
     status: EntryStatus
+    translations: dict[str, Translation] = Field(
+        description="the entry in its other languages: question, alt_questions and answer"
+    )
     version: int = Field(description="the entry's version; its ETag is its quoted version")
     created_at: datetime
     updated_at: datetime
@@ -95,6 +112,10 @@ class FaqVersionOut(BaseModel):
     author: str
     change: str
     changed_at: datetime
+    languages_changed: list[str] = Field(
+        description="the languages whose question, phrasings or answer this version changed "
+        "(the main language first)"
+    )
     snapshot: dict[str, Any]
 
 
@@ -123,6 +144,14 @@ class ImportResult(BaseModel):
 class ExportFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
+    MARKDOWN = "md"
+
+
+EXPORTS = {
+    ExportFormat.JSON: (export_json, "application/json"),
+    ExportFormat.CSV: (export_csv, "text/csv; charset=utf-8"),
+    ExportFormat.MARKDOWN: (export_markdown, "text/markdown; charset=utf-8"),
+}
 
 
 EntryKey = Annotated[str, Path(pattern=KEY_PATTERN, description="the entry's stable key")]
@@ -139,7 +168,7 @@ def _etag(entry: FaqEntry) -> str:
     return f'"{entry.version}"'
 
 
-def _expected_version(if_match: str | None, *, required: bool) -> int | None:
+def version_if_matching(if_match: str | None, *, required: bool) -> int | None:
     """The version the caller read, from If-Match; None for '*' (or no header where allowed)."""
     if if_match is None or not if_match.strip():
         if required:
@@ -158,7 +187,27 @@ def _expected_version(if_match: str | None, *, required: bool) -> int | None:
         raise ApiError(400, f'If-Match {value!r} is not an ETag of this API (like "3")') from None
 
 
-def _entry_response(entry: FaqEntry, response: Response) -> FaqEntryOut:
+def valid_entry(services: Services, fields: dict[str, Any]) -> FaqEntryData:
+    """The entry's fields validated, in this FAQ's languages (a setting), or 422 saying why."""
+    try:
+        data = FaqEntryData.model_validate(fields)
+    except ValidationError as error:
+        problems = [
+            {"location": ".".join(map(str, problem["loc"])) or "entry", "problem": problem["msg"]}
+            for problem in error.errors()
+        ]
+        raise ApiError(422, "the entry is not valid", details=problems) from None
+    outside = languages_outside(data, services.settings.faq_languages)
+    if outside:
+        raise ApiError(
+            422,
+            f"language {', '.join(outside)} is not one of this FAQ's "
+            f"({', '.join(services.settings.faq_languages)}): FIRSTLINE_FAQ_LANGUAGES sets them",
+        )
+    return data
+
+
+def entry_response(entry: FaqEntry, response: Response) -> FaqEntryOut:
     response.headers["ETag"] = _etag(entry)
     return FaqEntryOut.of(entry)
 
@@ -193,6 +242,7 @@ async def create_faq(
     data: Annotated[FaqEntryData, Body(openapi_examples={"entry": {"value": EXAMPLE_ENTRY}})],
 ) -> FaqEntryOut:
     """A new entry; with `"status": "draft"` the bot does not use it until it is published."""
+    valid_entry(services, data.model_dump())
     try:
         async with transaction(services.sessions) as session:
             entry = await create_entry(session, data, author=token.name)
@@ -200,7 +250,7 @@ async def create_faq(
         raise ApiError(409, str(error)) from None
     await refresh_index(services.decisions, [entry])
     response.headers["Location"] = str(request.url_for("get_faq", key=entry.key))
-    return _entry_response(entry, response)
+    return entry_response(entry, response)
 
 
 @router.get("/export", summary="Export the FAQ", response_class=Response)
@@ -209,16 +259,16 @@ async def export_faq(
     _token: EditorDep,
     export_format: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.JSON,
 ) -> Response:
-    """Every entry that is not deleted, drafts included; the file imports back unchanged."""
+    """Every entry that is not deleted, drafts and translations included; the file imports back
+    unchanged. CSV has a row per entry and language; Markdown a section per language."""
     async with services.sessions() as session:
         entries = [entry_data(entry) for entry in await list_entries(session)]
-    if export_format == ExportFormat.CSV:
-        try:
-            body = export_csv(entries)
-        except ValueError as error:
-            raise ApiError(409, str(error)) from None
-        return Response(body, media_type="text/csv; charset=utf-8")
-    return Response(export_json(entries), media_type="application/json")
+    export, media_type = EXPORTS[export_format]
+    try:
+        body = export(entries)
+    except ValueError as error:
+        raise ApiError(409, str(error)) from None
+    return Response(body, media_type=media_type)
 
 
 @router.post("/import", summary="Import a FAQ file, or see what it would change")
@@ -236,7 +286,9 @@ async def import_faq(
     data = await request.body()  # at most MAX_FILE_BYTES: admin_api.limits refuses more
     try:
         # Seconds of CPU for a big file: in a thread, so the bot and the API keep answering.
-        entries = await asyncio.to_thread(parse_faq, data, file_format)
+        entries = await asyncio.to_thread(
+            parse_faq, data, file_format, languages=services.settings.faq_languages
+        )
     except FaqFileError as error:
         raise ApiError(
             422,
@@ -278,11 +330,11 @@ async def get_faq(
     services: ServicesDep, _token: AnyTokenDep, key: EntryKey, response: Response
 ) -> FaqEntryOut:
     async with services.sessions() as session:
-        entry = await _find(session, key, deleted=None)
-    return _entry_response(entry, response)
+        entry = await find_entry(session, key, deleted=None)
+    return entry_response(entry, response)
 
 
-async def _find(session: AsyncSession, key: str, *, deleted: bool | None = False) -> FaqEntry:
+async def find_entry(session: AsyncSession, key: str, *, deleted: bool | None = False) -> FaqEntry:
     """The entry with this key (not deleted; with ``deleted``, deleted; None: either), or 404."""
     entry = await get_entry(session, key=key)
     if entry is None or (deleted is not None and (entry.deleted_at is not None) != deleted):
@@ -307,14 +359,18 @@ async def update_faq(
     ],
     if_match: IfMatch = None,
 ) -> FaqEntryOut:
-    """The whole content; 412 when the entry changed since you read its ETag."""
-    expected = _expected_version(if_match, required=True)
-    data = FaqEntryData.model_validate({**content.model_dump(), "key": key})
+    """The whole content; 412 when the entry changed since you read its ETag. Without
+    `translations` the entry keeps its own."""
+    expected = version_if_matching(if_match, required=True)
+    fields = {**content.model_dump(), "key": key}
     async with transaction(services.sessions) as session:
-        entry = await _find(session, key)
+        entry = await find_entry(session, key)
+        if "translations" not in content.model_fields_set:
+            fields["translations"] = entry.translations
+        data = valid_entry(services, fields)
         await change_entry(session, entry, data, author=token.name, expected_version=expected)
     await refresh_index(services.decisions, [entry])
-    return _entry_response(entry, response)
+    return entry_response(entry, response)
 
 
 @router.delete("/{key}", status_code=status.HTTP_204_NO_CONTENT, summary="Delete (restorable)")
@@ -322,9 +378,9 @@ async def delete_faq(
     services: ServicesDep, token: EditorDep, key: EntryKey, if_match: IfMatch = None
 ) -> Response:
     """The bot stops answering with it at once; POST …/restore brings it back."""
-    expected = _expected_version(if_match, required=True)
+    expected = version_if_matching(if_match, required=True)
     async with transaction(services.sessions) as session:
-        entry = await _find(session, key)
+        entry = await find_entry(session, key)
         await set_deleted(session, entry, True, author=token.name, expected_version=expected)
     await refresh_index(services.decisions, [entry])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -335,10 +391,10 @@ async def restore_faq(
     services: ServicesDep, token: EditorDep, key: EntryKey, response: Response
 ) -> FaqEntryOut:
     async with transaction(services.sessions) as session:
-        entry = await _find(session, key, deleted=True)
+        entry = await find_entry(session, key, deleted=True)
         await set_deleted(session, entry, False, author=token.name, expected_version=None)
     await refresh_index(services.decisions, [entry])
-    return _entry_response(entry, response)
+    return entry_response(entry, response)
 
 
 @router.post("/{key}/publish", summary="Publish a draft")
@@ -350,9 +406,9 @@ async def publish_faq(
     if_match: IfMatch = None,
 ) -> FaqEntryOut:
     """The bot answers with the entry from now on (no change if it is published already)."""
-    expected = _expected_version(if_match, required=False)
+    expected = version_if_matching(if_match, required=False)
     async with transaction(services.sessions) as session:
-        entry = await _find(session, key)
+        entry = await find_entry(session, key)
         published = entry_data(entry).model_copy(update={"status": EntryStatus.PUBLISHED})
         await change_entry(
             session,
@@ -363,7 +419,7 @@ async def publish_faq(
             change="published",
         )
     await refresh_index(services.decisions, [entry])
-    return _entry_response(entry, response)
+    return entry_response(entry, response)
 
 
 @router.get("/{key}/versions", summary="An entry's version history")
@@ -371,17 +427,19 @@ async def faq_versions(
     services: ServicesDep, _token: EditorDep, key: EntryKey
 ) -> list[FaqVersionOut]:
     async with services.sessions() as session:
-        entry = await _find(session, key, deleted=None)
+        entry = await find_entry(session, key, deleted=None)
         versions = await versions_of(session, entry)
+    before: list[dict[str, Any] | None] = [None, *(v.snapshot for v in versions)]
     return [
         FaqVersionOut(
             version=v.version,
             author=v.author,
             change=v.change,
             changed_at=v.changed_at,
+            languages_changed=changed_languages(previous, v.snapshot),
             snapshot=v.snapshot,
         )
-        for v in versions
+        for v, previous in zip(versions, before, strict=False)
     ]
 
 
@@ -395,14 +453,14 @@ async def rollback_faq(
     if_match: IfMatch = None,
 ) -> FaqEntryOut:
     """The old content becomes a new version (history is never rewritten); the index follows."""
-    expected = _expected_version(if_match, required=False)
+    expected = version_if_matching(if_match, required=False)
     try:
         async with transaction(services.sessions) as session:
-            entry = await _find(session, key)
+            entry = await find_entry(session, key)
             await roll_back(
                 session, entry, request_body.version, author=token.name, expected_version=expected
             )
     except EntryNotFound as error:
         raise ApiError(404, str(error)) from None
     await refresh_index(services.decisions, [entry])
-    return _entry_response(entry, response)
+    return entry_response(entry, response)

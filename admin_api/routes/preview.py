@@ -12,6 +12,7 @@ from admin_api.errors import ERROR_RESPONSES, ApiError
 from knowledge_base.language import LanguageCode
 from retrieval.decision import Decision
 from retrieval.evaluation import EvalFile
+from retrieval.localize import in_language
 from retrieval.scratch import run_eval
 
 router = APIRouter(tags=["preview"], responses=ERROR_RESPONSES)
@@ -21,7 +22,12 @@ MAX_EVAL_QUERIES = 5000
 
 class AnswerRequest(BaseModel):
     text: str = Field(max_length=100_000, description="what a customer might write")
-    language: LanguageCode | None = Field(None, description="ru, uk or en; detected when omitted")
+    language: LanguageCode | None = Field(
+        None,
+        description="the conversation's language (ru, uk or en): the answer comes in it, from "
+        "the entry's translation, else in the entry's main language (answer_language says "
+        "which); the text's own language when omitted",
+    )
 
 
 class EvalMetricsOut(BaseModel):
@@ -56,7 +62,8 @@ async def answer(
     ],
 ) -> Decision:
     """The live knowledge base's decision on the text, exactly as the bot would take it."""
-    return await services.decisions.decide(request.text, request.language)
+    decision = await services.decisions.decide(request.text, request.language)
+    return in_language(decision, services.answers.entry, request.language or decision.language)
 
 
 @router.post("/eval", summary="Run an eval file against its own FAQ")

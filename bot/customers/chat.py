@@ -121,7 +121,7 @@ class Chat:
                     text=html,
                     telegram_update_id=self.update.update_id,
                     decision=decision,
-                    details=_decision_details(decision),
+                    details=_decision_details(decision, self.language),
                 )
                 params = text_params(html, reply_markup=reply_markup if last else None)
                 await enqueue(session, self.chat_id, params, message=message)
@@ -134,12 +134,16 @@ class Chat:
         return pending
 
 
-def _decision_details(decision: Decision | None) -> dict[str, Any] | None:
-    """What a later button press needs: the entry answered and the other candidates."""
+def _decision_details(decision: Decision | None, language: str) -> dict[str, Any] | None:
+    """What a later button press needs: the entry answered and the other candidates; for an
+    answer, the chat's language and the answer's (the analytics count the ones that differ)."""
     if decision is None or (decision.faq_id is None and not decision.candidates):
         return None
     data = decision.to_dict()
-    return {"faq_id": data["faq_id"], "score": data["score"], "candidates": data["candidates"]}
+    details = {"faq_id": data["faq_id"], "score": data["score"], "candidates": data["candidates"]}
+    if decision.answer_language is not None:
+        details |= {"language": language, "answer_language": decision.answer_language}
+    return details
 
 
 @dataclass(frozen=True)

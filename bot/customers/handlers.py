@@ -35,6 +35,7 @@ from handoff.models import Customer, MessageKind, Ticket, TicketStatus
 from handoff.services import Services
 from retrieval.decision import Candidate, Decision, Outcome, Reason
 from retrieval.intents import asks_about_wait
+from retrieval.localize import in_language
 
 logger = logging.getLogger(__name__)
 
@@ -214,10 +215,14 @@ async def act(chat: Chat, decision: Decision) -> None:
 
 
 async def send_answer(chat: Chat, decision: Decision) -> None:
-    """The FAQ answer, split to fit, then the vote buttons and "anything else?"."""
+    """The FAQ answer in the chat's language, split to fit, then the vote buttons and "anything
+    else?". Without a translation into it: the entry's main language, and one line saying so."""
+    decision = in_language(decision, chat.services.answers.entry, chat.language)
     closing = f"\n\n<i>{escape(chat.texts.anything_else)}</i>"
-    limit = TELEGRAM_MESSAGE_LIMIT - telegram_length(closing)
+    opening = _not_translated_note(chat.texts, decision, chat.language)
+    limit = TELEGRAM_MESSAGE_LIMIT - telegram_length(closing) - telegram_length(opening)
     parts = render_messages(decision.answer or "", limit)
+    parts[0] = opening + parts[0]
     parts[-1] += closing
     keyboard = InlineKeyboardMarkup(
         [
@@ -231,8 +236,19 @@ async def send_answer(chat: Chat, decision: Decision) -> None:
     await chat.say_all(parts, reply_markup=keyboard, decision=decision)
 
 
+def _not_translated_note(texts: Texts, decision: Decision, language: str) -> str:
+    """The line before an answer sent in another language than the chat's ("" when it is not)."""
+    sent_in = decision.answer_language
+    if sent_in is None or sent_in == language or sent_in not in texts.in_language:
+        return ""
+    note = texts.not_translated.format(language=texts.in_language[sent_in])
+    return f"<i>{escape(note)}</i>\n\n"
+
+
 async def offer_options(chat: Chat, decision: Decision, prompt: str) -> None:
-    """ "Did you mean…": the likely entries as buttons, and "None of these"."""
+    """ "Did you mean…": the likely entries as buttons (in the chat's language where they have
+    it), and "None of these"."""
+    decision = in_language(decision, chat.services.answers.entry, chat.language)
     rows = [
         [InlineKeyboardButton(_label(candidate), callback_data=buttons.pick(candidate.faq_id))]
         for candidate in decision.candidates

@@ -20,6 +20,8 @@ class Texts:
     not_that_button: str
     talk_button: str
     anything_else: str
+    not_translated: str  # {language}: the language the answer is in, from ``in_language``
+    in_language: dict[str, str]
     did_you_mean: str
     none_of_these: str
     other_options: str
@@ -75,6 +77,8 @@ RU = Texts(
     not_that_button="👎 Не то",
     talk_button="🙋 Поговорить с человеком",
     anything_else="Могу ещё чем-то помочь?",
+    not_translated="Этого ответа пока нет на русском — вот он на {language}.",
+    in_language={"ru": "русском", "uk": "украинском", "en": "английском"},
     did_you_mean="Уточните, пожалуйста: вы имели в виду одно из этого?",
     none_of_these="Ничего из этого",
     other_options="Жаль, что не помогло. Может быть, вы имели в виду одно из этого?",
@@ -190,6 +194,8 @@ UK = Texts(
     not_that_button="👎 Не те",
     talk_button="🙋 Поговорити з людиною",
     anything_else="Чи можу ще чимось допомогти?",
+    not_translated="Цієї відповіді ще немає українською — ось вона {language}.",
+    in_language={"ru": "російською", "uk": "українською", "en": "англійською"},
     did_you_mean="Уточніть, будь ласка: ви мали на увазі одне з цього?",
     none_of_these="Нічого з цього",
     other_options="Шкода, що не допомогло. Можливо, ви мали на увазі одне з цього?",
@@ -306,6 +312,8 @@ EN = Texts(
     not_that_button="👎 Not that",
     talk_button="🙋 Talk to a person",
     anything_else="Anything else I can help with?",
+    not_translated="This answer isn't in English yet — here it is in {language}.",
+    in_language={"ru": "Russian", "uk": "Ukrainian", "en": "English"},
     did_you_mean="Just to be sure: did you mean one of these?",
     none_of_these="None of these",
     other_options="Sorry that didn't help. Did you perhaps mean one of these?",

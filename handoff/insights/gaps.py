@@ -35,8 +35,8 @@ from handoff.insights.unanswered import (
     UnansweredQuestion,
     unanswered_questions,
 )
-from knowledge_base.formats import slugify
 from knowledge_base.language import SUPPORTED_LANGUAGES, LanguageCode
+from knowledge_base.markdown import slugify
 from knowledge_base.models import EntryStatus
 from retrieval.embedder import Embedder
 
