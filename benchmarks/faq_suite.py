@@ -12,7 +12,6 @@ from pathlib import Path
 
 from core.settings import get_settings
 from firstline.assembly import configured_embedder
-from retrieval.calibration import effective_thresholds
 from retrieval.evaluation import EvalFile, measure
 from retrieval.scratch import EvalRun, run_eval
 
@@ -40,6 +39,8 @@ def report(run: EvalRun) -> None:
             + "".join(f"{values[name] * 100:>19.1f}%" for name in COLUMNS)
             + f"{metrics.queries:>9}"
         )
+    if run.calibration is not None:
+        print(f"  the engine {run.calibration.summary()}")
 
 
 async def main() -> None:
@@ -48,7 +49,6 @@ async def main() -> None:
     parser.add_argument("files", nargs="*", type=Path)
     args = parser.parse_args()
     settings = get_settings()
-    settings = settings.model_copy(update={"decision": effective_thresholds(settings)})
     embedder = configured_embedder(settings)
     for path in args.files or dev_files(args.holdout):
         eval_file = EvalFile.model_validate_json(path.read_text(encoding="utf-8"))

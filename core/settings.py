@@ -95,6 +95,13 @@ class Settings(BaseSettings):
         24.0, gt=0, description="how long a message is retried before the agents are told"
     )
     decision: DecisionThresholds = DecisionThresholds()
+    wrong_answer_budget: float = Field(
+        0.02,
+        gt=0,
+        lt=1,
+        description="the share of questions the bot may answer with a wrong entry: it fits its "
+        "thresholds to each FAQ for it (unless `decision` or `firstline calibrate` fixes them)",
+    )
     faq_languages: Annotated[list[Literal["ru", "uk", "en"]], NoDecode] = Field(
         ["ru", "uk", "en"],
         min_length=1,

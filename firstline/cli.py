@@ -16,9 +16,16 @@ from core.database import open_database
 from core.settings import Settings, get_settings
 from firstline.assembly import configured_embedder, open_services
 from handoff.services import Services
-from knowledge_base.formats import FaqFileError, FaqFormat, export_csv, export_json, parse_faq
+from knowledge_base.formats import (
+    FaqFileError,
+    FaqFormat,
+    export_csv,
+    export_json,
+    export_markdown,
+    parse_faq,
+)
 from knowledge_base.repository import entry_data, list_entries
-from retrieval.calibration import calibrate, effective_thresholds, store_thresholds
+from retrieval.calibration import calibrate, fixed_thresholds, store_thresholds
 from retrieval.errors import ModelPreparationError
 from retrieval.evaluation import EvalFile
 from retrieval.model_prep import BUNDLED_MODEL_FOLDER, prepare_default_model
@@ -34,7 +41,10 @@ class CommandError(Exception):
 
 
 def _configured(settings: Settings) -> Settings:
-    return settings.model_copy(update={"decision": effective_thresholds(settings)})
+    """The settings with the thresholds `firstline calibrate` stored, if any: they (or those the
+    settings set) fix the engine's; else the engine fits its own to the FAQ."""
+    fixed = fixed_thresholds(settings)
+    return settings if fixed is None else settings.model_copy(update={"decision": fixed.thresholds})
 
 
 async def _with_services(settings: Settings, *, load_demo: bool = False) -> Services:
@@ -42,7 +52,9 @@ async def _with_services(settings: Settings, *, load_demo: bool = False) -> Serv
 
 
 async def kb_import(settings: Settings, path: Path, author: str) -> int:
-    entries = parse_faq(_read(path), FaqFormat.from_filename(path.name))
+    entries = parse_faq(
+        _read(path), FaqFormat.from_filename(path.name), languages=settings.faq_languages
+    )
     services = await _with_services(settings)
     try:
         report = await import_and_index(
@@ -65,18 +77,22 @@ async def kb_export(settings: Settings, fmt: str) -> int:
             entries = [entry_data(entry) for entry in await list_entries(session)]
     finally:
         await database.dispose()
-    sys.stdout.write(export_csv(entries) if fmt == "csv" else export_json(entries))
+    exports = {"json": export_json, "csv": export_csv, "md": export_markdown}
+    sys.stdout.write(exports[fmt](entries))
     return 0
 
 
 async def ask(settings: Settings, text: str, as_json: bool) -> int:
     services = await _with_services(settings)
     try:
+        calibrator = services.decisions.calibrator
+        expected = await calibrator.refresh() if calibrator is not None else None
         decision = services.answers.decide(text)
     finally:
         await services.close()
     if as_json:
-        print(json.dumps(decision.to_dict(), ensure_ascii=False))
+        calibration = expected.as_dict() if expected is not None else None
+        print(json.dumps({**decision.to_dict(), "calibration": calibration}, ensure_ascii=False))
         return 0
     print(f"{decision.decision.value} ({decision.reason.value}), language {decision.language}")
     if decision.answer:
@@ -104,6 +120,8 @@ async def evaluate(settings: Settings, path: Path, as_json: bool) -> int:
     for name, value in outcome.metrics.as_dict().items():
         if name != "queries":
             print(f"  {name:<20} {value:7.1%}")
+    if outcome.calibration is not None:
+        print(f"the engine {outcome.calibration.summary()}")
     return 0
 
 
@@ -203,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     kb_import_parser.add_argument("path", type=Path)
     kb_import_parser.add_argument("--author", default="cli", help="recorded in the version history")
     kb_export_parser = kb.add_parser("export", help="write the FAQ to stdout")
-    kb_export_parser.add_argument("--format", choices=["json", "csv"], default="json")
+    kb_export_parser.add_argument("--format", choices=["json", "csv", "md"], default="json")
     ask_parser = commands.add_parser("ask", help="what the bot would do with TEXT")
     ask_parser.add_argument("text")
     ask_parser.add_argument("--json", action="store_true")

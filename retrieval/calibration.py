@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from core.settings import DecisionThresholds, Settings
-from retrieval.engine import AnswerEngine
+from retrieval.engine import AnswerEngine, Prepared
 from retrieval.evaluation import EvalQuery, Metrics, measure, query_kind
 
 logger = logging.getLogger(__name__)
@@ -33,6 +33,26 @@ def effective_thresholds(settings: Settings) -> DecisionThresholds:
     return DecisionThresholds.model_validate_json(path.read_text(encoding="utf-8"))
 
 
+@dataclass(frozen=True)
+class FixedThresholds:
+    """Thresholds a person chose, which self-calibration leaves as they are."""
+
+    thresholds: DecisionThresholds
+    source: str  # "settings" or "firstline calibrate"
+
+
+def fixed_thresholds(settings: Settings) -> FixedThresholds | None:
+    """Thresholds stored by `firstline calibrate` or set in the settings, if any."""
+    path = thresholds_path(settings)
+    if path.exists():
+        stored = DecisionThresholds.model_validate_json(path.read_text(encoding="utf-8"))
+        if "decision" not in settings.model_fields_set or stored == settings.decision:
+            return FixedThresholds(stored, "firstline calibrate")
+    if "decision" in settings.model_fields_set:
+        return FixedThresholds(settings.decision, "settings")
+    return None
+
+
 def store_thresholds(settings: Settings, thresholds: DecisionThresholds) -> Path:
     path = thresholds_path(settings)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -47,8 +67,8 @@ class Calibration:
 
 
 @dataclass(frozen=True)
-class _Outcomes:
-    """Per query, what any thresholds would need to know (numpy arrays, one row per query)."""
+class Outcomes:
+    """Per question, what any thresholds would need to know (numpy arrays, one row per question)."""
 
     top: np.ndarray  # confidence of the top candidate (-inf when settled without search)
     margin: np.ndarray  # top confidence minus the runner-up's
@@ -60,30 +80,35 @@ class _Outcomes:
     uncovered: np.ndarray
 
 
-def _outcomes(engine: AnswerEngine, queries: Sequence[EvalQuery], options: int) -> _Outcomes:
-    keys = {entry.id: entry.key for entry in engine.entries.values()}
-    prepared = engine.prepare_batch([query.text for query in queries])
+def outcomes_of(
+    prepared: Sequence[Prepared],
+    expected: Sequence[str | None],
+    keys: Mapping[int, str],
+    options: int,
+) -> Outcomes:
+    """The outcome arrays of prepared questions, each with the key it should get (``keys``: entry
+    id -> key)."""
     top, margin, top_right, expected_confidence = [], [], [], []
-    for query, item in zip(queries, prepared, strict=True):
+    for right_key, item in zip(expected, prepared, strict=True):
         evidence = item.evidence
         top.append(evidence[0].confidence if evidence else -np.inf)
         runner_up = evidence[1].confidence if len(evidence) > 1 else 0.0
         margin.append(evidence[0].confidence - runner_up if evidence else 0.0)
-        top_right.append(bool(evidence) and keys[evidence[0].entry_id] == query.expected)
-        found = [e.confidence for e in evidence[:options] if keys[e.entry_id] == query.expected]
+        top_right.append(bool(evidence) and keys[evidence[0].entry_id] == right_key)
+        found = [e.confidence for e in evidence[:options] if keys[e.entry_id] == right_key]
         expected_confidence.append(found[0] if found else -np.inf)
-    kinds = [query_kind(query.expected) for query in queries]
-    return _Outcomes(
-        np.array(top),
-        np.array(margin),
-        np.array(top_right),
-        np.array(expected_confidence),
-        np.array([kind == "covered" for kind in kinds]),
-        np.array([kind == "uncovered" for kind in kinds]),
+    kinds = [query_kind(right_key) for right_key in expected]
+    return Outcomes(
+        np.array(top, dtype=float),
+        np.array(margin, dtype=float),
+        np.array(top_right, dtype=bool),
+        np.array(expected_confidence, dtype=float),
+        np.array([kind == "covered" for kind in kinds], dtype=bool),
+        np.array([kind == "uncovered" for kind in kinds], dtype=bool),
     )
 
 
-def _grid(values: np.ndarray) -> np.ndarray:
+def grid(values: np.ndarray) -> np.ndarray:
     """Candidate thresholds: the observed confidences' quantiles, so steps follow the data."""
     finite = values[np.isfinite(values)]
     if finite.size == 0:
@@ -102,8 +127,14 @@ def calibrate(
     wrong answers and at least ``min_declined`` of uncovered questions not answered; ties are
     broken by helping more customers (assisted), then by declining more."""
     base = engine.policy.thresholds
-    seen = _outcomes(engine, queries, base.clarify_options)
-    answer_grid = _grid(seen.top)
+    keys = {entry.id: entry.key for entry in engine.entries.values()}
+    seen = outcomes_of(
+        engine.prepare_batch([query.text for query in queries]),
+        [query.expected for query in queries],
+        keys,
+        base.clarify_options,
+    )
+    answer_grid = grid(seen.top)
     best: tuple[tuple[float, float, float], DecisionThresholds] | None = None
     for margin_min in _MARGINS:
         # rows: answer threshold; columns: clarify threshold

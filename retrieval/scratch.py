@@ -18,6 +18,7 @@ from retrieval.decision import Decision
 from retrieval.embedder import Embedder
 from retrieval.evaluation import EvalFile, Metrics, measure
 from retrieval.opening import close_decisions, open_decisions
+from retrieval.self_calibration import Estimate
 from retrieval.service import DecisionService
 from retrieval.sync import import_and_index
 
@@ -26,7 +27,7 @@ from retrieval.sync import import_and_index
 async def scratch_decisions(
     settings: Settings, faq: list[FaqEntryData], embedder: Embedder
 ) -> AsyncIterator[DecisionService]:
-    """A throw-away database and index holding only ``faq``."""
+    """A throw-away database and index holding only ``faq``, its thresholds fitted to it."""
     with tempfile.TemporaryDirectory(prefix="firstline-eval-") as workdir:
         scratch = settings.model_copy(update={"data_dir": Path(workdir), "database_url": None})
         database, sessions = await open_database(scratch)
@@ -34,6 +35,8 @@ async def scratch_decisions(
             decisions = await open_decisions(scratch, sessions, embedder)
             try:
                 await import_and_index(sessions, decisions, faq, author="eval")
+                if decisions.calibrator is not None:
+                    await decisions.calibrator.refresh()
                 yield decisions
             finally:
                 await close_decisions(decisions)
@@ -47,6 +50,7 @@ class EvalRun:
 
     eval_file: EvalFile
     decisions: list[Decision]
+    calibration: Estimate | None = None  # what the engine expected on the file's FAQ
 
     @property
     def metrics(self) -> Metrics:
@@ -63,7 +67,12 @@ class EvalRun:
             }
             for query, decision in zip(self.eval_file.queries, self.decisions, strict=True)
         ]
-        return {"name": self.eval_file.name, "metrics": self.metrics.as_dict(), "results": results}
+        return {
+            "name": self.eval_file.name,
+            "metrics": self.metrics.as_dict(),
+            "calibration": self.calibration.as_dict() if self.calibration is not None else None,
+            "results": results,
+        }
 
 
 async def run_eval(settings: Settings, eval_file: EvalFile, embedder: Embedder) -> EvalRun:
@@ -75,4 +84,5 @@ async def run_eval(settings: Settings, eval_file: EvalFile, embedder: Embedder) 
             prepared = engine.prepare_batch([query.text for query in eval_file.queries])
             return [engine.conclude(item) for item in prepared]
 
-        return EvalRun(eval_file, await asyncio.to_thread(decide_all))
+        expected = decisions.calibrator.estimate if decisions.calibrator is not None else None
+        return EvalRun(eval_file, await asyncio.to_thread(decide_all), expected)

@@ -19,6 +19,7 @@ from typing import Protocol, TypeVar
 from core.metrics import DECISION_SECONDS, DECISIONS
 from retrieval.decision import Decision, Turn
 from retrieval.engine import AnswerEngine, Message
+from retrieval.self_calibration import Estimate
 from retrieval.threads import limit_compute_threads
 
 logger = logging.getLogger(__name__)
@@ -36,6 +37,20 @@ class Follower(Protocol):
 
     async def stop(self) -> None:
         """Stop following."""
+
+
+class Calibrator(Protocol):
+    """What keeps the thresholds fitted to the FAQ (retrieval.calibration_keeper)."""
+
+    @property
+    def estimate(self) -> Estimate | None:
+        """What the engine expects on the FAQ it serves now."""
+
+    async def refresh(self) -> Estimate | None:
+        """Refit now if the FAQ changed since the last fit."""
+
+    async def stop(self) -> None:
+        """Stop keeping."""
 
 
 class DecisionService:
@@ -59,9 +74,13 @@ class DecisionService:
         self._waiting: list[tuple[Message, asyncio.Future[Decision]]] = []
         self._draining: asyncio.Task[None] | None = None
         self.follower: Follower | None = None
+        self.calibrator: Calibrator | None = None
 
     def follow(self, follower: Follower) -> None:
         self.follower = follower
+
+    def calibrate_with(self, calibrator: Calibrator) -> None:
+        self.calibrator = calibrator
 
     async def decide(
         self, text: str, language: str | None = None, history: Sequence[Turn] = ()

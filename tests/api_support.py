@@ -44,12 +44,14 @@ class ApiHarness:
 
 
 @asynccontextmanager
-async def api_harness(settings: Settings, database_url: str) -> AsyncIterator[ApiHarness]:
+async def api_harness(
+    settings: Settings, database_url: str, *, self_calibrated: bool = False
+) -> AsyncIterator[ApiHarness]:
+    """The API on the test FAQ, with fixed thresholds (or, ``self_calibrated``, those the engine
+    fits to the FAQ itself)."""
+    fixed = DecisionThresholds(answer_min=0.9, answer_margin=0.1, clarify_min=0.7)
     settings = settings.model_copy(
-        update={
-            "database_url": database_url,
-            "decision": DecisionThresholds(answer_min=0.9, answer_margin=0.1, clarify_min=0.7),
-        }
+        update={"database_url": database_url} | ({} if self_calibrated else {"decision": fixed})
     )
     services = await open_services(settings, embedder=KeywordEmbedder(TOPICS))
     await import_and_index(services.sessions, services.decisions, FAQ, author="test")

@@ -67,6 +67,9 @@ def test_import_ask_export_with_another_model(tmp_path: Path, env: dict[str, str
     decision = json.loads(asked.stdout)
     assert decision["decision"] in {"answer", "clarify", "handoff"}
     assert decision["candidates"][0]["faq_key"] == "password"
+    # thresholds fitted to this FAQ, and what they are expected to do on it
+    assert decision["calibration"]["source"] == "self-calibrated"
+    assert decision["calibration"]["wrong_answer_budget"] == 0.02
 
     human = json.loads(firstline("ask", "agent please", "--json", env=env).stdout)
     assert (human["decision"], human["reason"]) == ("handoff", "customer_request")
@@ -109,6 +112,9 @@ def test_eval_reports_the_metrics_and_one_decision_per_query(
         report["metrics"]["human_handoff"] == 1.0 and report["metrics"]["uncovered_declined"] == 1.0
     )
     assert [r["text"] for r in report["results"]] == [q["text"] for q in queries]
+    assert report["calibration"]["rehearsed"]["covered"] == 2  # the FAQ's own phrasings, held out
+    text = firstline("eval", str(eval_file), env=env)
+    assert "wrong answers" in text.stdout and "self-calibrated" in text.stdout, text.stderr
     assert not (tmp_path / "data" / "firstline.sqlite3").exists()  # a temporary database only
 
     eval_file.write_text('{"name": "x", "queries": "nope"}')

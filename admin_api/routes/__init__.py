@@ -4,6 +4,7 @@ from fastapi import APIRouter
 
 from admin_api.routes import (
     analytics,
+    calibration,
     faq,
     gaps,
     lead_settings,
@@ -19,7 +20,9 @@ API_PREFIX = "/api/v1"
 FILE_PATHS = (f"{API_PREFIX}/faq/import", f"{API_PREFIX}/eval")
 
 api_router = APIRouter(prefix=API_PREFIX)
+# calibration before faq: its /faq/calibration is no entry's key.
 for module in (
+    calibration,
     faq,
     translations,
     preview,

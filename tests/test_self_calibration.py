@@ -1,0 +1,204 @@
+"""Self-calibration: the FAQ rehearses itself (hand-written vectors), the thresholds follow the
+team's wrong-answer budget, the keeper refits after every change, and editors read the estimate
+over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from admin_api.tokens import Role
+from core.settings import DecisionThresholds, Settings
+from firstline.assembly import open_services
+from knowledge_base.formats import FaqEntryData
+from retrieval.engine import AnswerEngine, IndexedEntry
+from retrieval.self_calibration import NEVER, Estimate, LabelledQuestion, fit, rehearse
+from retrieval.sync import import_and_index
+from tests.api_support import TOPICS, ApiHarness, api_harness
+from tests.fakes import KeywordEmbedder
+
+WORDS = ["пароль", "деньг", "доставк", "курьер", "карт", "налич"]
+BASE = DecisionThresholds()
+
+
+def _entry(number: int, key: str, *phrasings: str) -> IndexedEntry:
+    return IndexedEntry(
+        id=number,
+        key=key,
+        question=phrasings[0],
+        answer=f"answer {key}",
+        language="ru",
+        alt_questions=phrasings[1:],
+    )
+
+
+DISTINCT = [
+    _entry(1, "password", "забыл пароль", "пароль не подходит", "сбросить пароль", "новый пароль"),
+    _entry(2, "refund", "верните деньги", "где мои деньги", "деньги назад", "возврат денег"),
+    _entry(3, "delivery", "где доставка", "доставка опаздывает", "доставка не пришла", "доставку"),
+    _entry(4, "courier", "курьер грубит", "курьер не звонит", "курьер потерялся", "курьеру"),
+]
+# Two entries no vector tells apart: any rehearsed question of one lands on the other as often.
+CONFUSABLE = [
+    _entry(1, "refund-card", "деньги карта", "деньги на карту", "карта деньги", "картой деньги"),
+    _entry(2, "refund-cash", "деньги карта", "деньги на карту", "карта деньги", "картой деньги"),
+    _entry(3, "delivery", "где доставка", "доставка опаздывает", "доставка не пришла", "доставку"),
+]
+
+
+def _fitted(entries: list[IndexedEntry], budget: float = 0.02) -> Estimate:
+    rehearsal = rehearse(entries, KeywordEmbedder(WORDS), BASE)
+    return fit(rehearsal, BASE, budget=budget, fingerprint="test")
+
+
+def test_a_faq_of_distinct_entries_answers_and_expects_few_wrong_answers() -> None:
+    estimate = _fitted(DISTINCT)
+    assert estimate.source == "self-calibrated"
+    assert estimate.thresholds.answer_min < NEVER
+    assert estimate.covered_questions == 16  # every phrasing held out once
+    assert estimate.uncovered_questions == 12  # three phrasings of each left-out entry
+    assert estimate.answered_right.value >= 0.9
+    # none seen, but 28 rehearsed questions leave room: the 90 % bound says how much
+    assert estimate.wrong_answers.value == 0.0 < estimate.wrong_answers.high < 0.05
+
+
+def test_entries_that_cannot_be_told_apart_make_it_careful() -> None:
+    distinct, confusable = _fitted(DISTINCT), _fitted(CONFUSABLE)
+    assert confusable.thresholds.answer_min > distinct.thresholds.answer_min
+    assert confusable.answered_right.value < distinct.answered_right.value
+
+
+def test_one_phrasing_per_entry_gives_wide_bounds_and_never_answers_outright() -> None:
+    single = [_entry(entry.id, entry.key, entry.question) for entry in DISTINCT]
+    estimate = _fitted(single)
+    assert estimate.covered_questions == 0
+    assert (estimate.answered_right.low, estimate.answered_right.high) == (0.0, 1.0)
+    assert estimate.thresholds.answer_min == NEVER
+    assert estimate.thresholds.clarify_min <= NEVER  # options are still offered
+
+
+def test_a_bigger_budget_never_makes_it_more_careful() -> None:
+    rehearsal = rehearse(CONFUSABLE, KeywordEmbedder(WORDS), BASE)
+    strict = fit(rehearsal, BASE, budget=0.02, fingerprint="test")
+    lenient = fit(rehearsal, BASE, budget=0.5, fingerprint="test")
+    assert lenient.thresholds.answer_min <= strict.thresholds.answer_min
+    assert lenient.answered_right.value >= strict.answered_right.value
+
+
+def test_labelled_questions_join_the_evidence() -> None:
+    embedder = KeywordEmbedder(WORDS)
+    rehearsal = rehearse(DISTINCT, embedder, BASE)
+    engine = AnswerEngine(embedder, thresholds=BASE)
+    engine.rebuild(DISTINCT)
+    texts = [("пароль забыл опять", "password"), ("курьер нахамил", "courier")]
+    labelled = [
+        LabelledQuestion(prepared, expected)
+        for prepared, (_, expected) in zip(
+            engine.prepare_batch([text for text, _ in texts]), texts, strict=True
+        )
+    ]
+    alone = fit(rehearsal, BASE, budget=0.02, fingerprint="test")
+    refined = fit(rehearsal, BASE, budget=0.02, fingerprint="test", labelled=labelled)
+    assert refined.labelled_questions == 2
+    assert refined.covered_questions == alone.covered_questions + 2
+
+
+def test_an_estimate_survives_its_round_trip() -> None:
+    estimate = _fitted(DISTINCT)
+    assert Estimate.from_dict(estimate.as_dict()) == estimate
+
+
+@pytest.fixture
+async def fitting_api(settings: Settings) -> AsyncIterator[ApiHarness]:
+    url = f"sqlite+aiosqlite:///{settings.data_dir / 'api.sqlite3'}"
+    async with api_harness(settings, url, self_calibrated=True) as harness:
+        yield harness
+
+
+async def _calibration(api: ApiHarness) -> dict[str, object]:
+    response = await api.client.get("/api/v1/faq/calibration", headers=api.auth(Role.EDITOR))
+    assert response.status_code == 200, response.text
+    body: dict[str, object] = response.json()
+    return body
+
+
+async def test_editors_read_the_estimate_and_it_follows_an_edit(fitting_api: ApiHarness) -> None:
+    decisions = fitting_api.services.decisions
+    assert decisions.calibrator is not None
+    await decisions.calibrator.refresh()
+    first = await _calibration(fitting_api)
+    assert (first["state"], first["source"], first["wrong_answer_budget"]) == (
+        "fitted",
+        "self-calibrated",
+        0.02,
+    )
+    assert first["thresholds"] == decisions.engine.policy.thresholds.model_dump()
+    assert set(first["answered_right"]) == {"value", "low", "high"}  # type: ignore[arg-type]
+
+    created = await fitting_api.client.post(
+        "/api/v1/faq",
+        json={
+            "key": "delivery",
+            "question": "Где моя доставка?",
+            "alt_questions": ["Доставка опаздывает", "Когда приедет доставка"],
+            "answer": "Курьер в пути.",
+        },
+        headers=fitting_api.auth(Role.EDITOR),
+    )
+    assert created.status_code == 201, created.text
+    for _ in range(200):  # the keeper refits in the background, no call needed
+        latest = await _calibration(fitting_api)
+        if latest["state"] == "fitted" and latest["rehearsed"] != first["rehearsed"]:
+            break
+        await asyncio.sleep(0.1)
+    assert latest["state"] == "fitted"
+    assert latest["rehearsed"]["covered"] > first["rehearsed"]["covered"]  # type: ignore[index]
+
+    agent = await fitting_api.client.get(
+        "/api/v1/faq/calibration", headers=fitting_api.auth(Role.AGENT)
+    )
+    assert agent.status_code == 403
+
+
+async def test_fixed_thresholds_stay_and_are_estimated(settings: Settings) -> None:
+    url = f"sqlite+aiosqlite:///{settings.data_dir / 'api.sqlite3'}"
+    async with api_harness(settings, url) as api:
+        calibrator = api.services.decisions.calibrator
+        assert calibrator is not None
+        fixed = api.services.decisions.engine.policy.thresholds
+        await calibrator.refresh()
+        body = await _calibration(api)
+        assert (body["state"], body["source"]) == ("fitted", "settings")
+        assert body["thresholds"] == fixed.model_dump()
+        assert api.services.decisions.engine.policy.thresholds == fixed
+
+
+async def test_a_restart_with_the_same_faq_starts_fitted(settings: Settings) -> None:
+    settings = settings.model_copy(
+        update={"database_url": f"sqlite+aiosqlite:///{settings.data_dir / 'kb.sqlite3'}"}
+    )
+    embedder = KeywordEmbedder(TOPICS)
+    faq = [
+        FaqEntryData(
+            key="password", question="Забыл пароль", alt_questions=["Сбросить пароль"], answer="A."
+        ),
+        FaqEntryData(
+            key="refund", question="Вернуть деньги", alt_questions=["Где деньги"], answer="B."
+        ),
+    ]
+    services = await open_services(settings, embedder=embedder)
+    try:
+        await import_and_index(services.sessions, services.decisions, faq, author="test")
+        assert services.decisions.calibrator is not None
+        fitted = await services.decisions.calibrator.refresh()
+    finally:
+        await services.close()
+    again = await open_services(settings, embedder=embedder)
+    try:
+        assert again.decisions.calibrator is not None
+        assert again.decisions.calibrator.estimate == fitted  # before any refit
+        assert fitted is not None and again.answers.policy.thresholds == fitted.thresholds
+    finally:
+        await again.close()
