@@ -11,6 +11,7 @@ from admin_api.deps import AdminDep, Moment, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from core.database import utcnow
 from handoff.insights.analytics import SupportReport, support_report
+from handoff.insights.team_report import TeamsReport, teams_report
 
 router = APIRouter(prefix="/analytics", tags=["analytics"], responses=ERROR_RESPONSES)
 
@@ -41,5 +42,27 @@ async def analytics(
             return await support_report(
                 session, start=start, end=end, timezone=timezone or services.settings.timezone
             )
+    except ValueError as error:
+        raise ApiError(422, str(error)) from None
+
+
+@router.get("/teams", summary="Per team and per line: volume, escalation rates, responses, CSAT")
+async def teams_analytics(
+    services: ServicesDep,
+    _token: AdminDep,
+    start: Annotated[Moment | None, Query(description="default: 7 days before end")] = None,
+    end: Annotated[Moment | None, Query(description="default: now")] = None,
+) -> TeamsReport:
+    """Tickets opened in [start, end), each credited to the teams it went through: what reached
+    each team, what it passed up to the next line, its first reply and close, the ratings of what
+    it closed, breaches while it held the ticket; the first line's tickets solved without
+    escalation (the bot's own share is ``conversations.resolved_by_bot`` in /analytics)."""
+    end = end or utcnow()
+    start = start or end - DEFAULT_PERIOD
+    if end - start > MAX_PERIOD:
+        raise ApiError(422, f"a report covers at most {MAX_PERIOD.days} days: ask per quarter")
+    try:
+        async with services.sessions() as session:
+            return await teams_report(session, start=start, end=end)
     except ValueError as error:
         raise ApiError(422, str(error)) from None
