@@ -442,3 +442,32 @@ def test_an_admins_business_hours_are_what_the_bot_tells_customers(
     secret = page.get_by_label("New token")
     expect(secret).to_have_value(re.compile(r"^fl_"))
     expect(page.get_by_text("shown only once")).to_be_visible()
+
+
+def test_an_editor_translates_an_entry_and_a_ukrainian_customer_gets_it(
+    tab: Watched, console: Console
+) -> None:
+    telegram = console.running.telegram
+    page = _sign_in(tab, console, console.token("editor", "Oksana"), "#/faq/entry/buy-movie")
+    expect(page.locator("fieldset[data-language=ru]")).to_be_hidden()  # the main language
+    page.get_by_label("Question (Ukrainian)").fill("Як купити фільм поза підпискою?")
+    page.get_by_label("Other phrasings (Ukrainian)").fill("Фільм платний, як його купити")
+    page.get_by_label("Answer (Ukrainian)").fill("Відкрийте фільм і натисніть *«Купити»*.")
+    _assert_every_control_is_labelled(page)
+    _screenshot(page, "faq-translation")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#notice")).to_contain_text("Saved")
+    expect(page.locator("#entry-version")).to_have_text("version 2")
+
+    telegram.send_text(customer(811, "Тарас", "uk"), "Як купити фільм поза підпискою?")
+    reply = telegram.wait_for_messages(811, 1)[0]
+    assert "Відкрийте фільм і натисніть <b>«Купити»</b>." in reply.text
+
+    page.get_by_role("button", name="History").click()
+    expect(page.locator("li[data-version='2']")).to_contain_text("changed: uk")
+    page.goto(f"{console.url}/console#/faq/translations")
+    expect(page.locator("#translations-summary")).to_contain_text("answers went out")
+    row = page.get_by_role("row").filter(has=page.get_by_role("link", name="buy-movie"))
+    expect(row).to_contain_text("English")
+    expect(row).not_to_contain_text("Ukrainian")
+    _assert_every_control_is_labelled(page)

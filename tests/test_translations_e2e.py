@@ -20,17 +20,16 @@ from tests.test_desk_e2e import desk_with_admin
 
 pytestmark = pytest.mark.model
 
-UK_REFUND = {
-    "question": "Як повернути гроші за підписку?",
-    "alt_questions": ["Хочу повернення коштів"],
-    "answer": "1. Напишіть «повернення» в цей чат і вкажіть дату списання.\n"
-    "2. Гроші повернуться на картку за 3–10 робочих днів.",
+# An entry the demo FAQ has in Russian only.
+UK_DELETE = {
+    "question": "Як видалити акаунт?",
+    "alt_questions": ["Хочу видалити профіль назавжди"],
+    "answer": "1. Скасуйте підписку.\n2. Відкрийте *Профіль → Особисті дані → Видалити акаунт*.",
 }
-EN_REFUND = {
-    "question": "How do I get a refund?",
-    "alt_questions": ["I want my money back"],
-    "answer": "1. Write “refund” in this chat with the date of the charge.\n"
-    "2. The money is back on your card in 3–10 working days.",
+EN_DELETE = {
+    "question": "How do I delete my account?",
+    "alt_questions": ["Delete my data"],
+    "answer": "1. Cancel the subscription.\n2. Open *Profile → Personal data → Delete account*.",
 }
 
 
@@ -75,18 +74,18 @@ def _main_answer(deployment: Deployment, key: str) -> str:
 
 
 def test_each_customer_gets_the_answer_in_their_language_or_a_note(deployment: Deployment) -> None:
-    deployment.translate("refund", "uk", UK_REFUND)
-    russian_answer = render(_main_answer(deployment, "refund"))
+    deployment.translate("delete-account", "uk", UK_DELETE)
+    russian_answer = render(_main_answer(deployment, "delete-account"))
 
-    ukrainian = deployment.ask(customer(901, "Оксана", "uk"), "Як повернути гроші за підписку?")
-    assert render(UK_REFUND["answer"]) in ukrainian
+    ukrainian = deployment.ask(customer(901, "Оксана", "uk"), "Як видалити акаунт?")
+    assert render(UK_DELETE["answer"]) in ukrainian
     assert russian_answer not in ukrainian
     assert UK.anything_else in ukrainian
 
-    russian = deployment.ask(customer(902, "Ольга", "ru"), "Как вернуть деньги за подписку?")
+    russian = deployment.ask(customer(902, "Ольга", "ru"), "Как удалить аккаунт?")
     assert russian_answer in russian and RU.anything_else in russian
 
-    english = deployment.ask(customer(903, "Anne", "en"), "How do I get a refund?")
+    english = deployment.ask(customer(903, "Anne", "en"), "How do I delete my account?")
     note = EN.not_translated.format(language=EN.in_language["ru"])
     assert english.startswith(f"<i>{note}</i>")  # one line, before the answer
     assert russian_answer in english and EN.anything_else in english
@@ -97,29 +96,29 @@ def test_each_customer_gets_the_answer_in_their_language_or_a_note(deployment: D
     menu = deployment.telegram.wait_for_messages(904, 1)[-1]
     deployment.telegram.press(chooser, menu, buttons.language("en"))
     deployment.telegram.wait_for_messages(904, 2)
-    deployment.translate("refund", "en", EN_REFUND)
-    chosen = deployment.ask(chooser, "Як повернути гроші за підписку?", replies_before=2)
-    assert render(EN_REFUND["answer"]) in chosen and note not in chosen
+    deployment.translate("delete-account", "en", EN_DELETE)
+    chosen = deployment.ask(chooser, "Як видалити акаунт?", replies_before=2)
+    assert render(EN_DELETE["answer"]) in chosen and note not in chosen
 
     report = deployment.call("GET", "/translations").json()
-    refund = next(entry for entry in report["entries"] if entry["faq_key"] == "refund")
-    assert refund["other_language"] == {"en": 1}
-    assert refund["by_language"] == {"uk": 1, "ru": 1, "en": 2}
-    assert refund["translated"] == ["en", "uk"] and refund["missing"] == []
-    assert report["entries"][0]["faq_key"] == "refund"  # the editors' first to-do
+    entry = next(item for item in report["entries"] if item["faq_key"] == "delete-account")
+    assert entry["other_language"] == {"en": 1}
+    assert entry["by_language"] == {"uk": 1, "ru": 1, "en": 2}
+    assert entry["translated"] == ["en", "uk"] and entry["missing"] == []
+    assert report["entries"][0]["faq_key"] == "delete-account"  # the editors' first to-do
 
 
 def test_the_api_answers_in_the_conversations_language(deployment: Deployment) -> None:
     deployment.translate(
-        "change-plan",
+        "watch-history",
         "uk",
-        {"question": "Як змінити тариф?", "answer": "Тариф змінюється в *Профілі*."},
+        {"question": "Як очистити історію переглядів?", "answer": "Історія — у *Профілі*."},
     )
-    asked = {"text": "Как сменить тариф?"}
+    asked = {"text": "Как очистить историю просмотров?"}
     in_ukrainian = deployment.call("POST", "/answer", json=asked | {"language": "uk"}).json()
-    assert in_ukrainian["faq_key"] == "change-plan"
-    assert in_ukrainian["answer"] == "Тариф змінюється в *Профілі*."
+    assert in_ukrainian["faq_key"] == "watch-history"
+    assert in_ukrainian["answer"] == "Історія — у *Профілі*."
     assert in_ukrainian["answer_language"] == "uk"
     in_english = deployment.call("POST", "/answer", json=asked | {"language": "en"}).json()
     assert in_english["answer_language"] == "ru"
-    assert in_english["answer"] == _main_answer(deployment, "change-plan")
+    assert in_english["answer"] == _main_answer(deployment, "watch-history")

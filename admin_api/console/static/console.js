@@ -2,6 +2,7 @@
 import { session, signIn, signOut, whenSignedOut, whoami } from './api.js';
 import { h, field, errorBox, alertBox, clearNotice } from './ui.js';
 import { faqList, faqEntry, faqNew } from './faq.js';
+import { translationsTodo } from './translations.js';
 import { transferPage } from './transfer.js';
 import { tryPage } from './tryit.js';
 import { gapsPage } from './gaps.js';
@@ -18,6 +19,7 @@ const ADMIN = ['admin'];
 const ROUTES = [
   [/^faq$/, 'FAQ', ANY, faqList],
   [/^faq\/new$/, null, EDITOR, faqNew],
+  [/^faq\/translations$/, null, ANY, translationsTodo],
   [/^faq\/entry\/([^/]+)$/, null, ANY, faqEntry],
   [/^import$/, 'Import & export', EDITOR, transferPage],
   [/^try$/, 'Try it', ANY, tryPage],

@@ -5,9 +5,9 @@ import {
   append, h, field, select, table, errorBox, alertBox, announce, when, badge, telegramPreview, lineDiff,
   confirmButton,
 } from './ui.js';
+import { LANGUAGES, translationEditor, translationsText } from './translations.js';
 
 const PAGE = 50;
-const LANGUAGES = [['ru', 'Russian'], ['uk', 'Ukrainian'], ['en', 'English']];
 const STATUSES = [['published', 'Published'], ['draft', 'Draft']];
 const filters = { search: '', tag: '', language: '', status: '', deleted: false, offset: 0 };
 
@@ -53,7 +53,8 @@ export async function faqList(page) {
     }
     const rows = found.items.map((entry) => [
       h('a', { href: `#/faq/entry/${encodeURIComponent(entry.key)}` }, entry.key),
-      entry.question, entry.language, statusBadge(entry), entry.tags.join(', '), when(entry.updated_at),
+      entry.question, entry.language, Object.keys(entry.translations).join(', ') || '—',
+      statusBadge(entry), entry.tags.join(', '), when(entry.updated_at),
     ]);
     const pages = Math.max(1, Math.ceil(found.total / PAGE));
     const current = Math.floor(filters.offset / PAGE) + 1;
@@ -61,14 +62,16 @@ export async function faqList(page) {
     const next = h('button', { type: 'button', class: 'quiet', disabled: current >= pages, onclick: () => { filters.offset += PAGE; load(); } }, 'Next page');
     results.replaceChildren(
       h('p', { class: 'muted', id: 'faq-count' }, `${found.total} entries`),
-      table(['Key', 'Question', 'Language', 'Status', 'Tags', 'Updated'], rows, 'FAQ entries'),
+      table(['Key', 'Question', 'Language', 'Translations', 'Status', 'Tags', 'Updated'], rows, 'FAQ entries'),
       h('div', { class: 'pager' }, previous, h('span', null, `Page ${current} of ${pages}`), next),
     );
   }
 
   append(page, 
     h('h1', null, 'FAQ'),
-    mayEdit() ? h('div', { class: 'actions' }, h('a', { class: 'button', href: '#/faq/new' }, 'New entry')) : null,
+    h('div', { class: 'actions' },
+      mayEdit() ? h('a', { class: 'button', href: '#/faq/new' }, 'New entry') : null,
+      h('a', { class: 'button quiet', href: '#/faq/translations' }, 'Translations to do')),
     form,
     results,
   );
@@ -83,6 +86,7 @@ function contentFrom(controls) {
     tags: controls.tags.value.split(',').map((tag) => tag.trim()).filter(Boolean),
     language: controls.language.value,
     status: controls.status.value,
+    translations: controls.translations.valueFor(controls.language.value),
   };
 }
 
@@ -95,8 +99,11 @@ function editorForm(entry, readOnly) {
     tags: h('input', { type: 'text', name: 'tags', value: entry.tags.join(', '), readonly: readOnly }),
     language: select('language', LANGUAGES, entry.language),
     status: select('status', STATUSES, entry.status),
+    translations: translationEditor(entry, readOnly),
   };
   if (readOnly) { controls.language.disabled = true; controls.status.disabled = true; }
+  controls.translations.showFor(entry.language);
+  controls.language.addEventListener('change', () => controls.translations.showFor(controls.language.value));
   const preview = h('div', { class: 'preview', id: 'answer-preview', 'aria-live': 'polite' });
   const showPreview = () => preview.replaceChildren(...telegramPreview(controls.answer.value));
   controls.answer.addEventListener('input', showPreview);
@@ -108,14 +115,17 @@ function editorForm(entry, readOnly) {
       field('Answer', controls.answer, 'Telegram-safe Markdown: *bold*, _italic_, `code`, [label](https://…).'),
       h('div', { class: 'field' }, h('span', { class: 'label', id: 'preview-label' }, 'As the customer sees it in Telegram'), preview)),
     h('div', { class: 'row' },
-      field('Tags', controls.tags, 'Separated by commas.'), field('Language', controls.language), field('Status', controls.status)),
+      field('Tags', controls.tags, 'Separated by commas.'),
+      field('Language', controls.language, 'The main language: its answer goes to customers whose language has no translation.'),
+      field('Status', controls.status)),
+    controls.translations.body,
   ];
   preview.setAttribute('aria-labelledby', 'preview-label');
   return { controls, body };
 }
 
 export async function faqNew(page) {
-  const empty = { question: '', alt_questions: [], answer: '', tags: [], language: 'ru', status: 'draft' };
+  const empty = { question: '', alt_questions: [], answer: '', tags: [], language: 'ru', status: 'draft', translations: {} };
   const { controls, body } = editorForm(empty, false);
   const key = h('input', { type: 'text', name: 'key', required: true, pattern: '[a-z0-9][a-z0-9_.\\-]{0,99}' });
   const problem = h('div');
@@ -138,11 +148,13 @@ export async function faqNew(page) {
 
 const FIELDS = [
   ['question', 'Question'], ['alt_questions', 'Other phrasings'], ['answer', 'Answer'],
-  ['tags', 'Tags'], ['language', 'Language'], ['status', 'Status'],
+  ['tags', 'Tags'], ['language', 'Language'], ['status', 'Status'], ['translations', 'Translations'],
 ];
 
 function shown(value) {
-  return Array.isArray(value) ? value.join('\n') : String(value ?? '');
+  if (Array.isArray(value)) return value.join('\n');
+  if (value && typeof value === 'object') return translationsText(value);
+  return String(value ?? '');
 }
 
 // Both versions side by side, each differing field marked in words (not by colour alone).
@@ -255,6 +267,7 @@ export async function faqEntry(page, rawKey) {
         const changed = FIELDS.filter(([name]) => shown(before[name]) !== shown(item.snapshot[name]));
         return h('li', { 'data-version': item.version },
           h('strong', null, `Version ${item.version}`), ` · ${item.change} by ${item.author}, ${when(item.changed_at)}`,
+          item.languages_changed.length ? ` · changed: ${item.languages_changed.join(', ')}` : '',
           h('div', { class: 'actions' },
             h('button', { type: 'button', class: 'quiet', onclick: () => {
               diff.replaceChildren(...changed.map(([name, label]) => h('div', null, h('strong', null, label), lineDiff(shown(before[name]), shown(item.snapshot[name])))));
