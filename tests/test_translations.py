@@ -39,6 +39,9 @@ from knowledge_base.repository import (
     set_translation,
     versions_of,
 )
+from retrieval.decision import Candidate, Decision, Outcome, Reason
+from retrieval.engine import IndexedEntry
+from retrieval.localize import in_language
 
 TRANSLATED = [
     {
@@ -256,3 +259,31 @@ async def test_a_database_from_before_translations_carries_its_entries_over(
         "status": "draft",
         "translations": {},
     }
+
+
+def test_options_and_answers_come_in_the_language_each_entry_has() -> None:
+    indexed = {
+        1: IndexedEntry(
+            1,
+            "refund",
+            "Как вернуть деньги?",
+            "Откройте профиль.",
+            "ru",
+            translations={"uk": ("Як повернути гроші?", "Відкрийте профіль.")},
+        ),
+        2: IndexedEntry(2, "password", "Забыл пароль", "Нажмите «Забыли пароль?».", "ru"),
+    }
+    options = [
+        Candidate(1, "refund", "Как вернуть деньги?", 0.5),
+        Candidate(2, "password", "Забыл пароль", 0.4),
+    ]
+    clarify = Decision(Outcome.CLARIFY, Reason.UNSURE, "uk", candidates=options)
+    labels = [option.question for option in in_language(clarify, indexed.get, "uk").candidates]
+    assert labels == ["Як повернути гроші?", "Забыл пароль"]  # no Ukrainian: the main language
+    answer = Decision(Outcome.ANSWER, Reason.CONFIDENT, "ru", 1, "refund", "Откройте профиль.")
+    in_ukrainian = in_language(answer, indexed.get, "uk")
+    assert (in_ukrainian.answer, in_ukrainian.answer_language) == ("Відкрийте профіль.", "uk")
+    in_english = in_language(answer, indexed.get, "en")
+    assert (in_english.answer, in_english.answer_language) == ("Откройте профиль.", "ru")
+    gone = in_language(answer, {}.get, "uk")  # unpublished meanwhile: what was decided
+    assert (gone.answer, gone.answer_language) == ("Откройте профиль.", None)

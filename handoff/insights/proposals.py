@@ -99,7 +99,7 @@ async def add_phrasings(
 ) -> bool:
     """Add customers' wordings to the entry's phrasings as one new version; False when it has
     them all already (an editor added them meanwhile)."""
-    known = {wording(phrasing) for phrasing in entry.phrasings}
+    known = {wording(phrasing) for phrasing in entry.every_phrasing}  # translations too
     room = MAX_PHRASINGS - len(entry.alt_questions)
     new = [text for text in dict.fromkeys(map(as_phrasing, texts)) if wording(text) not in known][
         : max(room, 0)

@@ -67,8 +67,9 @@ export async function transferPage(page) {
   };
   append(page, h('h1', null, 'Import & export'), form, result,
     h('section', { class: 'card', 'aria-labelledby': 'export-title' }, h('h2', { id: 'export-title' }, 'Export the FAQ'),
-      h('p', { class: 'muted' }, 'Every entry that is not deleted, drafts included; the file imports back unchanged.'),
+      h('p', { class: 'muted' }, 'Every entry that is not deleted, drafts and translations included; the file imports back unchanged. CSV has a row per entry and language, Markdown a section per language.'),
       h('div', { class: 'actions' },
         h('button', { type: 'button', onclick: () => exportAs('json') }, 'Export JSON'),
-        h('button', { type: 'button', onclick: () => exportAs('csv') }, 'Export CSV')), problem));
+        h('button', { type: 'button', onclick: () => exportAs('csv') }, 'Export CSV'),
+        h('button', { type: 'button', onclick: () => exportAs('md') }, 'Export Markdown')), problem));
 }
