@@ -13,6 +13,7 @@ from admin_api.tokens import Role
 from core.settings import DecisionThresholds, Settings
 from firstline.assembly import open_services
 from knowledge_base.formats import FaqEntryData
+from retrieval.calibration import FixedThresholds, fixed_thresholds, store_thresholds
 from retrieval.engine import AnswerEngine, IndexedEntry
 from retrieval.self_calibration import NEVER, Estimate, LabelledQuestion, fit, rehearse
 from retrieval.sync import import_and_index
@@ -202,3 +203,13 @@ async def test_a_restart_with_the_same_faq_starts_fitted(settings: Settings) -> 
         assert fitted is not None and again.answers.policy.thresholds == fitted.thresholds
     finally:
         await again.close()
+
+
+def test_thresholds_from_firstline_calibrate_fix_the_engines(settings: Settings) -> None:
+    assert fixed_thresholds(settings) is None  # nothing chosen: the engine fits its own
+    chosen = DecisionThresholds(answer_min=0.77, answer_margin=0.05, clarify_min=0.2)
+    store_thresholds(settings, chosen)
+    assert fixed_thresholds(settings) == FixedThresholds(chosen, "firstline calibrate")
+    by_settings = DecisionThresholds(answer_min=0.5)
+    overridden = settings.model_copy(update={"decision": by_settings})
+    assert fixed_thresholds(overridden) == FixedThresholds(by_settings, "settings")
