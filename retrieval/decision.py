@@ -18,6 +18,7 @@ class Reason(StrEnum):
     CUSTOMER_CHOICE = "customer_choice"  # answer: they picked the entry from the options
     AMBIGUOUS = "ambiguous"  # clarify: a few entries fit about equally
     UNSURE = "unsure"  # clarify: something fits, not surely enough to answer
+    OFF_TOPIC = "off_topic"  # clarify: far from every entry; say what the bot can help with
     LOW_CONFIDENCE = "low_confidence"  # handoff: nothing in the FAQ fits
     CUSTOMER_REQUEST = "customer_request"  # handoff: they asked for a person
     REPEATED_FAILURE = "repeated_failure"  # handoff: asked again / "that's not what I asked"

@@ -21,7 +21,9 @@ from retrieval.errors import IndexMismatchError
 from retrieval.index import IndexMeta, PhrasingIndex
 from retrieval.intents import Conversational, asks_for_human, conversational_intent, says_not_helped
 from retrieval.lexical import Analyzer, LexicalIndex
+from retrieval.person_requests import PersonRequests
 from retrieval.policy import Evidence, Policy, Signals
+from retrieval.reach import is_far_from_every_entry
 
 logger = logging.getLogger(__name__)
 
@@ -135,6 +137,7 @@ class AnswerEngine:
         thresholds: DecisionThresholds,
         analyzer: Analyzer | None = None,
         off_topic: dict[str, list[str]] | None = None,
+        person_requests: dict[str, list[str]] | None = None,
     ) -> None:
         self.embedder = embedder
         self.policy = Policy(thresholds)
@@ -145,6 +148,7 @@ class AnswerEngine:
         self._centroids = PhrasingIndex(embedder.dimension)  # one per entry: its phrasings' mean
         self._lexical = LexicalIndex(analyzer or Analyzer())
         self._recent_vectors: OrderedDict[tuple[str, str | None], np.ndarray] = OrderedDict()
+        self._person_requests = PersonRequests(embedder, person_requests)
         references = off_topic if off_topic is not None else load_off_topic_references()
         self._references = np.vstack(
             [
@@ -292,6 +296,9 @@ class AnswerEngine:
         vectors = self._encode_remembering(texts)
         for row, index in enumerate(pending):
             query = vectors[row : row + 1]
+            if self._person_requests.asks_for_person(query):
+                prepared[index] = Prepared(settled[index][1], Reason.CUSTOMER_REQUEST)
+                continue
             before = vectors[earlier[index]]
             if len(before) and float(np.max(before @ query[0])) >= REPEAT_SIMILARITY:
                 prepared[index] = Prepared(settled[index][1], Reason.REPEATED_FAILURE)
@@ -377,6 +384,9 @@ class AnswerEngine:
         evidence = prepared.evidence
         limits = thresholds or self.policy.thresholds
         verdict = self.policy.choose(evidence, limits)
+        if verdict.outcome is not Outcome.ANSWER and is_far_from_every_entry(evidence):
+            top_score = round(evidence[0].confidence, 4)
+            return Decision(Outcome.CLARIFY, Reason.OFF_TOPIC, language, score=top_score)
         # A handoff keeps what the bot weighed: the agent's context card shows it.
         considered = verdict.options or evidence[: limits.clarify_options]
         candidates = [self._candidate(item) for item in considered]

@@ -19,8 +19,13 @@ def _pattern(*alternatives: str) -> re.Pattern[str]:
     return re.compile("|".join(f"(?:{alternative})" for alternative in alternatives), re.IGNORECASE)
 
 
-_PERSON_RU = r"(?:человек\w*|оператор\w*|менеджер\w*|специалист\w*|сотрудник\w*|консультант\w*|агент\w*|админ\w*)"
-_PERSON_UK = r"(?:людин\w*|люди\b|оператор\w*|менеджер\w*|спеціаліст\w*|співробітник\w*|консультант\w*|працівник\w*)"
+# Domain roles count as a person: a customer of an accounting service asks for "живой бухгалтер".
+_PERSON_RU = r"(?:человек\w*|оператор\w*|менеджер\w*|специалист\w*|сотрудник\w*|консультант\w*|агент\w*|админ\w*|бухгалтер(?:а|у|ом|ы|и|ів|ов)?\b|юрист(?:а|у|ом|ы|и|ів|ов)?\b)"
+_PERSON_UK = r"(?:людин\w*|люди\b|оператор\w*|менеджер\w*|спеціаліст\w*|співробітник\w*|консультант\w*|працівник\w*|фахів\w*|бухгалтер(?:а|у|ом|ы|и|ів|ов)?\b|юрист(?:а|у|ом|ы|и|ів|ов)?\b)"
+_PERSON_EN = (
+    r"(?:person|human|agent|people|support|staff|someone|somebody|manager|specialist|"
+    r"accountant|lawyer|consultant|advisor|adviser|employee|operator|representative)"
+)
 _HUMAN_REQUEST = _pattern(
     # Russian
     r"\bоператор\w*",
@@ -28,6 +33,7 @@ _HUMAN_REQUEST = _pattern(
     r"\b(?:реальн|настоящ|нормальн)\w*\s+" + _PERSON_RU,
     r"\b(?:позов|позв|соедин|переключ|свяж|дайте|дай|нуж|хочу|хотел\w*|можно|давай\w*)\w*\s+(?:\w+\s+){0,3}?"
     + _PERSON_RU,
+    r"\bперевед\w*\s+меня\s+(?:на|к)\s+(?:\w+\s+){0,2}?" + _PERSON_RU,
     r"\bс\s+(?:живым\s+)?(?:человеком|менеджером|специалистом|сотрудником|консультантом)",
     r"\b(?:поговорить|пообщаться|общаться)\s+с\s+(?!ботом)\w+",
     r"\bне\s+(?:с\s+)?бот(?:ом)?\b",
@@ -39,17 +45,24 @@ _HUMAN_REQUEST = _pattern(
     r"\bжив\w*\s+(?:\w+\s+)?" + _PERSON_UK,
     r"\b(?:поклич|з['’]єдна|переключ|дайте|дай|потріб|треба|хочу|можна)\w*\s+(?:\w+\s+){0,3}?"
     + _PERSON_UK,
+    r"\bперевед\w*\s+мене\s+(?:на|до)\s+(?:\w+\s+){0,2}?" + _PERSON_UK,
     r"\b(?:поговорити|поспілкуватися|спілкуватися)\s+з\s+(?!ботом)\w+",
     r"\bне\s+з\s+ботом\b",
     # English
     r"\b(?:human|humans|operator|representative|rep)\b",
     r"\b(?:real|live|actual)\s+(?:person|human|agent|people|support)\b",
-    r"\b(?:talk|speak|chat|connect)\w*\s+(?:me\s+)?(?:to|with)\s+(?:a\s+|an\s+|some\s+|your\s+)?"
-    r"(?:person|someone|somebody|agent|manager|support|staff|people|specialist)\b",
+    r"\b(?:need|want|get|give)\s+(?:me\s+)?(?:an?\s+)?(?:real|live|actual)\s+" + _PERSON_EN,
+    r"\b(?:talk|speak|chat|connect|transfer|put)\w*\s+(?:me\s+)?(?:through\s+)?(?:to|with)\s+"
+    r"(?:a\s+|an\s+|some\s+|your\s+|one\s+of\s+your\s+)?(?:real\s+|live\s+|actual\s+)?"
+    + _PERSON_EN
+    + r"s?\b",
     r"^\W*(?:an?\s+)?agent\W*(?:please|pls|now)?\W*$",
     r"\b(?:need|want|get|give)\s+(?:me\s+)?(?:an?\s+)?agent\b",
     r"\bagent\s+(?:please|pls|now)\b",
     r"\bnot\s+(?:a\s+)?(?:bot|robot)\b",
+    # a role on its own: "менеджер", "співробітник!", "manager please"
+    rf"^\W*(?:(?:an?\s+)?(?:real|live|actual)\s+)?(?:{_PERSON_RU}|{_PERSON_UK}|{_PERSON_EN})"
+    r"\W*(?:please|pls|пожалуйста|будь\s+ласка)?\W*$",
 )
 
 # "Оператор" is also a mobile carrier ("перейти от другого оператора", "оператор связи"); in
@@ -251,10 +264,10 @@ _HUMAN_REQUEST_WORDS = frozenset(
         "оператор оператора оператору оператором операторы операторов человек человека человеком "
         "человеку менеджер менеджера менеджером специалист специалиста специалистом сотрудник "
         "сотрудника консультант консультанта позовите позови соедините переключите поговорить "
-        "пообщаться живой живым живого",
+        "пообщаться живой живым живого бухгалтер бухгалтера переведите",
         "людина людиною людини покличте поклич з'єднайте поговорити спеціаліст спеціаліста "
-        "працівник працівником",
-        "operator human person someone somebody representative agent speak talk",
+        "працівник працівником співробітник співробітника бухгалтер бухгалтера переведіть",
+        "operator human person someone somebody representative agent speak talk accountant manager",
     )
     for word in words.split()
 )
