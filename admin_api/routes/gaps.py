@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from admin_api.deps import EditorDep, Moment, RowId, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
-from admin_api.routes.faq import FaqEntryOut
+from admin_api.routes.faq_common import FaqEntryOut
 from core.database import transaction, utcnow
 from handoff.insights import clustering, gaps, unanswered
 from handoff.insights import proposals as phrasing_proposals

@@ -11,13 +11,13 @@ from fastapi import APIRouter, Path, Query, Response
 
 from admin_api.deps import AnyTokenDep, EditorDep, Moment, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
-from admin_api.routes.faq import (
+from admin_api.routes.analytics import MAX_PERIOD
+from admin_api.routes.faq_common import (
     EntryKey,
     FaqEntryOut,
     IfMatch,
     entry_response,
     find_entry,
-    valid_entry,
     version_if_matching,
 )
 from core.database import transaction, utcnow
@@ -32,7 +32,6 @@ from retrieval.sync import refresh_index
 router = APIRouter(tags=["faq"], responses=ERROR_RESPONSES)
 
 DEFAULT_PERIOD = timedelta(days=30)
-MAX_PERIOD = timedelta(days=366)
 Language = Annotated[LanguageCode, Path(description="ru, uk or en")]
 
 
@@ -83,17 +82,7 @@ async def put_translation(
 ) -> FaqEntryOut:
     """Adds or replaces the translation: a new version of the whole entry (its history says
     which language changed); 412 when the entry changed since you read its ETag."""
-    expected = version_if_matching(if_match, required=True)
-    async with transaction(services.sessions) as session:
-        entry = await find_entry(session, key)
-        _translatable(services, entry, language)
-        translations = {**entry.translations, language: translation.model_dump()}
-        valid_entry(services, {**entry_data(entry).model_dump(), "translations": translations})
-        await set_translation(
-            session, entry, language, translation, author=token.name, expected_version=expected
-        )
-    await refresh_index(services.decisions, [entry])
-    return entry_response(entry, response)
+    return await _write(services, token.name, key, language, translation, if_match, response)
 
 
 @router.delete("/faq/{key}/translations/{language}", summary="Remove one translation (If-Match)")
@@ -106,14 +95,27 @@ async def delete_translation(
     if_match: IfMatch = None,
 ) -> FaqEntryOut:
     """Customers writing in that language get the main language's answer again, with a note."""
+    return await _write(services, token.name, key, language, None, if_match, response)
+
+
+async def _write(
+    services: Services,
+    author: str,
+    key: str,
+    language: str,
+    translation: Translation | None,
+    if_match: str | None,
+    response: Response,
+) -> FaqEntryOut:
+    """Write (None: remove) the translation under the entry's If-Match; the index follows."""
     expected = version_if_matching(if_match, required=True)
     async with transaction(services.sessions) as session:
         entry = await find_entry(session, key)
         _translatable(services, entry, language)
-        if language not in entry.translations:
+        if translation is None and language not in entry.translations:
             raise ApiError(404, f"the entry '{key}' has no '{language}' translation")
         await set_translation(
-            session, entry, language, None, author=token.name, expected_version=expected
+            session, entry, language, translation, author=author, expected_version=expected
         )
     await refresh_index(services.decisions, [entry])
     return entry_response(entry, response)
