@@ -208,6 +208,28 @@ class AnswerVote(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class CustomerChoice(Base):
+    """An entry a customer picked from "did you mean…" for their question: it stands for the
+    proposal it made until their 👎 or "not that" withdraws it."""
+
+    __tablename__ = "customer_choices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("faq_entries.id", ondelete="CASCADE"), index=True
+    )
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("phrasing_proposals.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(String(1000))
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class Ticket(Base):
     """A request for a human: opened at handoff, one active ticket per customer."""
 
@@ -347,13 +369,17 @@ class TicketEvent(Base):
 
 
 class CannedReply(Base):
-    """A stored reply an agent sends with ``/reply <name>``; ``{name}`` is the customer's name."""
+    """A stored reply an agent sends with ``/reply <name>``; ``{name}`` is the customer's name.
+    One team's own (``team_id``), or shared by every team (None)."""
 
     __tablename__ = "canned_replies"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(64), unique=True)
     text: Mapped[str] = mapped_column(Text)
+    team_id: Mapped[int | None] = mapped_column(
+        ForeignKey("teams.id", ondelete="SET NULL"), nullable=True
+    )
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
 
 

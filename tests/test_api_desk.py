@@ -136,7 +136,11 @@ async def test_leads_keep_canned_replies_and_routing_rules(api: ApiHarness) -> N
         json={"text": "{name}, деньги вернутся за 3–5 дней."},
         headers=api.auth(ADMIN),
     )
-    assert saved.json() == {"name": "refund", "text": "{name}, деньги вернутся за 3–5 дней."}
+    assert saved.json() == {
+        "name": "refund",
+        "text": "{name}, деньги вернутся за 3–5 дней.",
+        "team": None,
+    }
     listed = await api.client.get("/api/v1/settings/canned-replies", headers=api.auth(AGENT))
     assert [r["name"] for r in listed.json()] == ["refund"]
 

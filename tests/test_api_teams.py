@@ -12,6 +12,8 @@ from core.database import transaction
 from core.settings import Settings
 from handoff.conversations import CustomerProfile, register_customer
 from handoff.desk import tickets
+from handoff.desk.canned import canned_names, canned_reply
+from handoff.desk.teams import default_team
 from retrieval.decision import Decision, Outcome, Reason
 from tests.api_support import ApiHarness, api_harness
 
@@ -165,3 +167,31 @@ async def test_escalating_while_the_bot_is_off_says_why_not(api: ApiHarness) -> 
         headers=api.auth(AGENT),
     )
     assert refused.status_code == 503 and "the other team and the customer" in refused.text
+
+
+async def test_a_team_s_own_canned_replies_are_offered_to_that_team_only(api: ApiHarness) -> None:
+    billing = (await api.client.post("/api/v1/teams", json=BILLING, headers=api.auth(ADMIN))).json()
+    for name, body in (
+        ("hello", {"text": "Здравствуйте, {name}!"}),
+        ("refund-steps", {"text": "Возврат за 5 дней.", "team": "billing"}),
+    ):
+        saved = await api.client.put(
+            f"/api/v1/settings/canned-replies/{name}", json=body, headers=api.auth(ADMIN)
+        )
+        assert saved.status_code == 200, saved.text
+    listed = await api.client.get("/api/v1/settings/canned-replies", headers=api.auth(AGENT))
+    assert [(reply["name"], reply["team"]) for reply in listed.json()] == [
+        ("hello", None),
+        ("refund-steps", "Billing"),
+    ]
+    unknown = await api.client.put(
+        "/api/v1/settings/canned-replies/x",
+        json={"text": "x", "team": "Tax"},
+        headers=api.auth(ADMIN),
+    )
+    assert unknown.status_code == 422 and "no team 'Tax'" in unknown.text
+    async with api.services.sessions() as session:
+        default = (await default_team(session)).id
+        assert await canned_names(session, team_id=billing["id"]) == ["hello", "refund-steps"]
+        assert await canned_names(session, team_id=default) == ["hello"]
+        assert await canned_reply(session, "refund-steps", team_id=default) is None

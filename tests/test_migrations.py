@@ -17,7 +17,7 @@ import handoff.models  # noqa: F401
 import knowledge_base.models  # noqa: F401
 from core.database import Base, create_engine, migrate
 
-# Added on SQLite by a plain ALTER TABLE … ADD COLUMN … REFERENCES (migrations 0003, 0011), whose
+# Added on SQLite by a plain ALTER TABLE … ADD COLUMN … REFERENCES (migrations 0003, 0011, 0013), whose
 # ON DELETE SQLAlchemy's reflection cannot read: checked with SQLite's own pragma instead.
 ALTERED_REFERENCES = {
     ("tickets", "assignee_id"),
@@ -26,6 +26,7 @@ ALTERED_REFERENCES = {
     ("tickets", "team_id"),
     ("agents", "team_id"),
     ("routing_rules", "team_id"),
+    ("canned_replies", "team_id"),
 }
 
 

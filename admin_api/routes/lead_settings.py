@@ -108,11 +108,28 @@ class CannedReplyIn(BaseModel):
     text: str = Field(
         min_length=1, max_length=4000, description="{name} becomes the customer's first name"
     )
+    team: str | None = Field(None, max_length=100, description="one team's own; null: shared")
 
 
 class CannedReplyOut(BaseModel):
     name: str
     text: str
+    team: str | None = None
+
+
+async def _reply_out(session: AsyncSession, reply: CannedReply) -> CannedReplyOut:
+    team = await session.get(Team, reply.team_id) if reply.team_id is not None else None
+    return CannedReplyOut(name=reply.name, text=reply.text, team=team.name if team else None)
+
+
+async def _named_team(session: AsyncSession, name: str | None) -> Team | None:
+    """The team a request names (None when it names none); 422 for one that does not exist."""
+    if not name:
+        return None
+    team = await find_team(session, name)
+    if team is None:
+        raise ApiError(422, f"there is no team '{name}': GET /api/v1/teams lists them")
+    return team
 
 
 class RoutingRuleIn(BaseModel):
@@ -149,19 +166,23 @@ async def _rule_out(session: AsyncSession, rule: RoutingRule) -> RoutingRuleOut:
 async def canned_replies(services: ServicesDep, _token: AgentDep) -> list[CannedReplyOut]:
     async with services.sessions() as session:
         replies = await session.scalars(select(CannedReply).order_by(CannedReply.name))
-        return [CannedReplyOut(name=reply.name, text=reply.text) for reply in replies]
+        return [await _reply_out(session, reply) for reply in replies]
 
 
 @router.put("/canned-replies/{name}", summary="Create or replace a canned reply")
 async def put_canned_reply(
     services: ServicesDep, _token: AdminDep, name: TemplateName, request: CannedReplyIn
 ) -> CannedReplyOut:
+    """Shared by every team, or (``team``) only that team's agents see it."""
     try:
         async with transaction(services.sessions) as session:
-            reply = await save_canned_reply(session, name, request.text)
+            team = await _named_team(session, request.team)
+            reply = await save_canned_reply(
+                session, name, request.text, team_id=team.id if team else None
+            )
+            return await _reply_out(session, reply)
     except ValueError as error:
         raise ApiError(422, str(error)) from None
-    return CannedReplyOut(name=reply.name, text=reply.text)
 
 
 @router.delete(
@@ -193,9 +214,7 @@ async def put_routing_rule(
     """Applied to every handoff from now on: the most urgent matching priority wins, tags add up,
     the first matching rule naming a team sends the ticket there."""
     async with transaction(services.sessions) as session:
-        team = await find_team(session, request.team) if request.team else None
-        if request.team and team is None:
-            raise ApiError(422, f"there is no team '{request.team}': GET /api/v1/teams lists them")
+        team = await _named_team(session, request.team)
         rule = await save_rule(
             session,
             name,

@@ -259,9 +259,10 @@ async def _run_command(at: AtTicket, name: str, argument: str) -> None:
 
 
 async def _canned(at: AtTicket, name: str) -> None:
+    team = at.ticket.team_id
     async with at.sessions() as session:
-        template = await canned_reply(session, name) if name else None
-        names = await canned_names(session)
+        template = await canned_reply(session, name, team_id=team) if name else None
+        names = await canned_names(session, team_id=team)
     if template is None:
         listed = ", ".join(names) if names else "none yet (leads add them in the admin API)"
         await at.say(escape(card.USAGE["reply"].format(names=listed)))
