@@ -102,6 +102,13 @@ class Settings(BaseSettings):
         description="the share of questions the bot may answer with a wrong entry: it fits its "
         "thresholds to each FAQ for it (unless `decision` or `firstline calibrate` fixes them)",
     )
+    learning_auto_accept_after: int = Field(
+        0,
+        ge=0,
+        description="accept a phrasing customers proposed by picking an entry from 'did you "
+        "mean…' once this many distinct customers picked it for close wordings (0: off, an "
+        "editor accepts; 1 is refused: one customer never publishes alone)",
+    )
     faq_languages: Annotated[list[Literal["ru", "uk", "en"]], NoDecode] = Field(
         ["ru", "uk", "en"],
         min_length=1,
@@ -121,6 +128,13 @@ class Settings(BaseSettings):
         ge=1024,
         description="bytes an ordinary API request body may have (FAQ files may have 20 MB)",
     )
+
+    @field_validator("learning_auto_accept_after")
+    @classmethod
+    def _never_one_customer(cls, value: int) -> int:
+        if value == 1:
+            raise ValueError("one customer's choices never publish alone: use 0 (off) or 2 or more")
+        return value
 
     @field_validator("faq_languages", mode="before")
     @classmethod

@@ -208,6 +208,28 @@ class AnswerVote(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
+class CustomerChoice(Base):
+    """An entry a customer picked from "did you mean…" for their question: it stands for the
+    proposal it made until their 👎 or "not that" withdraws it."""
+
+    __tablename__ = "customer_choices"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    entry_id: Mapped[int] = mapped_column(
+        ForeignKey("faq_entries.id", ondelete="CASCADE"), index=True
+    )
+    proposal_id: Mapped[int] = mapped_column(
+        ForeignKey("phrasing_proposals.id", ondelete="CASCADE"), index=True
+    )
+    text: Mapped[str] = mapped_column(String(1000))
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
 class Ticket(Base):
     """A request for a human: opened at handoff, one active ticket per customer."""
 

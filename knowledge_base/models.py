@@ -90,12 +90,15 @@ class ProposalStatus(StrEnum):
     PROPOSED = "proposed"
     ACCEPTED = "accepted"
     REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"  # a customer's pick undone by their 👎 or "not that"
 
 
 class PhrasingProposal(Base):
-    """A customer's question an agent answered with an entry: a phrasing editors may add.
+    """A customer's question an agent answered with an entry, or the customer picked the entry
+    for from "did you mean…": a phrasing editors may add.
 
-    Never published by itself: an editor accepts it (it becomes an alternative phrasing) or not.
+    Never published by one customer: an editor accepts it (it becomes an alternative phrasing) or
+    not; customers' choices may accept it only when several agree (handoff.insights.choices).
     """
 
     __tablename__ = "phrasing_proposals"
@@ -106,6 +109,7 @@ class PhrasingProposal(Base):
         ForeignKey("faq_entries.id", ondelete="CASCADE"), index=True
     )
     text: Mapped[str] = mapped_column(String(1000))
-    source: Mapped[str] = mapped_column(String(64))  # e.g. "ticket:12"
+    source: Mapped[str] = mapped_column(String(64))  # "ticket:12", "customer choice"
+    language: Mapped[str | None] = mapped_column(String(8), nullable=True)  # the customer's
     status: Mapped[str] = mapped_column(String(16), default=ProposalStatus.PROPOSED)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

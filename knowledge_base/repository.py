@@ -321,7 +321,7 @@ async def set_translation(
 
 
 async def propose_phrasing(
-    session: AsyncSession, entry: FaqEntry, text: str, *, source: str
+    session: AsyncSession, entry: FaqEntry, text: str, *, source: str, language: str | None = None
 ) -> PhrasingProposal | None:
     """Propose a customer's wording as a new phrasing of the entry, for an editor to approve.
 
@@ -338,7 +338,7 @@ async def propose_phrasing(
     )
     if existing is not None:
         return None
-    proposal = PhrasingProposal(entry_id=entry.id, text=text, source=source)
+    proposal = PhrasingProposal(entry_id=entry.id, text=text, source=source, language=language)
     session.add(proposal)
     await session.flush()
     return proposal

@@ -22,7 +22,9 @@ from telegram.error import TelegramError
 from bot import buttons
 from bot.context import FirstlineContext
 from bot.customers.chat import Chat, Inbound, open_chat
+from bot.customers.learning import learn_from_pick, withdraw_last_answer, withdraw_pick
 from bot.customers.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
+from bot.customers.topics import example_questions, quoted
 from bot.delivery import FloodBucket, FloodGuard
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages, telegram_length
 from bot.inbox import describe_error, is_transient
@@ -127,6 +129,8 @@ async def text_message(update: Update, context: FirstlineContext) -> None:
     if decision.language and len(_LETTER.findall(text)) >= LETTERS_TO_SWITCH_LANGUAGE:
         await chat.speak(decision.language)
     await chat.note_decision(decision)
+    if decision.reason is Reason.REPEATED_FAILURE:
+        await withdraw_last_answer(chat, chat.history)
     await act(chat, decision)
 
 
@@ -205,6 +209,8 @@ async def act(chat: Chat, decision: Decision) -> None:
     """Carry out the engine's decision in the chat."""
     if decision.decision is Outcome.ANSWER and decision.answer is not None:
         await send_answer(chat, decision)
+    elif decision.reason is Reason.OFF_TOPIC:
+        await say_off_topic(chat, decision)
     elif decision.decision is Outcome.CLARIFY and decision.candidates:
         await offer_options(chat, decision, chat.texts.did_you_mean)
     elif decision.decision is Outcome.CLARIFY:
@@ -243,6 +249,16 @@ def _not_translated_note(texts: Texts, decision: Decision, language: str) -> str
         return ""
     note = texts.not_translated.format(language=texts.in_language[sent_in])
     return f"<i>{escape(note)}</i>\n\n"
+
+
+async def say_off_topic(chat: Chat, decision: Decision) -> None:
+    """A question far from every entry: what the bot does help with, and the way to a person."""
+    examples = example_questions(chat.services.answers.entries.values(), chat.language)
+    keyboard = InlineKeyboardMarkup(
+        [[InlineKeyboardButton(chat.texts.talk_button, callback_data=buttons.HUMAN)]]
+    )
+    reply = chat.texts.off_topic.format(topics=quoted(examples))
+    await chat.say(reply, reply_markup=keyboard, decision=decision)
 
 
 async def offer_options(chat: Chat, decision: Decision, prompt: str) -> None:
@@ -444,6 +460,8 @@ async def _vote(chat: Chat, pressed: Message, *, helpful: bool) -> None:
     await _keep_only_talk_button(chat, pressed)
     if helpful:
         return
+    if answer.reason == Reason.CUSTOMER_CHOICE:
+        await withdraw_pick(chat, details.get("faq_id"))
     others = [
         Candidate(**candidate)
         for candidate in details.get("candidates", [])
@@ -476,6 +494,8 @@ async def _pick(chat: Chat, faq_id: int, pressed: Message | None) -> None:
         candidates=[picked, *others],
     )
     await send_answer(chat, decision)
+    if pressed is not None:
+        await learn_from_pick(chat, entry.id, pressed)
 
 
 async def _offered_candidates(chat: Chat, pressed: Message | None) -> list[Candidate]:

@@ -32,6 +32,7 @@ class Texts:
     greeting_reply: str
     thanks_reply: str
     smalltalk_reply: str
+    off_topic: str  # {topics}: a few questions the FAQ answers, quoted
     not_text: str
     media_received: str  # {what}
     media_names: dict[MessageKind, str]
@@ -103,6 +104,10 @@ RU = Texts(
     smalltalk_reply=(
         "Я бот поддержки и лучше всего отвечаю на вопросы о сервисе. "
         "Напишите, что случилось, или нажмите «🙋 Позвать человека»."
+    ),
+    off_topic=(
+        "С этим я не помогу: это вне того, на что я отвечаю. Я отвечаю на вопросы вроде "
+        "{topics}. Нужен человек — нажмите «🙋 Поговорить с человеком»."
     ),
     not_text="Я понимаю только слова. Напишите, пожалуйста, вопрос текстом.",
     media_received=(
@@ -220,6 +225,10 @@ UK = Texts(
     smalltalk_reply=(
         "Я бот підтримки і найкраще відповідаю на запитання про сервіс. "
         "Напишіть, що сталося, або натисніть «🙋 Покликати людину»."
+    ),
+    off_topic=(
+        "З цим я не допоможу: це поза тим, на що я відповідаю. Я відповідаю на запитання "
+        "на кшталт {topics}. Потрібна людина — натисніть «🙋 Поговорити з людиною»."
     ),
     not_text="Я розумію лише слова. Напишіть, будь ласка, запитання текстом.",
     media_received=(
@@ -339,6 +348,10 @@ EN = Texts(
     smalltalk_reply=(
         "I'm the support bot and best at questions about our service. "
         "Tell me what happened, or press «🙋 Talk to a person»."
+    ),
+    off_topic=(
+        "That's outside what I can help with. I answer questions like {topics}. "
+        "Need a person? Press «🙋 Talk to a person»."
     ),
     not_text="I only understand words. Please write your question as text.",
     media_received=(

@@ -1,5 +1,6 @@
-"""Phrasings agents proposed for an entry (``/faq <key>`` on a ticket): listed for editors, who
-accept (the entry gains them, a new version) or reject them."""
+"""Phrasings proposed for an entry — by agents (``/faq <key>`` on a ticket) and by customers'
+choices from "did you mean…" (handoff.insights.choices): listed for editors, who accept (the
+entry gains them, a new version) or reject them."""
 
 from __future__ import annotations
 
@@ -20,11 +21,13 @@ MAX_PHRASINGS = 500
 
 
 class PendingPhrasing(BaseModel):
-    """A customer's wording an agent's answer proposed as a phrasing of an entry."""
+    """A customer's wording proposed as a phrasing of an entry (by an agent's answer or by the
+    customer's own choice)."""
 
     proposal_id: int
     text: str
-    source: str  # e.g. "ticket:12"
+    source: str  # "ticket:12" (an agent's /faq), "customer choice" (picked from "did you mean…")
+    language: str | None  # the customer's
     proposed_at: datetime
     faq_key: str
     entry_question: str
@@ -61,6 +64,7 @@ async def pending_phrasing_proposals(session: AsyncSession) -> list[PendingPhras
             proposal_id=proposal.id,
             text=proposal.text,
             source=proposal.source,
+            language=proposal.language,
             proposed_at=proposal.created_at,
             faq_key=key,
             entry_question=question,
