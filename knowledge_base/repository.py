@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -160,7 +161,15 @@ def keeping_unstated(entry: FaqEntry, given: FaqEntryData, fields: tuple[str, ..
     kept = {name: getattr(entry, name) for name in fields if name not in given.model_fields_set}
     if not kept:
         return given
+    if "translations" in kept:
+        kept["translations"] = kept_translations(entry, given.main_language)
     return FaqEntryData.model_validate({**given.model_dump(), **kept})
+
+
+def kept_translations(entry: FaqEntry, main_language: str) -> dict[str, dict[str, Any]]:
+    """The entry's translations under this main language: one into it gives way to the main
+    wording (an edit that makes the Ukrainian translation's language the main one)."""
+    return {code: text for code, text in entry.translations.items() if code != main_language}
 
 
 async def import_entries(

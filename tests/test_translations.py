@@ -287,3 +287,21 @@ def test_options_and_answers_come_in_the_language_each_entry_has() -> None:
     assert (in_english.answer, in_english.answer_language) == ("Откройте профиль.", "ru")
     gone = in_language(answer, {}.get, "uk")  # unpublished meanwhile: what was decided
     assert (gone.answer, gone.answer_language) == ("Откройте профиль.", None)
+
+
+async def test_a_file_making_a_translations_language_the_main_one_replaces_it(
+    sessions: Sessions,
+) -> None:
+    async with transaction(sessions) as session:
+        await import_entries(session, _entries()[:1], author="ann")
+    uk = TRANSLATED[0]["translations"]["uk"]  # type: ignore[index]
+    now_ukrainian = FaqEntryData.model_validate(
+        {"key": "refund", "language": "uk", "tags": ["billing"], **uk}
+    )
+    async with transaction(sessions) as session:
+        report = await import_entries(session, [now_ukrainian], author="bob")
+        entry = await get_entry(session, key="refund")
+        assert entry is not None
+        data = entry_data(entry)
+    assert report.updated == ["refund"]
+    assert (data.language, data.question, list(data.translations)) == ("uk", uk["question"], ["en"])

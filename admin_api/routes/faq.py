@@ -50,6 +50,7 @@ from knowledge_base.repository import (
     entry_data,
     find_entries,
     import_entries,
+    kept_translations,
     list_entries,
     roll_back,
     set_deleted,
@@ -276,7 +277,7 @@ async def update_faq(
     async with transaction(services.sessions) as session:
         entry = await find_entry(session, key)
         if "translations" not in content.model_fields_set:
-            fields["translations"] = entry.translations
+            fields["translations"] = kept_translations(entry, content.main_language)
         data = valid_entry(services, fields)
         await change_entry(session, entry, data, author=token.name, expected_version=expected)
     await refresh_index(services.decisions, [entry])
