@@ -222,7 +222,7 @@ def test_each_role_sees_only_what_it_may_do(tab: Watched, console: Console) -> N
 
     _sign_in(tab, console, console.admin)
     expect(sections).to_have_text(
-        ["FAQ", "Import & export", "Try it", "Gaps", "Tickets", "Analytics", "Settings"]
+        ["FAQ", "Import & export", "Try it", "Gaps", "Tickets", "Analytics", "Teams", "Settings"]
     )
     _assert_every_control_is_labelled(page)
     _screenshot(page, "faq")
@@ -471,3 +471,48 @@ def test_an_editor_translates_an_entry_and_a_ukrainian_customer_gets_it(
     expect(row).to_contain_text("English")
     expect(row).not_to_contain_text("Ukrainian")
     _assert_every_control_is_labelled(page)
+
+
+def test_an_admin_makes_a_team_and_its_service_s_tickets_open_in_its_group(
+    tab: Watched, console: Console
+) -> None:
+    telegram = console.running.telegram
+    page = _sign_in(tab, console, console.admin, "#/teams")
+    expect(page.locator("#teams")).to_contain_text("First line")
+    page.get_by_label("Team name").fill("Billing")
+    page.get_by_label("Level").select_option("second")
+    page.get_by_label("Forum group id").fill("-1009876543210")
+    page.get_by_label("Services (tags)").fill("billing")
+    page.get_by_role("button", name="Create team").click()
+    expect(page.locator("#notice")).to_contain_text("Team Billing saved")
+    expect(page.locator("#teams")).to_contain_text("-1009876543210")
+    page.get_by_label("Team name").fill("Billing")
+    page.get_by_role("button", name="Create team").click()
+    expect(page.get_by_role("alert")).to_contain_text("already a team 'Billing'")
+    expect(page.locator("#team-figures")).to_contain_text("solved by the first line")
+    _assert_every_control_is_labelled(page)
+    _screenshot(page, "teams")
+    page.goto(f"{console.url}/console#/settings")
+    page.get_by_label("Rule name").fill("chargebacks")
+    page.get_by_label("Keywords").fill("chargeback")
+    page.get_by_label("Send to team").fill("billing")
+    page.get_by_role("button", name="Save routing rule").click()
+    expect(page.locator("#routing")).to_contain_text("team Billing")
+    teams = console.api("GET", "/teams", console.admin).json()
+    billing = next(team for team in teams if team["name"] == "Billing")
+    assert (billing["level"], billing["group"], billing["tags"]) == (
+        "second",
+        -1009876543210,
+        ["billing"],
+    )
+    try:
+        telegram.send_text(customer(806, "Ira"), "оплата по безналу от компании")
+        telegram.wait_until_found(
+            lambda: [m for m in telegram.messages_to(-1009876543210) if "<b>Ticket #" in m.text]
+        )
+    finally:
+        ticket = console.api("GET", f"/tickets?team_id={billing['id']}", console.admin).json()
+        for item in ticket["items"]:
+            console.api("POST", f"/tickets/{item['id']}/close", console.admin)
+        console.api("DELETE", "/settings/routing-rules/chargebacks", console.admin)
+        console.api("DELETE", f"/teams/{billing['id']}", console.admin)

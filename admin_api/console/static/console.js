@@ -9,6 +9,7 @@ import { gapsPage } from './gaps.js';
 import { ticketList, ticketPage } from './tickets.js';
 import { analyticsPage } from './analytics.js';
 import { settingsPage } from './settings.js';
+import { teamsPage } from './teams.js';
 
 const EDITOR = ['admin', 'editor'];
 const AGENT = ['admin', 'agent'];
@@ -27,9 +28,10 @@ const ROUTES = [
   [/^tickets$/, 'Tickets', AGENT, ticketList],
   [/^tickets\/(\d+)$/, null, AGENT, ticketPage],
   [/^analytics$/, 'Analytics', ADMIN, analyticsPage],
+  [/^teams$/, 'Teams', ADMIN, teamsPage],
   [/^settings$/, 'Settings', ADMIN, settingsPage],
 ];
-const MENU = { FAQ: 'faq', 'Import & export': 'import', 'Try it': 'try', Gaps: 'gaps', Tickets: 'tickets', Analytics: 'analytics', Settings: 'settings' };
+const MENU = { FAQ: 'faq', 'Import & export': 'import', 'Try it': 'try', Gaps: 'gaps', Tickets: 'tickets', Analytics: 'analytics', Teams: 'teams', Settings: 'settings' };
 const CHECK_EVERY_MS = 60_000;
 
 const main = () => document.getElementById('main');
