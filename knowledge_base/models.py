@@ -57,6 +57,11 @@ class FaqEntry(Base):
         """The main question first, then the alternative phrasings."""
         return [self.question, *self.alt_questions]
 
+    def answer_in(self, language: str) -> str:
+        """The answer in this language, or in the main one without a translation into it."""
+        translation = self.translations.get(language)
+        return str(translation["answer"]) if translation else self.answer
+
     @property
     def every_phrasing(self) -> list[str]:
         """Every phrasing in every language: the main language's, then each translation's."""

@@ -303,5 +303,8 @@ async def test_a_file_making_a_translations_language_the_main_one_replaces_it(
         entry = await get_entry(session, key="refund")
         assert entry is not None
         data = entry_data(entry)
+        # What an agent's /faq sends each customer: their language's answer, else the main one.
+        english = TRANSLATED[0]["translations"]["en"]["answer"]  # type: ignore[index]
+        assert (entry.answer_in("en"), entry.answer_in("ru")) == (english, uk["answer"])
     assert report.updated == ["refund"]
     assert (data.language, data.question, list(data.translations)) == ("uk", uk["question"], ["en"])

@@ -284,9 +284,9 @@ async def _faq(at: AtTicket, key: str) -> None:
         return
     if not await _owned_for_reply(at):
         return
-    parts = render_messages(entry.answer)
-    for part in parts:
-        await send_text(at, part, entry.answer, faq_key=entry.key)
+    answer = entry.answer_in(at.customer.language)  # the customer's, where it is translated
+    for part in render_messages(answer):
+        await send_text(at, part, answer, faq_key=entry.key)
     async with transaction(at.sessions) as session:
         ticket = await session.get(Ticket, at.ticket.id)
         stored_entry = await get_entry(session, key=entry.key)
