@@ -62,11 +62,11 @@ class TeamsReport(BaseModel):
 
 @dataclass
 class _Stay:
-    """A ticket's time with one team: from when it arrived until it left (None: still there)."""
+    """A ticket's time with one team: when it arrived, its first reply and close there, the
+    breaches meanwhile, and the team it was passed to (None: it is still there)."""
 
     team_id: int
     arrived: datetime
-    left: datetime | None = None
     first_reply: datetime | None = None
     closed: datetime | None = None
     breaches: int = 0
@@ -137,13 +137,13 @@ async def _trails(session: AsyncSession, ticket_ids: list[int]) -> dict[int, lis
 
 def _stays(ticket: Ticket, trail: Sequence[TicketEvent], fallback: int) -> list[_Stay]:
     """The teams the ticket went through, in order (a ticket never passed on: one stay)."""
-    moves = [event for event in trail if event.action == ESCALATED and event.details]
-    opened_in = moves[0].details["from_team"] if moves else (ticket.team_id or fallback)
+    moves = [event.details for event in trail if event.action == ESCALATED and event.details]
+    opened_in = moves[0]["from_team"] if moves else (ticket.team_id or fallback)
     stays = [_Stay(opened_in, ticket.created_at)]
     for event in trail:
         stay = stays[-1]
         if event.action == ESCALATED and event.details:
-            stay.left, stay.passed_to = event.created_at, event.details["to_team"]
+            stay.passed_to = event.details["to_team"]
             stays.append(_Stay(event.details["to_team"], event.created_at))
         elif event.action == "replied" and stay.first_reply is None:
             stay.first_reply = event.created_at
