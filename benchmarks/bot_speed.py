@@ -28,8 +28,14 @@ import psutil
 
 from benchmarks.speed import anchor_query_ms
 from core.settings import EmbeddingRuntime
-from tests.fake_bot_api import FakeBotApi, SentMessage, customer
-from tests.processes import BUNDLED_MODELS_DIR, ROOT, free_port, start_firstline, stop_firstline
+from tests.support.fake_bot_api import FakeBotApi, SentMessage, customer
+from tests.support.processes import (
+    BUNDLED_MODELS_DIR,
+    ROOT,
+    free_port,
+    start_firstline,
+    stop_firstline,
+)
 
 
 def questions() -> list[str]:

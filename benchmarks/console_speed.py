@@ -18,7 +18,7 @@ from pathlib import Path
 
 from playwright.sync_api import sync_playwright
 
-from tests.processes import (
+from tests.support.processes import (
     BUNDLED_MODELS_DIR,
     create_token,
     free_port,

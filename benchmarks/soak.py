@@ -25,9 +25,9 @@ from pathlib import Path
 from sqlalchemy import text
 
 from core.database import create_engine
-from tests.fake_bot_api import FakeBotApi, customer
-from tests.processes import free_port, start_firstline, stop_firstline
-from tests.test_bot_e2e import _environment
+from tests.support.e2e import firstline_environment
+from tests.support.fake_bot_api import FakeBotApi, customer
+from tests.support.processes import free_port, start_firstline, stop_firstline
 
 POSTGRES = os.environ.get(
     "FIRSTLINE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
@@ -71,7 +71,7 @@ def soak(customers: int, minutes: float, kill_every: float, fault_rate: float) -
             FakeBotApi() as telegram,
         ):
             port = free_port()
-            env = _environment(
+            env = firstline_environment(
                 Path(workdir) / "data", telegram, port, FIRSTLINE_DATABASE_URL=url, **SOAK_SETTINGS
             )
             log = Path(workdir) / "firstline.log"

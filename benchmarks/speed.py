@@ -36,7 +36,7 @@ from retrieval.embedder import Embedder, load_embedder
 from retrieval.engine import AnswerEngine, IndexedEntry
 from retrieval.evaluation import EvalFile
 from retrieval.index import PhrasingIndex
-from tests.processes import BUNDLED_MODELS_DIR, create_token, free_port, stop_firstline
+from tests.support.processes import BUNDLED_MODELS_DIR, create_token, free_port, stop_firstline
 
 ROOT = Path(__file__).resolve().parents[1]
 FIRSTLINE = str(Path(sys.executable).parent / "firstline")

@@ -291,7 +291,7 @@ def _padded(rows: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]
 class OnnxEmbedder:
     """The bundled model on ONNX Runtime alone: sentencepiece, the token table, the graph, mean
     pooling and normalisation in numpy, with the folder's own ``query: `` / ``passage: ``
-    prompts. It gives sentence-transformers' vectors (tests/test_lean_serving.py checks every
+    prompts. It gives sentence-transformers' vectors (tests/retrieval/test_lean_serving.py checks every
     eval text) without importing PyTorch, which held ~400 MB of the serving process."""
 
     def __init__(

@@ -52,7 +52,7 @@ def pytest_collection_modifyitems(session: pytest.Session, items: list[pytest.It
     """When end-to-end tests will run, start importing their FAQ now, in the background: the
     unit tests that run first hide most of its half a minute."""
     if any("imported_faq" in getattr(item, "fixturenames", ()) for item in items):
-        from tests.test_bot_e2e import start_e2e_faq_import
+        from tests.support.e2e import start_e2e_faq_import
 
         workdir = Path(tempfile.mkdtemp(prefix="firstline-e2e-faq-"))
         session.config.stash[E2E_FAQ] = (workdir, start_e2e_faq_import(workdir))

@@ -1,0 +1,1 @@
+"""What tests and benchmarks share: the fake Telegram Bot API, processes, tiny models, fakes."""
