@@ -20,10 +20,10 @@ from bot.customers.texts import EN, RU, UK
 from bot.customers.when import describe_opening, describe_wait
 from handoff.line.hours import BusinessHours
 from handoff.line.wait import WaitEstimate
-from tests.fake_bot_api import FakeBotApi, SentMessage, agent, customer
-from tests.processes import create_token, free_port, start_firstline, stop_firstline
-from tests.test_bot_e2e import Running, _bot_ready, _environment
-from tests.test_desk_e2e import HAND_OFF_WHEN_UNSURE, UNCOVERED
+from tests.e2e.test_desk_e2e import HAND_OFF_WHEN_UNSURE, UNCOVERED
+from tests.support.e2e import Running, bot_ready, firstline_environment
+from tests.support.fake_bot_api import FakeBotApi, SentMessage, agent, customer
+from tests.support.processes import create_token, free_port, start_firstline, stop_firstline
 
 pytestmark = pytest.mark.model
 
@@ -74,7 +74,7 @@ def teams(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Itera
     workdir = tmp_path_factory.mktemp("teams-e2e")
     shutil.copytree(imported_faq, workdir / "data")
     with FakeBotApi() as telegram:
-        env = _environment(
+        env = firstline_environment(
             workdir / "data",
             telegram,
             free_port(),
@@ -84,7 +84,7 @@ def teams(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Itera
         admin = create_token(env, "admin", "Lead")
         agent_token = create_token(env, "agent", "Api Agent")
         port = int(env["FIRSTLINE_API_PORT"])
-        process = start_firstline(env, port, ready=_bot_ready, log=workdir / "firstline.log")
+        process = start_firstline(env, port, ready=bot_ready, log=workdir / "firstline.log")
         running = Running(telegram, port, workdir / "data" / "firstline.sqlite3", {})
         hours = _closed_now_schedule(datetime.now(UTC))
         setup = Teams(running, f"http://127.0.0.1:{port}", admin, agent_token, {}, "")

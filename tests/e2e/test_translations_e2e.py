@@ -15,8 +15,8 @@ import pytest
 from bot import buttons
 from bot.customers.texts import EN, RU, UK
 from bot.formatting import render
-from tests.fake_bot_api import FakeBotApi, customer
-from tests.test_desk_e2e import desk_with_admin
+from tests.e2e.test_desk_e2e import desk_with_admin
+from tests.support.fake_bot_api import FakeBotApi, customer
 
 pytestmark = pytest.mark.model
 

@@ -20,9 +20,9 @@ import pytest
 
 from bot.customers.texts import EN, RU
 from bot.formatting import render
-from tests.fake_bot_api import FakeBotApi, SentMessage, customer
-from tests.processes import create_token, free_port, start_firstline, stop_firstline
-from tests.test_bot_e2e import Running, _bot_ready, _environment, _faq_file
+from tests.support.e2e import Running, bot_ready, faq_file, firstline_environment
+from tests.support.fake_bot_api import FakeBotApi, SentMessage, customer
+from tests.support.processes import create_token, free_port, start_firstline, stop_firstline
 
 pytestmark = pytest.mark.model
 
@@ -47,12 +47,12 @@ class Learning:
 @pytest.fixture(scope="module")
 def learning(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Iterator[Learning]:
     workdir = tmp_path_factory.mktemp("learning-e2e")
-    _, faq = _faq_file(workdir)
+    _, faq = faq_file(workdir)
     shutil.copytree(imported_faq, workdir / "data")
     with FakeBotApi() as telegram:
         port = free_port()
-        env = _environment(workdir / "data", telegram, port)
-        process = start_firstline(env, port, ready=_bot_ready, log=workdir / "firstline.log")
+        env = firstline_environment(workdir / "data", telegram, port)
+        process = start_firstline(env, port, ready=bot_ready, log=workdir / "firstline.log")
         try:
             token = create_token(env, "editor", "Edith")
             running = Running(telegram, port, workdir / "data" / "firstline.sqlite3", faq)

@@ -15,7 +15,7 @@ from handoff.desk import tickets
 from handoff.desk.canned import canned_names, canned_reply
 from handoff.desk.teams import default_team
 from retrieval.decision import Decision, Outcome, Reason
-from tests.api_support import ApiHarness, api_harness
+from tests.support.api_harness import ApiHarness, api_harness
 
 ADMIN, AGENT = Role.ADMIN, Role.AGENT
 BILLING = {"name": "Billing", "level": "second", "agent_chat_id": -1002, "tags": ["Billing"]}

@@ -15,8 +15,7 @@ from handoff.desk.routing import save_rule
 from handoff.line.hours import BusinessHours
 from handoff.line.sla import SlaTarget, SlaTargets
 from handoff.models import Priority, Team, Ticket
-from tests.fake_bot_api import customer
-from tests.test_line import (  # noqa: F401  (clock and line are fixtures)
+from tests.bot.test_line import (  # noqa: F401  (clock and line are fixtures)
     FRIDAY_EVENING,
     KYIV,
     MONDAY_OPENING,
@@ -26,6 +25,7 @@ from tests.test_line import (  # noqa: F401  (clock and line are fixtures)
     clock,
     line,
 )
+from tests.support.fake_bot_api import customer
 
 TEN_MINUTES = SlaTargets(
     targets={

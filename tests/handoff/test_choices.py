@@ -18,7 +18,7 @@ from handoff.insights import choices, proposals
 from knowledge_base.formats import FaqEntryData
 from knowledge_base.models import FaqEntry
 from knowledge_base.repository import get_entry, import_entries
-from tests.fakes import KeywordEmbedder
+from tests.support.fakes import KeywordEmbedder
 
 Sessions = async_sessionmaker[AsyncSession]
 EMBEDDER = KeywordEmbedder(["деньг", "дважды", "два", "списал", "погода"])

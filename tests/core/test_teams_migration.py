@@ -19,7 +19,7 @@ from handoff.line.hours import BusinessHours
 from handoff.line.queue import queue_position
 from handoff.models import Agent, CustomerTopic, Team, Ticket
 from retrieval.decision import Decision, Outcome, Reason
-from tests.test_replicas import _migrate_to
+from tests.handoff.test_replicas import _migrate_to
 
 GROUP = -1001234567890
 TOPIC = 77

@@ -11,7 +11,7 @@ import pytest
 
 from admin_api.tokens import Role
 from core.settings import Settings
-from tests.api_support import ApiHarness, api_harness
+from tests.support.api_harness import ApiHarness, api_harness
 
 EDITOR = Role.EDITOR
 UK = {

@@ -17,8 +17,8 @@ from retrieval.calibration import FixedThresholds, fixed_thresholds, store_thres
 from retrieval.engine import AnswerEngine, IndexedEntry
 from retrieval.self_calibration import NEVER, Estimate, LabelledQuestion, fit, rehearse
 from retrieval.sync import import_and_index
-from tests.api_support import TOPICS, ApiHarness, api_harness
-from tests.fakes import KeywordEmbedder
+from tests.support.api_harness import TOPICS, ApiHarness, api_harness
+from tests.support.fakes import KeywordEmbedder
 
 WORDS = ["пароль", "деньг", "доставк", "курьер", "карт", "налич"]
 BASE = DecisionThresholds()

@@ -20,7 +20,7 @@ from handoff.desk.tickets import Actor, record_event
 from handoff.line.sla import SlaStage
 from handoff.models import Team, Ticket
 from retrieval.decision import Decision, Outcome, Reason
-from tests.api_support import ApiHarness, api_harness
+from tests.support.api_harness import ApiHarness, api_harness
 
 
 @pytest.fixture
