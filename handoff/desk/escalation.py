@@ -75,28 +75,29 @@ async def transfer(
     return Transfer(ticket, from_team, to_team, agent, reason)
 
 
-async def previous_team(session: AsyncSession, ticket: Ticket) -> Team | None:
-    """The team that passed the ticket to its current one (where a hand-back goes)."""
+async def _latest_move(session: AsyncSession, ticket: Ticket) -> TicketEvent | None:
+    """The ticket's latest pass from one team to another (None: never passed on)."""
     latest = await session.scalar(
         select(TicketEvent)
         .where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == ESCALATED)
         .order_by(TicketEvent.id.desc())
         .limit(1)
     )
-    if latest is None or not latest.details:
+    return latest if latest is not None and latest.details else None
+
+
+async def previous_team(session: AsyncSession, ticket: Ticket) -> Team | None:
+    """The team that passed the ticket to its current one (where a hand-back goes)."""
+    latest = await _latest_move(session, ticket)
+    if latest is None or latest.details is None:
         return None
     return await session.get(Team, latest.details.get("from_team"))
 
 
 async def latest_transfer_note(session: AsyncSession, ticket: Ticket) -> str | None:
     """ "from First line by @olga: the card was charged twice" for the card, if it was passed."""
-    latest = await session.scalar(
-        select(TicketEvent)
-        .where(TicketEvent.ticket_id == ticket.id, TicketEvent.action == ESCALATED)
-        .order_by(TicketEvent.id.desc())
-        .limit(1)
-    )
-    if latest is None or not latest.details:
+    latest = await _latest_move(session, ticket)
+    if latest is None or latest.details is None:
         return None
     source = await session.get(Team, latest.details.get("from_team"))
     agent = await session.get(Agent, latest.agent_id) if latest.agent_id else None
