@@ -44,10 +44,6 @@ class Wording(BaseModel):
                 raise ValueError("each alternative phrasing must have 1 to 1000 characters")
         return list(dict.fromkeys(value))
 
-    @property
-    def phrasings(self) -> list[str]:
-        return [self.question, *self.alt_questions]
-
 
 class Translation(Wording):
     """The entry in another language than its main one."""
@@ -104,12 +100,6 @@ class FaqEntryContent(Wording):
     def languages(self) -> list[LanguageCode]:
         """The main language first, then the translations'."""
         return [self.main_language, *self.translations]
-
-    def wording(self, language: str) -> Wording | None:
-        """The entry in this language (the main one included), or None without a translation."""
-        if language == self.language:
-            return self
-        return self.translations.get(language)  # type: ignore[call-overload]
 
     def content(self) -> dict[str, Any]:
         """Everything but the key, as stored in a version snapshot and compared on import."""

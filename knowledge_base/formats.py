@@ -205,7 +205,7 @@ def _csv_rows(reader: csv.DictReader[str]) -> list[tuple[str, Any]]:
         if key not in entries:
             if len(entries) == MAX_FILE_ENTRIES:
                 raise FaqFileError([too_many_entries()])
-            record = {"key": key, **wording, "tags": _split_tags(cells.get("tags"))}
+            record: dict[str, Any] = {"key": key, **wording, "tags": _split_tags(cells.get("tags"))}
             record |= {"translations": {}, "_translation_locations": {}}
             for optional in ("language", "status"):
                 if value := (cells.get(optional) or "").strip():

@@ -317,7 +317,9 @@ async def set_translation(
     """Write (or, with None, remove) one translation of the entry, as a new version of the whole
     entry; False when nothing would change. ValueError for the main or an unknown language."""
     current = entry_data(entry)
-    translations = {code: text.model_dump() for code, text in current.translations.items()}
+    translations: dict[str, dict[str, Any]] = {
+        code: text.model_dump() for code, text in current.translations.items()
+    }
     if translation is None:
         translations.pop(language, None)
     else:

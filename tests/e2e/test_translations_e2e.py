@@ -21,12 +21,12 @@ from tests.support.fake_bot_api import FakeBotApi, customer
 pytestmark = pytest.mark.model
 
 # An entry the demo FAQ has in Russian only.
-UK_DELETE = {
+UK_DELETE: dict[str, Any] = {
     "question": "Як видалити акаунт?",
     "alt_questions": ["Хочу видалити профіль назавжди"],
     "answer": "1. Скасуйте підписку.\n2. Відкрийте *Профіль → Особисті дані → Видалити акаунт*.",
 }
-EN_DELETE = {
+EN_DELETE: dict[str, Any] = {
     "question": "How do I delete my account?",
     "alt_questions": ["Delete my data"],
     "answer": "1. Cancel the subscription.\n2. Open *Profile → Personal data → Delete account*.",

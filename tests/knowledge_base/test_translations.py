@@ -43,7 +43,7 @@ from retrieval.decision import Candidate, Decision, Outcome, Reason
 from retrieval.engine import IndexedEntry
 from retrieval.localize import in_language
 
-TRANSLATED = [
+TRANSLATED: list[dict[str, Any]] = [
     {
         "key": "refund",
         "question": "Как вернуть деньги?",
@@ -285,7 +285,7 @@ def test_options_and_answers_come_in_the_language_each_entry_has() -> None:
     assert (in_ukrainian.answer, in_ukrainian.answer_language) == ("Відкрийте профіль.", "uk")
     in_english = in_language(answer, indexed.get, "en")
     assert (in_english.answer, in_english.answer_language) == ("Откройте профиль.", "ru")
-    gone = in_language(answer, {}.get, "uk")  # unpublished meanwhile: what was decided
+    gone = in_language(answer, lambda _: None, "uk")  # unpublished meanwhile: what was decided
     assert (gone.answer, gone.answer_language) == ("Откройте профиль.", None)
 
 
@@ -294,7 +294,7 @@ async def test_a_file_making_a_translations_language_the_main_one_replaces_it(
 ) -> None:
     async with transaction(sessions) as session:
         await import_entries(session, _entries()[:1], author="ann")
-    uk = TRANSLATED[0]["translations"]["uk"]  # type: ignore[index]
+    uk = TRANSLATED[0]["translations"]["uk"]
     now_ukrainian = FaqEntryData.model_validate(
         {"key": "refund", "language": "uk", "tags": ["billing"], **uk}
     )
@@ -304,7 +304,7 @@ async def test_a_file_making_a_translations_language_the_main_one_replaces_it(
         assert entry is not None
         data = entry_data(entry)
         # What an agent's /faq sends each customer: their language's answer, else the main one.
-        english = TRANSLATED[0]["translations"]["en"]["answer"]  # type: ignore[index]
+        english = TRANSLATED[0]["translations"]["en"]["answer"]
         assert (entry.answer_in("en"), entry.answer_in("ru")) == (english, uk["answer"])
     assert report.updated == ["refund"]
     assert (data.language, data.question, list(data.translations)) == ("uk", uk["question"], ["en"])
