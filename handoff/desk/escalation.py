@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import utcnow
 from handoff.desk.teams import TeamError, team_of
 from handoff.desk.tickets import Actor, record_event
 from handoff.line.queue import agents_on_duty, queue_position
-from handoff.models import Agent, Team, TeamLevel, Ticket, TicketEvent, TicketStatus
+from handoff.models import (
+    ACTIVE_TICKET_STATUSES,
+    Agent,
+    Team,
+    TeamLevel,
+    Ticket,
+    TicketEvent,
+    TicketStatus,
+)
 
 ESCALATED = "escalated"
 LEVELS = (TeamLevel.FIRST, TeamLevel.SECOND, TeamLevel.THIRD, TeamLevel.DEPARTMENT)
@@ -50,14 +58,33 @@ async def transfer(
     if to_team.id == from_team.id:
         raise TeamError(f"ticket #{ticket.id} is already with {to_team.name}")
     now = utcnow()
-    ticket.team_id = to_team.id
-    ticket.team_joined_at = now
-    ticket.team_first_response_at = None
-    ticket.assignee_id = None
-    ticket.status = TicketStatus.NEW
-    # A new group: its card is posted there, and the old one stays in the old topic.
-    ticket.card_message_id = None
-    await session.flush()
+    # Conditional, like a take: a colleague who took the ticket (or a close) a moment ago wins.
+    held_by_none_or_agent = Ticket.assignee_id.is_(None)
+    if agent is not None:
+        held_by_none_or_agent = or_(held_by_none_or_agent, Ticket.assignee_id == agent.id)
+    moved = await session.execute(
+        update(Ticket)
+        .where(
+            Ticket.id == ticket.id,
+            Ticket.team_id.is_not_distinct_from(ticket.team_id),
+            Ticket.status.in_(ACTIVE_TICKET_STATUSES),
+            held_by_none_or_agent,
+        )
+        .values(
+            team_id=to_team.id,
+            team_joined_at=now,
+            team_first_response_at=None,
+            assignee_id=None,
+            status=TicketStatus.NEW,
+            # A new group: the card is posted there; the old one stays in the old topic.
+            card_message_id=None,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    await session.refresh(ticket)
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise TeamError(f"ticket #{ticket.id} changed meanwhile (taken, closed or passed on)")
     ticket.queue_position = await queue_position(session, ticket)
     ticket.agents_on_duty = await agents_on_duty(session, now, team_id=to_team.id)
     record_event(
