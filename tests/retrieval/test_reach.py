@@ -17,7 +17,7 @@ from retrieval.evaluation import EvalFile, query_kind
 from retrieval.intents import asks_for_human
 
 pytestmark = pytest.mark.model
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 REQUESTS_FOR_A_PERSON = [
     # the two the unseen FAQs' figures missed, and domain roles
