@@ -472,6 +472,14 @@ def test_an_editor_translates_an_entry_and_a_ukrainian_customer_gets_it(
     expect(row).not_to_contain_text("Ukrainian")
     _assert_every_control_is_labelled(page)
 
+    page.goto(f"{console.url}/console#/try")
+    page.get_by_label("A customer writes").fill("How do I rent or buy a movie?")
+    page.get_by_label("Language").select_option("en")
+    page.get_by_role("button", name="What would the bot do?").click()
+    expect(page.locator("#answer-language")).to_have_text(
+        "Russian (no English translation: sent with a note)"
+    )
+
 
 def test_an_admin_makes_a_team_and_its_service_s_tickets_open_in_its_group(
     tab: Watched, console: Console

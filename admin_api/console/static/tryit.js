@@ -19,6 +19,17 @@ function scoreBar(score) {
   return h('span', null, svg, ` ${score.toFixed(3)}`);
 }
 
+const NAMES = { ru: 'Russian', uk: 'Ukrainian', en: 'English' };
+
+// Which language the answer comes in: the conversation's, or the entry's main one without it.
+function answerLanguage(decision, asked) {
+  if (!decision.answer_language) return '—';
+  const wanted = asked || decision.language;
+  const sent = NAMES[decision.answer_language] || decision.answer_language;
+  return wanted && wanted !== decision.answer_language
+    ? `${sent} (no ${NAMES[wanted] || wanted} translation: sent with a note)` : sent;
+}
+
 export async function tryPage(page) {
   const text = h('textarea', { name: 'text', rows: 3, required: true });
   const language = select('language', [['', 'Detect'], ['ru', 'Russian'], ['uk', 'Ukrainian'], ['en', 'English']], '');
@@ -38,6 +49,7 @@ export async function tryPage(page) {
           h('dt', null, 'Decision'), h('dd', { 'data-decision': decision.decision }, decision.decision),
           h('dt', null, 'Confidence'), h('dd', null, decision.score === null || decision.score === undefined ? '—' : percent(decision.score)),
           h('dt', null, 'Language'), h('dd', null, decision.language ?? '—'),
+          h('dt', null, 'Answer in'), h('dd', { id: 'answer-language' }, answerLanguage(decision, language.value)),
           h('dt', null, 'Entry'), h('dd', null, decision.faq_key ? h('a', { href: `#/faq/entry/${encodeURIComponent(decision.faq_key)}` }, decision.faq_key) : '—')),
         decision.answer ? h('div', null, h('h3', null, 'The answer'), h('div', { class: 'preview' }, telegramPreview(decision.answer))) : null,
         h('h3', null, 'Candidates weighed'),
