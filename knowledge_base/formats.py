@@ -32,6 +32,8 @@ from knowledge_base.problems import MAX_FILE_ENTRIES, FaqFileError, FileProblem,
 MAX_FILE_BYTES = 20 * 1024 * 1024
 CSV_COLUMNS = ("key", "question", "alt_questions", "answer", "tags", "language", "status")
 LIST_SEPARATOR = "|"
+# A row per entry and language.
+MAX_CSV_ROWS = MAX_FILE_ENTRIES * len(SUPPORTED_LANGUAGES)
 # What makes a spreadsheet read a cell as a formula (OWASP "CSV injection").
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -190,10 +192,12 @@ def _csv_rows(reader: csv.DictReader[str]) -> list[tuple[str, Any]]:
         )
     entries: dict[str, tuple[str, dict[str, Any]]] = {}
     problems: list[FileProblem] = []
-    for row in reader:
+    for number, row in enumerate(reader, start=1):
         location = f"line {reader.line_num}"
         if None in row:
             raise FaqFileError([FileProblem(location, "more cells than columns")])
+        if number > MAX_CSV_ROWS:
+            raise FaqFileError([FileProblem("file", f"more than {MAX_CSV_ROWS:,} rows: split it")])
         cells = {column: unneutralised(value) for column, value in row.items()}
         wording = {
             "question": cells["question"],

@@ -264,7 +264,13 @@ def _csv(cells: list[str]) -> bytes:
         (json.dumps([{}] * 10_001).encode(), "json", "more than 10,000 entries"),
         (_csv(["big", "Q", "a" * 200_000]), "csv", "field larger than field limit"),
         (_csv(["q", '"unclosed']), "csv", "line"),
-        (b"key,question,answer\n" + b"k,q,a\n" * 10_001, "csv", "more than 10,000 entries"),
+        (
+            b"key,question,answer\n" + "".join(f"k{n},q,a\n" for n in range(10_001)).encode(),
+            "csv",
+            "more than 10,000 entries",
+        ),
+        # Rows of one key are its languages: three at the most.
+        (b"key,question,answer\n" + b"k,q,a\n" * 30_001, "csv", "more than 30,000 rows"),
         # Blank lines before an answer were quadratic for the old parser (hours for these).
         (b"## Q\n" + b"\n" * 500_000 + b"x" * 30_000, "md", "at most 20000 characters"),
         ("".join(f"## Q{n}\nA\n" for n in range(10_001)).encode(), "md", "10,000 entries"),
