@@ -32,10 +32,11 @@ import psutil
 from core.settings import DEFAULT_EMBEDDING_MODEL, Settings, get_settings
 from firstline.assembly import configured_embedder
 from retrieval.calibration import effective_thresholds
-from retrieval.embedder import Embedder, load_embedder
+from retrieval.embedder import Embedder
 from retrieval.engine import AnswerEngine, IndexedEntry
 from retrieval.evaluation import EvalFile
 from retrieval.index import PhrasingIndex
+from retrieval.loading import load_embedder
 from tests.support.processes import BUNDLED_MODELS_DIR, create_token, free_port, stop_firstline
 
 ROOT = Path(__file__).resolve().parents[1]

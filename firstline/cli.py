@@ -28,7 +28,8 @@ from knowledge_base.repository import entry_data, list_entries
 from retrieval.calibration import calibrate, fixed_thresholds, store_thresholds
 from retrieval.errors import ModelPreparationError
 from retrieval.evaluation import EvalFile
-from retrieval.model_prep import BUNDLED_MODEL_FOLDER, prepare_default_model
+from retrieval.model.layout import BUNDLED_MODEL_FOLDER
+from retrieval.model.prepare import prepare_default_model
 from retrieval.native_memory import trim_native_heap
 from retrieval.scratch import run_eval, scratch_decisions
 from retrieval.sync import import_and_index

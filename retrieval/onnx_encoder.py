@@ -1,9 +1,9 @@
-"""The bundled model on ONNX Runtime: its export, and the embedder that serves with it alone.
+"""The bundled model on ONNX Runtime: the embedder that serves with it alone.
 
 PyTorch spends most of a one-message embedding on per-operator overhead; ONNX Runtime runs the
 same graph with the same weights 2-3 times faster on one thread (benchmarks/speed.py prints both
 in one run) and gives the same vectors. The graph is exported once, when the model folder is
-prepared, and checked against PyTorch before it is kept. Serving needs neither PyTorch nor
+prepared, and checked against PyTorch before it is kept (:mod:`retrieval.model.onnx_export`). Serving needs neither PyTorch nor
 sentence-transformers: tokenizing is sentencepiece's, on the model the converter writes (the
 same ids as ``tokenizer.json`` for every text of the eval files, a fifth of its memory), and
 the prompts, mean pooling and normalisation are a few lines of numpy (:class:`OnnxEmbedder`).
@@ -21,9 +21,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
-import struct
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -32,100 +29,17 @@ import numpy as np
 import onnxruntime
 
 from retrieval.embedder import MAX_EMBED_CHARS, Vectors, side_prompts
-from retrieval.errors import ModelLoadError, ModelPreparationError
-from retrieval.model_prep import SENTENCEPIECE_FILE
+from retrieval.errors import ModelLoadError
+from retrieval.model.layout import ONNX_FILE, SENTENCEPIECE_FILE, TOKEN_TABLE_FILE
 from retrieval.native_memory import trim_native_heap
 
 logger = logging.getLogger(__name__)
 
-ONNX_FILE = "onnx/model.onnx"
-TOKEN_TABLE_FILE = "onnx/token_table.json"
-_WEIGHTS_FILE = "model.safetensors"
-# The weights beside the graph, not inside it: ONNX Runtime maps such a file instead of copying
-# it (measured with the token table still in the graph: the session's resident memory 527 MB,
-# peak 887 → 162 MB; loading 1.3 → 0.3 s).
-ONNX_WEIGHTS_FILE = "model.onnx_data"
-_OPSET = 17
-# Texts of different lengths in one padded batch: the check covers padding and truncation.
-_CHECK_TEXTS = (
-    "query: как вернуть деньги за заказ",
-    "query: where is my parcel? it was due yesterday and the tracking page says nothing at all",
-    "query: з людиною",
-)
-MIN_CHECK_COSINE = 0.9999
 MAX_ATTENTION_CELLS = 512 * 512  # per run: one text of 512 tokens, or 655 of 20
 MAX_ARENA_KEPT_TOKENS = 128  # a run of more tokens (all rows) gives its memory back afterwards
 
 
-def export_onnx(model_dir: Path) -> Path:
-    """Trace the transformer of the sentence-transformers folder ``model_dir`` into
-    ``model_dir/onnx/model.onnx``; raise ModelPreparationError if ONNX Runtime's vectors differ."""
-    import onnx
-    import torch
-    from transformers import AutoModel, AutoTokenizer
-
-    target = model_dir / ONNX_FILE
-    target.parent.mkdir(parents=True, exist_ok=True)
-    traced = target.with_name("traced.onnx")
-    model = AutoModel.from_pretrained(str(model_dir)).eval()
-    tokenizer = AutoTokenizer.from_pretrained(str(model_dir))
-    sample = tokenizer(list(_CHECK_TEXTS), padding=True, return_tensors="pt")
-    _write_token_table_entry(model_dir, model.get_input_embeddings().weight.detach().numpy())
-
-    class LastHiddenState(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(
-            self, inputs_embeds: torch.Tensor, attention_mask: torch.Tensor
-        ) -> torch.Tensor:
-            # Zeros made from the input's shape: BERT's own default slices a fixed-size buffer,
-            # which the tracer records for the sample's length only.
-            return self.model(
-                inputs_embeds=inputs_embeds,
-                attention_mask=attention_mask,
-                token_type_ids=torch.zeros_like(attention_mask),
-            ).last_hidden_state
-
-    axes = {0: "batch", 1: "tokens"}
-    embedded = model.get_input_embeddings()(sample["input_ids"])
-    # The tracer warns about shapes it records as constants; the vector check below is the test.
-    with torch.no_grad(), warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        expected = _mean_pooled(model(**sample).last_hidden_state.numpy(), sample["attention_mask"])
-        torch.onnx.export(
-            LastHiddenState().eval(),
-            (embedded, sample["attention_mask"]),
-            str(traced),
-            input_names=["inputs_embeds", "attention_mask"],
-            output_names=["last_hidden_state"],
-            dynamic_axes={"inputs_embeds": axes, "attention_mask": axes, "last_hidden_state": axes},
-            opset_version=_OPSET,
-            dynamo=False,
-        )
-    onnx.save_model(
-        onnx.load(str(traced)),
-        str(target),
-        save_as_external_data=True,
-        all_tensors_to_one_file=True,
-        location=ONNX_WEIGHTS_FILE,
-    )
-    traced.unlink()
-    session = _session(target, threads=1)
-    got = _mean_pooled(_run(session, TokenTable(model_dir), sample), sample["attention_mask"])
-    worst = float(np.min(np.sum(expected * got, axis=1)))
-    if worst < MIN_CHECK_COSINE:
-        shutil.rmtree(target.parent)
-        raise ModelPreparationError(
-            f"the ONNX export of {model_dir} does not reproduce PyTorch's vectors "
-            f"(cosine {worst:.5f}): this torch / onnxruntime pair is broken; install the "
-            "versions pyproject.toml names, or report it with the output of `pip list`"
-        )
-    return target
-
-
-def _session(path: Path, threads: int) -> Any:
+def open_session(path: Path, threads: int) -> Any:
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
@@ -133,7 +47,7 @@ def _session(path: Path, threads: int) -> Any:
     return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
-def _run(session: Any, table: TokenTable, features: dict[str, Any]) -> np.ndarray:
+def run_graph(session: Any, table: TokenTable, features: dict[str, Any]) -> np.ndarray:
     """The token embeddings of a padded batch, computed a few rows at a time when the texts are
     long: attention holds rows x tokens² scores, and ONNX Runtime's arena keeps the memory it once
     took (measured, 64 texts of 512 tokens: in one run the process peaked at 4.1 GB, one text per
@@ -166,28 +80,6 @@ def _run(session: Any, table: TokenTable, features: dict[str, Any]) -> np.ndarra
     return np.concatenate(parts) if len(parts) > 1 else parts[0]
 
 
-def _write_token_table_entry(model_dir: Path, table: np.ndarray) -> None:
-    """Record where ``model.safetensors`` keeps the token table: the tensor equal to ``table``."""
-    weights = model_dir / _WEIGHTS_FILE
-    with weights.open("rb") as handle:
-        (header_size,) = struct.unpack("<Q", handle.read(8))
-        header = json.loads(handle.read(header_size))
-        for name, tensor in header.items():
-            if name == "__metadata__" or tensor["dtype"] != "F32":
-                continue
-            if tuple(tensor["shape"]) != table.shape:
-                continue
-            offset = 8 + header_size + tensor["data_offsets"][0]
-            handle.seek(offset)
-            if np.array_equal(np.frombuffer(handle.read(table.nbytes), "<f4"), table.ravel()):
-                rows, dimension = table.shape
-                entry = {"file": _WEIGHTS_FILE, "tensor": name, "offset": offset}
-                entry |= {"rows": rows, "dim": dimension}
-                (model_dir / TOKEN_TABLE_FILE).write_text(json.dumps(entry, indent=2), "utf-8")
-                return
-    raise ModelPreparationError(f"{weights} holds no float32 copy of the model's token table")
-
-
 class TokenTable:
     """The rows of the token-embedding table a batch needs, read from the weights file with one
     positional read each (thread-safe, and nothing of the table stays in memory)."""
@@ -212,7 +104,7 @@ class TokenTable:
         return found[inverse.reshape(ids.shape)]
 
 
-def _mean_pooled(hidden: np.ndarray, mask: Any) -> np.ndarray:
+def mean_pooled(hidden: np.ndarray, mask: Any) -> np.ndarray:
     weights = np.asarray(mask, dtype=np.float32)[..., np.newaxis]
     pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
     return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
@@ -312,7 +204,7 @@ class OnnxEmbedder:
         }
         window = _max_tokens(model_dir, int(config["max_position_embeddings"]))
         self.tokenizer = _tokenizer(model_dir, window)
-        self._session = _session(path, threads)
+        self._session = open_session(path, threads)
         self._table = TokenTable(model_dir)
 
     @property
@@ -343,8 +235,10 @@ class OnnxEmbedder:
         for start in range(0, len(order), self._batch_size):
             chosen = order[start : start + self._batch_size]
             ids, mask = _padded([rows[row] for row in chosen], self.tokenizer.pad_id)
-            hidden = _run(self._session, self._table, {"input_ids": ids, "attention_mask": mask})
-            vectors[chosen] = _mean_pooled(hidden, mask)
+            hidden = run_graph(
+                self._session, self._table, {"input_ids": ids, "attention_mask": mask}
+            )
+            vectors[chosen] = mean_pooled(hidden, mask)
         return vectors
 
 

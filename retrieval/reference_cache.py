@@ -6,7 +6,7 @@ as questions and as passages: their means per language are the language centres
 (:mod:`retrieval.centring`), and their centred question vectors the off-topic references the
 engine weighs every message against (:mod:`retrieval.engine`). Embedding them took about a
 second of every start. They are stored in one file under a key of the model (its name, runtime
-and files: :func:`retrieval.embedder.model_signature`) and the sentences; when either changed,
+and files: :func:`retrieval.loading.model_signature`) and the sentences; when either changed,
 or the file cannot be read, they are embedded again and the file is replaced.
 """
 

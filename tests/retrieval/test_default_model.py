@@ -11,9 +11,10 @@ import pytest
 from core.settings import DEFAULT_EMBEDDING_MODEL, DecisionThresholds
 from retrieval.centring import LanguageCentredEmbedder
 from retrieval.decision import Outcome, Reason
-from retrieval.embedder import Embedder, load_embedder
+from retrieval.embedder import Embedder
 from retrieval.engine import AnswerEngine, IndexedEntry, load_off_topic_references
 from retrieval.evaluation import EvalFile, measure
+from retrieval.loading import load_embedder
 
 pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parents[2]

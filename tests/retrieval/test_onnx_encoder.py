@@ -11,7 +11,9 @@ from sentence_transformers import SentenceTransformer
 
 from retrieval import onnx_encoder
 from retrieval.errors import ModelLoadError
-from retrieval.onnx_encoder import ONNX_FILE, OnnxEmbedder, TokenTable, export_onnx
+from retrieval.model.layout import ONNX_FILE
+from retrieval.model.onnx_export import export_onnx
+from retrieval.onnx_encoder import OnnxEmbedder, TokenTable
 from tests.support.tiny_model import HIDDEN, build_tiny_model
 
 WORDS = ["refund", "password", "parcel", "late", "where", "is", "my", "order", "query", "passage"]

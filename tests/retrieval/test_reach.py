@@ -11,10 +11,10 @@ import pytest
 from core.settings import DEFAULT_EMBEDDING_MODEL, DecisionThresholds
 from retrieval.centring import LanguageCentredEmbedder
 from retrieval.decision import Outcome, Reason
-from retrieval.embedder import load_embedder
 from retrieval.engine import AnswerEngine, IndexedEntry, load_off_topic_references
 from retrieval.evaluation import EvalFile, query_kind
 from retrieval.intents import asks_for_human
+from retrieval.loading import load_embedder
 
 pytestmark = pytest.mark.model
 ROOT = Path(__file__).resolve().parents[2]

@@ -12,9 +12,10 @@ import pytest
 
 from core.settings import DEFAULT_EMBEDDING_MODEL, DecisionThresholds
 from retrieval.centring import LanguageCentredEmbedder
-from retrieval.embedder import Vectors, model_signature
+from retrieval.embedder import Vectors
 from retrieval.engine import AnswerEngine
-from retrieval.model_prep import BUNDLED_MODEL_FOLDER
+from retrieval.loading import model_signature
+from retrieval.model.layout import BUNDLED_MODEL_FOLDER
 from retrieval.reference_cache import REFERENCE_FILE, ReferenceCachedEmbedder
 from tests.support.fakes import KeywordEmbedder
 
