@@ -10,7 +10,8 @@ from fastapi import APIRouter, Query
 from admin_api.deps import AdminDep, Moment, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, ApiError
 from core.database import utcnow
-from handoff.insights.analytics import SupportReport, support_report
+from handoff.insights.analytics import support_report
+from handoff.insights.report import SupportReport
 from handoff.insights.team_report import TeamsReport, teams_report
 
 router = APIRouter(prefix="/analytics", tags=["analytics"], responses=ERROR_RESPONSES)

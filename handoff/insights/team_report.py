@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from handoff.desk.escalation import ESCALATED, LEVELS
 from handoff.desk.teams import all_teams, default_team
-from handoff.insights.analytics import CsatStats, DurationStats
 from handoff.insights.periods import check_period
+from handoff.insights.report import CsatStats, DurationStats
 from handoff.line.sla import SlaStage
 from handoff.models import Team, TeamLevel, Ticket, TicketEvent
 

@@ -14,7 +14,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.database import transaction
-from handoff.insights.analytics import SupportReport, percentile, support_report
+from handoff.insights.analytics import support_report
+from handoff.insights.report import SupportReport, percentile
 from handoff.models import (
     Agent,
     AnswerVote,
