@@ -26,6 +26,10 @@ ROUTES: list[tuple[str, str, Role | None]] = [
     ("POST", "/api/v1/faq/{key}/publish", Role.EDITOR),
     ("GET", "/api/v1/faq/{key}/versions", Role.EDITOR),
     ("POST", "/api/v1/faq/{key}/rollback", Role.EDITOR),
+    ("GET", "/api/v1/faq/{key}/translations/{language}", ANY),
+    ("PUT", "/api/v1/faq/{key}/translations/{language}", Role.EDITOR),
+    ("DELETE", "/api/v1/faq/{key}/translations/{language}", Role.EDITOR),
+    ("GET", "/api/v1/translations", ANY),
     ("POST", "/api/v1/answer", ANY),
     ("POST", "/api/v1/eval", Role.EDITOR),
     ("GET", "/api/v1/gaps", Role.EDITOR),
@@ -57,6 +61,7 @@ ROUTES: list[tuple[str, str, Role | None]] = [
 ]
 PATH_VALUES = {
     "{key}": "password",
+    "{language}": "uk",
     "{ticket_id}": "1",
     "{proposal_id}": "1",
     "{gap_id}": "gap-1",
