@@ -28,7 +28,7 @@ import psutil
 
 from benchmarks.speed import anchor_query_ms
 from core.settings import EmbeddingRuntime
-from tests.support.fake_bot_api import FakeBotApi, SentMessage, customer
+from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import (
     BUNDLED_MODELS_DIR,
     ROOT,
@@ -36,6 +36,7 @@ from tests.support.processes import (
     start_firstline,
     stop_firstline,
 )
+from tests.support.telegram_people import SentMessage, customer
 
 
 def questions() -> list[str]:

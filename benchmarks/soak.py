@@ -26,8 +26,9 @@ from sqlalchemy import text
 
 from core.database import create_engine
 from tests.support.e2e import firstline_environment
-from tests.support.fake_bot_api import FakeBotApi, customer
+from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import free_port, start_firstline, stop_firstline
+from tests.support.telegram_people import customer
 
 POSTGRES = os.environ.get(
     "FIRSTLINE_TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

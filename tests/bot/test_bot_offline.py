@@ -29,9 +29,9 @@ from handoff.conversations import conversation, get_customer
 from handoff.services import Services
 from knowledge_base.formats import FaqEntryData
 from retrieval.sync import import_and_index
-from tests.support.fake_bot_api import customer
 from tests.support.fakes import KeywordEmbedder
 from tests.support.offline_bot import OfflineBot, RecordingRequest
+from tests.support.telegram_people import customer
 
 FAQ = [
     FaqEntryData(key="password", question="Забыл пароль", answer="Нажмите *Забыли пароль?*."),

@@ -15,8 +15,8 @@ from bot.agents.desk import Desk
 from core.queues import OutboxMessage, QueueStatus
 from handoff.models import Ticket
 from tests.bot.test_forgery import GROUP, OLGA, desk, handed_off, press, ticket_now  # noqa: F401
-from tests.support.fake_bot_api import customer
 from tests.support.offline_bot import OfflineBot
+from tests.support.telegram_people import customer
 
 CARD_AND_TOPIC = {"editMessageText", "editForumTopic"}
 _ids = count(900_000)

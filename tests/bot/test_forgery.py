@@ -18,9 +18,9 @@ from handoff.models import Agent, Customer, Ticket, TicketStatus
 from knowledge_base.formats import FaqEntryData
 from retrieval.sync import import_and_index
 from tests.bot.test_bot_offline import text_update
-from tests.support.fake_bot_api import agent, customer
 from tests.support.fakes import KeywordEmbedder
 from tests.support.offline_bot import OfflineBot
+from tests.support.telegram_people import agent, customer
 
 GROUP = -100500
 OLGA = agent(9001, "Olga", "olga_support")

@@ -21,7 +21,7 @@ from tests.e2e.test_desk_e2e import (
     desk_with_admin,
 )
 from tests.support.e2e import Running
-from tests.support.fake_bot_api import customer
+from tests.support.telegram_people import customer
 
 pytestmark = pytest.mark.model
 

@@ -18,8 +18,9 @@ import pytest
 from bot.customers.texts import EN, RU, UK
 from bot.formatting import render
 from tests.support.e2e import Running, bot_ready, faq_file, firstline_environment
-from tests.support.fake_bot_api import FakeBotApi, customer
+from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import free_port, start_firstline, stop_firstline
+from tests.support.telegram_people import customer
 
 pytestmark = pytest.mark.model
 

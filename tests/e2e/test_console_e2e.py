@@ -26,7 +26,7 @@ import pytest
 from bot.customers.texts import EN
 from tests.e2e.test_desk_e2e import _hand_off, _ticket, desk_with_admin
 from tests.support.e2e import Running
-from tests.support.fake_bot_api import customer
+from tests.support.telegram_people import customer
 
 pytestmark = pytest.mark.model
 

@@ -15,9 +15,10 @@ import pytest
 
 from bot.customers.texts import RU
 from tests.support.e2e import bot_ready, firstline_environment
-from tests.support.fake_bot_api import FakeBotApi, customer
+from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import free_port, start_firstline, stop_firstline
 from tests.support.tcp_proxy import Mode, TcpProxy
+from tests.support.telegram_people import customer
 
 pytestmark = pytest.mark.model
 

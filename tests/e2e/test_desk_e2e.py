@@ -23,8 +23,9 @@ from bot.customers.texts import RU
 from handoff.desk import card
 from tests.e2e.test_bot_e2e import MEDIA
 from tests.support.e2e import Running, bot_ready, faq_file, firstline_environment
-from tests.support.fake_bot_api import FakeBotApi, SentMessage, agent, customer
+from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import create_token, free_port, start_firstline, stop_firstline
+from tests.support.telegram_people import SentMessage, agent, customer
 
 pytestmark = pytest.mark.model
 

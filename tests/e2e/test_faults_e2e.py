@@ -26,8 +26,9 @@ from tests.e2e.test_desk_e2e import (
     _in_topic,
 )
 from tests.support.e2e import Running, bot_ready, firstline_environment
-from tests.support.fake_bot_api import FakeBotApi, SentMessage, customer
+from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import free_port, start_firstline, stop_firstline
+from tests.support.telegram_people import SentMessage, customer
 
 pytestmark = pytest.mark.model
 

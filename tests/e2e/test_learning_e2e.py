@@ -21,8 +21,9 @@ import pytest
 from bot.customers.texts import EN, RU
 from bot.formatting import render
 from tests.support.e2e import Running, bot_ready, faq_file, firstline_environment
-from tests.support.fake_bot_api import FakeBotApi, SentMessage, customer
+from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import create_token, free_port, start_firstline, stop_firstline
+from tests.support.telegram_people import SentMessage, customer
 
 pytestmark = pytest.mark.model
 

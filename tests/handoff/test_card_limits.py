@@ -21,7 +21,7 @@ from handoff.models import (
     Ticket,
     TicketStatus,
 )
-from tests.support.fake_bot_api import telegram_text_problem
+from tests.support.telegram_html import telegram_text_problem
 
 START = datetime(2025, 5, 1, 9, 0, tzinfo=UTC)
 

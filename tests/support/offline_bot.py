@@ -18,7 +18,7 @@ from bot.inbox import InboxProcessor, raw_update, store_updates
 from bot.outbox import OutboxSender
 from core.queues import InboxUpdate, QueueStatus
 from handoff.services import Services
-from tests.support.fake_bot_api import BOT_ID
+from tests.support.telegram_people import BOT_ID
 
 
 class RecordingRequest(BaseRequest):
