@@ -1,4 +1,4 @@
-"""FAQ answers (Telegram-safe Markdown, see DESIGN.md) as Telegram HTML, split to fit a message.
+"""FAQ answers (Telegram-safe Markdown) as Telegram HTML, split to fit a message.
 
 HTML, not Telegram's MarkdownV2: everything not recognised as markup is escaped, so a stray
 `*`, `_`, `<` or `&` in an answer, or in a customer's words quoted back, can never break a reply.

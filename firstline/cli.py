@@ -1,4 +1,4 @@
-"""The `firstline` command line (contracts in DESIGN.md)."""
+"""The `firstline` command line (README.md, "Command line")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Evaluation files (DESIGN.md format) and the metrics that say how well the engine decides."""
+"""Evaluation files (the format of `evals/*.json`) and the metrics that say how well the engine decides."""
 
 from __future__ import annotations
 

@@ -57,7 +57,7 @@ class EvalRun:
         return measure([query.expected for query in self.eval_file.queries], self.decisions)
 
     def as_dict(self) -> dict[str, Any]:
-        """The ``firstline eval --json`` shape (DESIGN.md)."""
+        """The ``firstline eval --json`` shape."""
         results = [
             {
                 "text": query.text,

@@ -1,7 +1,7 @@
 """Agents' actions from the admin API, carried out by the bot like actions in the agents' group.
 
 The API puts a ``DeskRequest`` on the application's update queue (our own event beside
-Telegram's updates, see STYLE.md); a ``TypeHandler`` performs it with the desk's functions, so a
+Telegram's updates); a ``TypeHandler`` performs it with the desk's functions, so a
 reply from the API reaches the customer and shows in the ticket's topic exactly like one typed
 there, and the API learns whether it worked.
 """

