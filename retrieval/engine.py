@@ -296,7 +296,7 @@ class AnswerEngine:
         vectors = self._encode_remembering(texts)
         for row, index in enumerate(pending):
             query = vectors[row : row + 1]
-            if self._person_requests.asks_for_person(query):
+            if self._person_requests.asks_for_person(query, self._rival_likeness(query)):
                 prepared[index] = Prepared(settled[index][1], Reason.CUSTOMER_REQUEST)
                 continue
             before = vectors[earlier[index]]
@@ -328,6 +328,12 @@ class AnswerEngine:
         if intent is not None:
             return stripped, language, _CONVERSATIONAL_REASONS[intent]
         return stripped, language, None
+
+    def _rival_likeness(self, query: Vectors) -> float:
+        """The message's best cosine with any FAQ phrasing or generic off-topic message."""
+        hits = self._vectors.search(query, 1)[0]
+        nearest = hits[0].score if hits else -1.0
+        return max(nearest, float(np.max(self._references @ query[0])))
 
     def _encode_remembering(self, texts: list[tuple[str, str | None]]) -> Vectors:
         """Embed texts (each with its language), reusing the vectors of recent messages: a
