@@ -50,18 +50,25 @@ async def line_is_closed(services: Services, ticket: Ticket) -> bool:
 async def wait_line(services: Services, ticket: Ticket, texts: Texts, language: str) -> str:
     """Where the ticket stands in its team's queue: the place and the honest wait (or when the
     team opens)."""
-    now = services.clock()
     async with services.sessions() as session:
-        hours = await hours_of(session, services, ticket)
-        if ticket.assignee_id is not None:
-            owner = await owner_of(session, ticket)
-            return texts.wait_with_agent.format(agent=escape(owner.name if owner else "?"))
-        if not hours.is_open(now):
-            opening = hours.next_opening(now)
-            if opening is None:
-                return texts.out_of_hours_unknown
-            return texts.wait_closed.format(opening=describe_opening(opening, now, language))
-        estimate = await availability.expected_wait(session, ticket, hours, now)
+        return await wait_line_in(session, services, ticket, texts, language)
+
+
+async def wait_line_in(
+    session: AsyncSession, services: Services, ticket: Ticket, texts: Texts, language: str
+) -> str:
+    """``wait_line`` read in the caller's session (which may hold the change it tells about)."""
+    now = services.clock()
+    hours = await hours_of(session, services, ticket)
+    if ticket.assignee_id is not None:
+        owner = await owner_of(session, ticket)
+        return texts.wait_with_agent.format(agent=escape(owner.name if owner else "?"))
+    if not hours.is_open(now):
+        opening = hours.next_opening(now)
+        if opening is None:
+            return texts.out_of_hours_unknown
+        return texts.wait_closed.format(opening=describe_opening(opening, now, language))
+    estimate = await availability.expected_wait(session, ticket, hours, now)
     return texts.queue_wait.format(
         position=estimate.position, wait=describe_wait(estimate, language, now=now)
     )

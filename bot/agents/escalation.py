@@ -17,7 +17,7 @@ from bot.agents.at_ticket import AtTicket
 from bot.agents.desk import Desk, topic_of
 from bot.customers.texts import texts_for
 from bot.formatting import escape
-from bot.line import wait_line
+from bot.line import wait_line_in
 from bot.outbox import Purpose, enqueue, text_params
 from core.database import transaction
 from handoff.conversations import conversation, record_message
@@ -94,7 +94,11 @@ async def _pass_and_say(at: AtTicket, team_id: int, reason: str) -> None:
 
 
 async def pass_ticket(at: AtTicket, team_id: int, reason: str) -> Transfer:
-    """Pass the ticket on by the desk's rules, then tell both teams and the customer."""
+    """Pass the ticket on by the desk's rules. The first team's notice and the customer's message
+    are committed with the pass (the outbox delivers them however long Telegram takes); then the
+    card goes to the other team's group, the whole conversation under it."""
+    desk = at.desk
+    groups = await desk.groups()
     action = AgentAction(at.ticket.id, at.agent.id, ActionKind.ESCALATE, text=reason)
     async with transaction(at.sessions) as session:
         checked = await check(session, action)
@@ -105,29 +109,38 @@ async def pass_ticket(at: AtTicket, team_id: int, reason: str) -> Transfer:
             moved = await transfer(session, checked.ticket, team, checked.agent, reason[:1000])
         except TeamError as error:
             raise ActionRefused(Refusal.INVALID, str(error)) from None
+        await _note_where_it_went(session, groups, checked.customer, moved)
+        await _tell_customer(session, desk, checked.customer, moved)
     at.ticket = moved.ticket
-    await _announce(at.desk, at.customer, moved)
+    desk.services.wake_outbox()
+    await desk.show_ticket(moved.ticket.id)
+    async with transaction(at.sessions) as session:
+        await _post_transcript(session, groups, moved.ticket.id)
+    desk.services.wake_outbox()
     return moved
 
 
-async def _announce(desk: Desk, customer: Customer, moved: Transfer) -> None:
+async def _note_where_it_went(
+    session: AsyncSession, groups: set[int], customer: Customer, moved: Transfer
+) -> None:
+    """In the first team's topic (the customer's current one until the card moves)."""
+    topic = topic_of(customer)
+    if topic is None or topic.chat_id not in groups:
+        return
     who = escape(moved.agent.mention) if moved.agent else "The bot"
     why = f": {escape(moved.reason)}" if moved.reason else ""
-    # Still the first team's topic: the card moves there only below.
-    await desk.notice(
-        customer,
+    html = (
         f"⤴️ {who} passed ticket #{moved.ticket.id} to <b>{escape(moved.to_team.name)}</b> "
         f"({level_name(moved.to_team)}){why}. This topic stays for reading; replies now come "
-        "from their group.",
+        "from their group."
     )
-    await desk.show_ticket(moved.ticket.id)
-    groups = await desk.groups()
-    texts = texts_for(customer.language)
-    status = await wait_line(desk.services, moved.ticket, texts, customer.language)
-    async with transaction(desk.services.sessions) as session:
-        await _post_transcript(session, groups, moved.ticket.id)
-        await _tell_customer(session, moved, status)
-    desk.services.wake_outbox()
+    await enqueue(
+        session,
+        topic.chat_id,
+        text_params(html, thread_id=topic.thread_id),
+        purpose=Purpose.NOTICE,
+        ticket_id=moved.ticket.id,
+    )
 
 
 async def _post_transcript(session: AsyncSession, groups: set[int], ticket_id: int) -> None:
@@ -150,13 +163,13 @@ async def _post_transcript(session: AsyncSession, groups: set[int], ticket_id: i
         )
 
 
-async def _tell_customer(session: AsyncSession, moved: Transfer, status: str) -> None:
-    """In the customer's language: which specialists have the request now, and (``status``)
-    their queue and wait, or when they open."""
-    customer = await session.get(Customer, moved.ticket.customer_id)
-    if customer is None:
-        return
+async def _tell_customer(
+    session: AsyncSession, desk: Desk, customer: Customer, moved: Transfer
+) -> None:
+    """In the customer's language: which specialists have the request now, and their queue and
+    wait, or when they open."""
     texts = texts_for(customer.language)
+    status = await wait_line_in(session, desk.services, moved.ticket, texts, customer.language)
     html = texts.passed_to_team.format(team=escape(moved.to_team.name)) + f"\n\n{status}"
     message = record_message(
         session,
