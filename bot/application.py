@@ -244,7 +244,7 @@ class BotRunner:
             await asyncio.gather(self._lead_task, return_exceptions=True)
         await self.inbox.stop()
         await self.outbox.stop()
-        self.services.wake_outbox = lambda: None
+        self.services.wake_outbox = lambda *chat_ids: None
         if self._started:
             await self.application.stop()
             self._started = False
@@ -278,7 +278,7 @@ class BotRunner:
                     type(error).__name__,
                 )
                 return JSONResponse({"error": "not stored, send again"}, status_code=503)
-            self.inbox.wake()
+            self.inbox.wake(update.chat_key)
             return Response(status_code=200)
 
         return router

@@ -169,9 +169,10 @@ class InboxPoller:
             delay = 1.0
             if not updates:
                 continue
-            await self._store([raw_update(update.to_dict()) for update in updates])
+            batch = [raw_update(update.to_dict()) for update in updates]
+            await self._store(batch)
             offset = updates[-1].update_id + 1
-            self.processor.wake()
+            self.processor.wake(*{item.chat_key for item in batch})
 
     async def _store(self, updates: list[RawUpdate]) -> None:
         """Store the batch, waiting out a database fault: the offset must not move before."""
@@ -245,10 +246,10 @@ class InboxProcessor(LaneRunner):
         claimed = await claim_next(self.sessions, InboxUpdate, InboxUpdate.chat_key, chat)
         if claimed is None:
             return False
-        row, _ = claimed
+        row = claimed.row
         error = await self._process(row.update_id, row.payload, replay=row.attempts > 1)
         await self._finish(row, error)
-        return error is None or not is_transient(error)
+        return claimed.more and (error is None or not is_transient(error))
 
     async def _process(self, update_id: int, payload: str, *, replay: bool) -> BaseException | None:
         try:

@@ -168,8 +168,8 @@ class OutboxSender(LaneRunner):
         claimed = await claim_next(self.sessions, OutboxMessage, OutboxMessage.chat_id, chat)
         if claimed is None:
             return False
-        row, interrupted = claimed
-        if interrupted:
+        row = claimed.row
+        if claimed.interrupted:
             logger.warning(
                 "outbox %s (%s to chat %s): an earlier attempt was cut off; sending again, it "
                 "may arrive twice",
@@ -180,9 +180,9 @@ class OutboxSender(LaneRunner):
         try:
             sent = await self._call(row)
         except TelegramError as error:
-            return await self._failed(row, error)
+            return await self._failed(row, error) and claimed.more
         await self._delivered(row, sent)
-        return True
+        return claimed.more
 
     async def _call(self, row: OutboxMessage) -> int:
         """One attempt (the rate limiter's retries in place would hold the chat's lane): the
@@ -217,25 +217,21 @@ class OutboxSender(LaneRunner):
         return edited.telegram_message_id
 
     async def _delivered(self, row: OutboxMessage, message_id: int) -> None:
+        """Mark the row delivered and, in the same transaction, give its conversation message
+        the id Telegram gave it (a reply's or an edit's target, a relay's place in the topic)."""
+        store_message_id = None
         if row.conversation_message_id is not None:
             column = "topic_message_id" if row.purpose == Purpose.RELAY else "telegram_message_id"
-            try:
-                async with transaction(self.sessions) as session:
-                    await session.execute(
-                        update(ConversationMessage)
-                        .where(ConversationMessage.id == row.conversation_message_id)
-                        .values({column: message_id})
-                    )
-            except Exception as error:  # delivered all the same: mark it, or it goes twice
-                logger.warning(
-                    "outbox %s delivered, its message id not stored (%s)",
-                    row.id,
-                    type(error).__name__,
-                )
+            store_message_id = (
+                update(ConversationMessage)
+                .where(ConversationMessage.id == row.conversation_message_id)
+                .values({column: message_id})
+            )
         await settle(
             self.sessions,
             OutboxMessage,
             row.id,
+            along=store_message_id,
             status=QueueStatus.DONE,
             sent_at=utcnow(),
             telegram_message_id=message_id,

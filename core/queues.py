@@ -16,9 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -34,6 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, Mapped, mapped_column
+from sqlalchemy.sql import Executable
 
 from core.database import Base, UtcDateTime, transaction, utcnow
 
@@ -111,27 +113,38 @@ Row = TypeVar("Row", bound=QueuedRow)
 Lane = int | None
 
 
+@dataclass(frozen=True)
+class Claim(Generic[Row]):
+    row: Row  # claimed for this worker, its attempts counted
+    interrupted: bool  # an earlier claim of it never finished (a crash mid-attempt)
+    more: bool  # the lane has another pending row behind it
+
+
 async def claim_next(
     sessions: async_sessionmaker[AsyncSession],
     model: type[Row],
     lane_column: InstrumentedAttribute[Any],
     lane: Lane,
-) -> tuple[Row, bool] | None:
-    """The lane's oldest pending row, claimed for this worker (attempts counted), and whether an
-    earlier claim of it never finished (a crash mid-attempt); None when the lane's head is not
+) -> Claim[Row] | None:
+    """The lane's oldest pending row, claimed for this worker; None when the lane's head is not
     due or another worker holds it. Rows of a lane are taken strictly in order."""
     now = utcnow()
     async with transaction(sessions) as session:
-        row = await session.scalar(
-            select(model)
-            .where(
-                model.status == QueueStatus.PENDING,
-                lane_column.is_(None) if lane is None else lane_column == lane,
+        head = list(
+            await session.scalars(
+                select(model)
+                .where(
+                    model.status == QueueStatus.PENDING,
+                    lane_column.is_(None) if lane is None else lane_column == lane,
+                )
+                .order_by(model.id)
+                .limit(2)  # the second says whether to look again after this one
             )
-            .order_by(model.id)
-            .limit(1)
         )
-        if row is None or row.next_attempt_at > now:
+        if not head:
+            return None
+        row = head[0]
+        if row.next_attempt_at > now:
             return None
         if row.claimed_until is not None and row.claimed_until > now:
             return None
@@ -148,20 +161,30 @@ async def claim_next(
         )
         if claimed.rowcount != 1:  # type: ignore[attr-defined]
             return None
+        session.expunge(row)  # what follows is not to be written back at commit
         row.attempts += 1
-        return row, interrupted
+        row.claimed_until = now + LEASE
+        return Claim(row, interrupted, more=len(head) > 1)
 
 
 async def settle(
-    sessions: async_sessionmaker[AsyncSession], model: type[QueuedRow], row_id: int, **values: Any
+    sessions: async_sessionmaker[AsyncSession],
+    model: type[QueuedRow],
+    row_id: int,
+    *,
+    along: Executable | None = None,
+    **values: Any,
 ) -> None:
     """Write a row's outcome and release it, waiting out a database fault: an outcome not
-    written would make the row be worked on again."""
+    written would make the row be worked on again. ``along`` is a statement that belongs to the
+    outcome, written in the same transaction."""
     values["claimed_until"] = None
     delay = 0.5
     while True:
         try:
             async with transaction(sessions) as session:
+                if along is not None:
+                    await session.execute(along)
                 await session.execute(
                     update(model)
                     .where(model.id == row_id)
@@ -204,14 +227,25 @@ class LaneRunner:
         self._slots = asyncio.Semaphore(max_lanes)
         self._wake = asyncio.Event()
         self._busy: dict[Lane, asyncio.Task[None]] = {}
+        self._again: set[Lane] = set()  # busy lanes woken again: they go round once more
         self._task: asyncio.Task[None] | None = None
         self._steps = 0  # rows worked on so far (``drain`` stops when a round moves none)
 
     async def step(self, lane: Lane) -> bool:
         raise NotImplementedError
 
-    def wake(self) -> None:
-        self._wake.set()
+    def wake(self, *lanes: Lane) -> None:
+        """Rows were committed: work these lanes now — without reading the whole queue, which
+        under load would be read again after every row. With no lane named, look through the
+        whole queue for due lanes."""
+        if not lanes:
+            self._wake.set()
+            return
+        for lane in lanes:
+            if lane in self._busy:
+                self._again.add(lane)  # it may be past its last look at the table
+            else:
+                self._busy[lane] = asyncio.create_task(self._work(lane))
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"firstline-{self.name}")
@@ -266,13 +300,18 @@ class LaneRunner:
     async def _work(self, lane: Lane) -> None:
         try:
             async with self._slots:
-                while await self.step(lane):
-                    self._steps += 1
+                while True:
+                    self._again.discard(lane)
+                    while await self.step(lane):
+                        self._steps += 1
+                    if lane not in self._again:
+                        break
         except Exception:
             logger.exception("the %s lane %s failed; it is tried again", self.name, lane)
+            self._wake.set()
         finally:
             self._busy.pop(lane, None)
-            self._wake.set()
+            self._again.discard(lane)
 
 
 async def release_claims(sessions: async_sessionmaker[AsyncSession], model: type[QueuedRow]) -> int:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -15,6 +16,10 @@ from handoff.desk.actions import DatabaseDesk, TicketDesk
 from retrieval.engine import AnswerEngine
 from retrieval.opening import close_decisions
 from retrieval.service import DecisionService
+
+
+class OutboxWaker(Protocol):
+    def __call__(self, *chat_ids: int) -> None: ...
 
 
 @dataclass
@@ -32,9 +37,9 @@ class Services:
     desk: TicketDesk = field(init=False)
     # What business hours, waits and service levels read as "now" (tests set their own).
     clock: Callable[[], datetime] = utcnow
-    # Tells the outbox's sender that rows were committed (the bot sets it while it runs; until
-    # then rows wait in the database for it).
-    wake_outbox: Callable[[], None] = lambda: None
+    # Tells the outbox's sender that rows were committed for these chats (none named: look at
+    # the whole outbox). The bot sets it while it runs; until then rows wait in the database.
+    wake_outbox: OutboxWaker = field(default=lambda *chat_ids: None)
 
     def __post_init__(self) -> None:
         self.desk = DatabaseDesk(self.sessions)

@@ -350,7 +350,7 @@ class Desk:
                 purpose=Purpose.NOTICE,
                 ticket_id=ticket_id,
             )
-        self.services.wake_outbox()
+        self.services.wake_outbox(topic.chat_id)
 
     # --- the customer's messages into the topic ----------------------------------------------
 
@@ -362,7 +362,7 @@ class Desk:
             return
         async with transaction(self.services.sessions) as session:
             await self._enqueue_relay(session, topic, customer, message)
-        self.services.wake_outbox()
+        self.services.wake_outbox(topic.chat_id)
 
     async def _enqueue_relay(
         self, session: AsyncSession, topic: Topic, customer: Customer, message: ConversationMessage

@@ -15,8 +15,9 @@ from telegram.ext import ExtBot
 
 from bot.agents.desk import Desk
 from bot.customers.texts import Texts, texts_for
+from bot.delivery import FloodBucket, FloodGuard
 from bot.outbox import enqueue, text_params
-from core.database import transaction
+from core.database import transaction, utcnow
 from handoff.conversations import (
     CustomerProfile,
     inbound_of_update,
@@ -40,6 +41,9 @@ class Chat:
     history: list[Turn]  # the conversation before it, as the answer engine reads it
     # The customer's newest ticket as it was when the message came (None: never handed off).
     ticket: Ticket | None = None
+    # Within the chat's flood limit; over it, whether to say so now (once per flood).
+    admitted: bool = True
+    warn_of_flood: bool = False
     # Changes to flush with the next message we record (one transaction instead of several).
     _pending: list[Any] = field(default_factory=list)
 
@@ -126,7 +130,7 @@ class Chat:
                 params = text_params(html, reply_markup=reply_markup if last else None)
                 await enqueue(session, self.chat_id, params, message=message)
                 stored.append(message)
-        self.services.wake_outbox()
+        self.services.wake_outbox(self.chat_id)
         return stored
 
     def _take_pending(self) -> list[Any]:
@@ -157,10 +161,15 @@ class Inbound:
 
 
 async def open_chat(
-    services: Services, bot: ExtBot[Any], update: Update, user: User, inbound: Inbound
+    services: Services,
+    bot: ExtBot[Any],
+    update: Update,
+    user: User,
+    inbound: Inbound,
+    flood: FloodGuard,
 ) -> Chat:
-    """Register the customer (on first contact), read the conversation so far and store the
-    new message, in one transaction."""
+    """Register the customer (on first contact), count the message against their flood limit,
+    read the conversation so far and store the new message, in one transaction."""
     chat = update.effective_chat
     message = update.effective_message
     profile = CustomerProfile(
@@ -173,11 +182,12 @@ async def open_chat(
     )
     async with transaction(services.sessions) as session:
         customer = await register_customer(session, profile)
+        admitted, warn = count_against_the_limit(customer, flood)
         ticket = await latest_ticket(session, customer)
         replayed = await inbound_of_update(session, customer.id, update.update_id)
         if replayed is not None:  # processed before a crash or a fault: stored once
             history = await recent_turns(session, customer.id, before=replayed.id)
-            return Chat(services, bot, update, customer, replayed, history, ticket)
+            return Chat(services, bot, update, customer, replayed, history, ticket, admitted, warn)
         history = await recent_turns(session, customer.id)
         stored = record_message(
             session,
@@ -191,4 +201,16 @@ async def open_chat(
             details=inbound.details or None,
             ticket_id=ticket.id if ticket is not None and ticket.is_active else None,
         )
-    return Chat(services, bot, update, customer, stored, history, ticket)
+    return Chat(services, bot, update, customer, stored, history, ticket, admitted, warn)
+
+
+def count_against_the_limit(customer: Customer, flood: FloodGuard) -> tuple[bool, bool]:
+    """(admitted, warn now), the customer's token bucket updated on their row — which one
+    worker at a time changes: a chat's updates are processed in order, one after another."""
+    bucket = None
+    if customer.flood_at is not None and customer.flood_tokens is not None:
+        bucket = FloodBucket(customer.flood_tokens, customer.flood_at, customer.flood_warned)
+    admitted, warn, after = flood.admit(bucket, utcnow())
+    customer.flood_tokens, customer.flood_at = after.tokens, after.at
+    customer.flood_warned = after.warned
+    return admitted, warn

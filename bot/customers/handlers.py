@@ -25,15 +25,14 @@ from bot.customers.chat import Chat, Inbound, open_chat
 from bot.customers.learning import learn_from_pick, withdraw_last_answer, withdraw_pick
 from bot.customers.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
 from bot.customers.topics import example_questions, quoted
-from bot.delivery import FloodBucket, FloodGuard
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages, telegram_length
 from bot.inbox import describe_error, is_transient
 from bot.line import answer_wait_question, line_is_closed, status_at_handoff
 from bot.outbox import Purpose, enqueue, text_params, was_sent_for
-from core.database import transaction, utcnow
+from core.database import transaction
 from handoff.conversations import record_vote, sent_message
 from handoff.desk import tickets
-from handoff.models import Customer, MessageKind, Ticket, TicketStatus
+from handoff.models import MessageKind, Ticket, TicketStatus
 from handoff.services import Services
 from retrieval.decision import Candidate, Decision, Outcome, Reason
 from retrieval.intents import asks_about_wait
@@ -64,8 +63,10 @@ async def _chat(update: Update, context: FirstlineContext, inbound: Inbound) -> 
     chat, user = update.effective_chat, update.effective_user
     if chat is None or user is None or chat.type != ChatType.PRIVATE:
         return None
-    opened = await open_chat(context.services, context.bot, update, user, inbound)
-    if not await _admitted(opened, context.state.flood):
+    opened = await open_chat(
+        context.services, context.bot, update, user, inbound, context.state.flood
+    )
+    if not await _admitted(opened):
         return None
     return opened
 
@@ -171,14 +172,13 @@ async def _handled_by_people(chat: Chat) -> bool:
     return True
 
 
-async def _admitted(chat: Chat, flood: FloodGuard) -> bool:
+async def _admitted(chat: Chat) -> bool:
     """Within the chat's flood limit. Over it, the message stays stored (the conversation and
     the API have it) but is neither answered nor copied to the agents one by one: the customer
     and, while a person handles the chat, the topic hear once that the flood is held back."""
-    admitted, warn = await _count_against_the_limit(chat, flood)
-    if admitted:
+    if chat.admitted:
         return True
-    if warn:
+    if chat.warn_of_flood:
         await chat.say(chat.texts.rate_limited)
         if chat.with_person:
             await chat.desk.notice(
@@ -188,21 +188,6 @@ async def _admitted(chat: Chat, flood: FloodGuard) -> bool:
                 "down.",
             )
     return False
-
-
-async def _count_against_the_limit(chat: Chat, flood: FloodGuard) -> tuple[bool, bool]:
-    """(admitted, warn now), the customer's bucket updated on their row."""
-    async with transaction(chat.services.sessions) as session:
-        customer = await session.get(Customer, chat.customer.id, with_for_update=True)
-        if customer is None:
-            return True, False
-        bucket = None
-        if customer.flood_at is not None and customer.flood_tokens is not None:
-            bucket = FloodBucket(customer.flood_tokens, customer.flood_at, customer.flood_warned)
-        admitted, warn, after = flood.admit(bucket, utcnow())
-        customer.flood_tokens, customer.flood_at = after.tokens, after.at
-        customer.flood_warned = after.warned
-    return admitted, warn
 
 
 async def act(chat: Chat, decision: Decision) -> None:
@@ -666,4 +651,4 @@ async def apologise(services: Services, update: Update) -> None:
     texts = texts_for(user.language_code if user else None)
     async with transaction(services.sessions) as session:
         await enqueue(session, chat.id, text_params(texts.apology))
-    services.wake_outbox()
+    services.wake_outbox(chat.id)

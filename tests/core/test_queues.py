@@ -40,12 +40,12 @@ class Recorder(LaneRunner):
         claimed = await claim_next(self.sessions, InboxUpdate, InboxUpdate.chat_key, lane)
         if claimed is None:
             return False
-        row, _ = claimed
+        row = claimed.row
         self.log.append(f"start {row.update_id}")
         await asyncio.sleep(0.2 if lane == self.slow_chat else 0.0)
         self.log.append(f"end {row.update_id}")
         await settle(self.sessions, InboxUpdate, row.id, status=QueueStatus.DONE)
-        return True
+        return claimed.more
 
 
 async def test_a_chats_updates_go_in_order_and_another_chat_does_not_wait(
@@ -75,14 +75,13 @@ async def test_a_claimed_row_is_nobody_elses_and_a_cut_off_attempt_is_told_apart
 ) -> None:
     await store_updates(sessions, _updates(5, 5))
     first = await claim_next(sessions, InboxUpdate, InboxUpdate.chat_key, 5)
-    assert first is not None and first[1] is False
+    assert first is not None and not first.interrupted and first.more
     # Another worker: the chat's head is taken, and the row behind it may not overtake it.
     assert await claim_next(sessions, InboxUpdate, InboxUpdate.chat_key, 5) is None
     await release_claims(sessions, InboxUpdate)  # the worker died (SQLite: one process)
     again = await claim_next(sessions, InboxUpdate, InboxUpdate.chat_key, 5)
     assert again is not None
-    row, interrupted = again
-    assert (row.update_id, row.attempts, interrupted) == (1, 2, True)
+    assert (again.row.update_id, again.row.attempts, again.interrupted) == (1, 2, True)
 
 
 async def test_finished_rows_are_purged_after_their_time_and_pending_ones_never(
