@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from threading import get_ident
 
 import pytest
 from sqlalchemy import text
@@ -255,4 +256,18 @@ async def test_sqlite_locked_by_another_process_fails_in_time_with_a_clear_error
     finally:
         holder.kill()
         holder.wait()
+        await engine.dispose()
+
+
+async def test_sqlite_statements_run_on_the_event_loops_thread(tmp_path: Path) -> None:
+    """No hand-over to another thread per call (see core.database.SqliteOnTheLoop): the
+    statement's own SQL function reports the thread that ran it."""
+    engine = create_engine(f"sqlite+aiosqlite:///{tmp_path / 'loop.sqlite3'}", Settings())
+    try:
+        async with engine.connect() as connection:
+            raw = await connection.get_raw_connection()
+            raw.driver_connection._conn.create_function("thread_running_sqlite", 0, get_ident)
+            ran_on = await connection.scalar(text("SELECT thread_running_sqlite()"))
+        assert ran_on == get_ident()
+    finally:
         await engine.dispose()
