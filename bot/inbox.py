@@ -13,12 +13,13 @@ import asyncio
 import contextvars
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -48,9 +49,19 @@ from core.queues import (
 
 logger = logging.getLogger(__name__)
 
-# The update whose handlers are running in this task: what they send is tagged with it, so a
-# replay can tell that the update was already answered (see ``already_answered``).
-CURRENT_UPDATE: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+
+@dataclass
+class UpdateAtWork:
+    """The update whose handlers are running in this task: what they send is tagged with it, so
+    a replay can tell that the update was already answered (see ``already_answered``), and the
+    transaction that commits its replies marks it done (see ``replying``)."""
+
+    update_id: int
+    row_id: int  # its inbox row
+    done: bool = False  # marked done together with its replies
+
+
+CURRENT_UPDATE: contextvars.ContextVar[UpdateAtWork | None] = contextvars.ContextVar(
     "firstline_current_update", default=None
 )
 CHAT_FIELDS = ("message", "edited_message", "channel_post", "edited_channel_post", "my_chat_member",
@@ -210,6 +221,25 @@ def retry_delay(attempts: int, first: float, longest: float = MAX_RETRY_DELAY) -
     return min(first * 2 ** max(attempts - 1, 0), longest)
 
 
+@asynccontextmanager
+async def replying(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """A transaction that commits replies to the update at work and marks the update done with
+    them: an update is then never done without its replies, nor answered twice, and its own
+    finishing transaction is saved (one of the few an update costs)."""
+    work = CURRENT_UPDATE.get()
+    async with transaction(sessions) as session:
+        yield session
+        if work is not None and not work.done:
+            await session.execute(
+                update(InboxUpdate)
+                .where(InboxUpdate.id == work.row_id, InboxUpdate.status == QueueStatus.PENDING)
+                .values(status=QueueStatus.DONE, finished_at=utcnow(), claimed_until=None)
+                .execution_options(synchronize_session=False)
+            )
+    if work is not None:
+        work.done = True
+
+
 async def already_answered(session: AsyncSession, update_id: int) -> bool:
     """Whether something the update caused is already in the outbox (processed before a crash)."""
     return bool(await session.scalar(select(exists().where(OutboxMessage.update_id == update_id))))
@@ -247,11 +277,23 @@ class InboxProcessor(LaneRunner):
         if claimed is None:
             return False
         row = claimed.row
-        error = await self._process(row.update_id, row.payload, replay=row.attempts > 1)
-        await self._finish(row, error)
+        work = UpdateAtWork(row.update_id, row.id)
+        error = await self._process(work, row.payload, replay=row.attempts > 1)
+        if work.done:  # its replies and its completion were committed together
+            if error is not None:
+                logger.warning(
+                    "update %s failed after its replies were committed (%s): not processed again",
+                    row.update_id,
+                    type(error).__name__,
+                )
+        else:
+            await self._finish(row, error)
         return claimed.more and (error is None or not is_transient(error))
 
-    async def _process(self, update_id: int, payload: str, *, replay: bool) -> BaseException | None:
+    async def _process(
+        self, work: UpdateAtWork, payload: str, *, replay: bool
+    ) -> BaseException | None:
+        update_id = work.update_id
         try:
             if replay:
                 async with self.sessions() as session:
@@ -261,7 +303,7 @@ class InboxProcessor(LaneRunner):
             update = Update.de_json(json.loads(payload), self.application.bot)
         except Exception as error:  # the database, or an update we cannot read
             return error
-        token = CURRENT_UPDATE.set(update_id)
+        token = CURRENT_UPDATE.set(work)
         try:
             await self.application.process_update(update)
         except Exception as error:  # handler errors go to the error handlers, not here

@@ -101,7 +101,7 @@ async def enqueue(
         purpose=purpose,
         conversation_message_id=message.id if message is not None else None,
         ticket_id=ticket_id,
-        update_id=CURRENT_UPDATE.get(),
+        update_id=work.update_id if (work := CURRENT_UPDATE.get()) is not None else None,
         status=QueueStatus.PENDING,
         attempts=0,
         next_attempt_at=utcnow(),

@@ -16,6 +16,7 @@ from telegram.ext import ExtBot
 from bot.agents.desk import Desk
 from bot.customers.texts import Texts, texts_for
 from bot.delivery import FloodBucket, FloodGuard
+from bot.inbox import replying
 from bot.outbox import enqueue, text_params
 from core.database import transaction, utcnow
 from handoff.conversations import (
@@ -113,7 +114,7 @@ class Chat:
         """Several messages in one transaction (a long answer): all of them go out, or none is
         stored and the update is processed again. The buttons go under the last one."""
         stored: list[ConversationMessage] = []
-        async with transaction(self.services.sessions) as session:
+        async with replying(self.services.sessions) as session:
             session.add_all(self._take_pending())
             for number, html in enumerate(parts):
                 last = number == len(parts) - 1

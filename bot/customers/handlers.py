@@ -154,7 +154,9 @@ async def _handled_by_people(chat: Chat) -> bool:
             return True
         # Nobody has it yet and the line is closed: the bot answers from the FAQ meanwhile.
         return not (
-            text is not None and ticket.assignee_id is None and await line_is_closed(chat.services, ticket)
+            text is not None
+            and ticket.assignee_id is None
+            and await line_is_closed(chat.services, ticket)
         )
     if ticket is None or chat.inbound.kind != MessageKind.TEXT:
         return False
