@@ -7,7 +7,6 @@ refuses (broken HTML, over-long texts), so a reply that would break in Telegram 
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import pytest
 
 from bot.customers.texts import EN, RU, UK
 from bot.formatting import render
-from tests.support.e2e import Running, bot_ready, faq_file, firstline_environment
+from tests.support.e2e import Running, bot_ready, firstline_environment, running_firstline
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import free_port, start_firstline, stop_firstline
 from tests.support.telegram_people import customer
@@ -27,19 +26,8 @@ pytestmark = pytest.mark.model
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Iterator[Running]:
-    workdir = tmp_path_factory.mktemp("bot-e2e")
-    _, faq = faq_file(workdir)
-    shutil.copytree(imported_faq, workdir / "data")
-    with FakeBotApi() as telegram:
-        port = free_port()
-        env = firstline_environment(workdir / "data", telegram, port)
-        process = start_firstline(env, port, ready=bot_ready, log=workdir / "firstline.log")
-        try:
-            yield Running(telegram, port, workdir / "data" / "firstline.sqlite3", faq)
-        finally:
-            stop_firstline(process)
-        log = (workdir / "firstline.log").read_text()
-        assert "Traceback" not in log, log[-3000:]
+    with running_firstline(tmp_path_factory.mktemp("bot-e2e"), imported_faq) as (running, _):
+        yield running
 
 
 def _answer_html(running: Running, key: str, language: str = "ru") -> str:

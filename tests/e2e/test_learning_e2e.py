@@ -9,7 +9,6 @@ outright. A 👎 after a pick withdraws it. A question far from every entry gets
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +19,8 @@ import pytest
 
 from bot.customers.texts import EN, RU
 from bot.formatting import render
-from tests.support.e2e import Running, bot_ready, faq_file, firstline_environment
-from tests.support.fake_bot_api import FakeBotApi
-from tests.support.processes import create_token, free_port, start_firstline, stop_firstline
+from tests.support.e2e import Running, running_firstline
+from tests.support.processes import create_token
 from tests.support.telegram_people import SentMessage, customer
 
 pytestmark = pytest.mark.model
@@ -48,20 +46,9 @@ class Learning:
 @pytest.fixture(scope="module")
 def learning(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Iterator[Learning]:
     workdir = tmp_path_factory.mktemp("learning-e2e")
-    _, faq = faq_file(workdir)
-    shutil.copytree(imported_faq, workdir / "data")
-    with FakeBotApi() as telegram:
-        port = free_port()
-        env = firstline_environment(workdir / "data", telegram, port)
-        process = start_firstline(env, port, ready=bot_ready, log=workdir / "firstline.log")
-        try:
-            token = create_token(env, "editor", "Edith")
-            running = Running(telegram, port, workdir / "data" / "firstline.sqlite3", faq)
-            yield Learning(running, {"Authorization": f"Bearer {token}"})
-        finally:
-            stop_firstline(process)
-        log = (workdir / "firstline.log").read_text()
-        assert "Traceback" not in log, log[-3000:]
+    with running_firstline(workdir, imported_faq) as (running, env):
+        token = create_token(env, "editor", "Edith")
+        yield Learning(running, {"Authorization": f"Bearer {token}"})
 
 
 def _pick(learning: Learning, user_id: int, question: str, label: str) -> SentMessage:

@@ -5,14 +5,24 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from tests.support.fake_bot_api import FakeBotApi
-from tests.support.processes import BUNDLED_MODELS_DIR, FIRSTLINE, ROOT
+from tests.support.processes import (
+    BUNDLED_MODELS_DIR,
+    FIRSTLINE,
+    ROOT,
+    free_port,
+    start_firstline,
+    stop_firstline,
+)
 
 MARKUP_ANSWER = (
     "Тариф *Семья*: 5 экранов, a < b & c > d, `код_1`, [сайт](https://example.com/?a=1&b=2)."
@@ -84,3 +94,23 @@ def firstline_environment(
 
 def bot_ready(status: dict[str, Any]) -> bool:
     return status.get("bot") == "ok"
+
+
+@contextmanager
+def running_firstline(
+    workdir: Path, imported_faq: Path
+) -> Iterator[tuple[Running, dict[str, str]]]:
+    """`firstline run` on a copy of the imported end-to-end FAQ, polling a fake Bot API, with its
+    environment; when it stops, its log must hold no traceback."""
+    _, faq = faq_file(workdir)
+    shutil.copytree(imported_faq, workdir / "data")
+    with FakeBotApi() as telegram:
+        port = free_port()
+        env = firstline_environment(workdir / "data", telegram, port)
+        process = start_firstline(env, port, ready=bot_ready, log=workdir / "firstline.log")
+        try:
+            yield Running(telegram, port, workdir / "data" / "firstline.sqlite3", faq), env
+        finally:
+            stop_firstline(process)
+        log = (workdir / "firstline.log").read_text()
+        assert "Traceback" not in log, log[-3000:]
