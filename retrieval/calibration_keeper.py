@@ -4,7 +4,7 @@ Whenever the FAQ changes (its fingerprint moves: any process's edit, once the in
 the FAQ rehearses itself in the background (:mod:`retrieval.self_calibration`, seconds of model
 work, beside the engine's thread) and the engine takes the thresholds fitted to the team's
 wrong-answer budget. Thresholds fixed by the settings or by ``firstline calibrate`` stay as they
-are: then only the estimate is refreshed. The last result is stored beside the index, so a
+are: then the estimate is made when asked (no model work in the background). The last result is stored beside the index, so a
 restart with the same FAQ starts fitted at once.
 """
 
@@ -86,13 +86,20 @@ class CalibrationKeeper:
         return self._estimate
 
     async def start(self) -> None:
-        """Take the stored fit if it is for this FAQ, then refit after every change."""
+        """Take the stored fit if it is for this FAQ, then refit after every change (unless the
+        thresholds are fixed)."""
         stored = self._load()
         if stored is not None:
             snapshot = await self._decisions.run(_snapshot)
             if stored.fingerprint == snapshot.fingerprint:
                 await self._adopt(stored, (stored.fingerprint, stored.labelled_questions))
-        self._task = asyncio.create_task(self._keep(), name="calibration-keeper")
+        if self.keeps_fitting:
+            self._task = asyncio.create_task(self._keep(), name="calibration-keeper")
+
+    @property
+    def keeps_fitting(self) -> bool:
+        """Whether it refits in the background; fixed thresholds are estimated when asked."""
+        return self.fixed is None
 
     async def refresh(self) -> Estimate | None:
         """Refit now if the FAQ (or the labelled questions) changed since the last fit."""

@@ -46,6 +46,10 @@ class Calibrator(Protocol):
     def estimate(self) -> Estimate | None:
         """What the engine expects on the FAQ it serves now."""
 
+    @property
+    def keeps_fitting(self) -> bool:
+        """Whether it refits in the background after every change."""
+
     async def refresh(self) -> Estimate | None:
         """Refit now if the FAQ changed since the last fit."""
 

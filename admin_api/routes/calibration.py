@@ -67,9 +67,12 @@ def _faq_state(engine: AnswerEngine) -> tuple[str, int]:
 
 @router.get("/calibration", summary="What the bot expects on this FAQ")
 async def faq_calibration(services: ServicesDep, _token: EditorDep) -> CalibrationOut:
-    """The self-calibration's estimate: refitted in the background after every FAQ change."""
-    fingerprint, entries = await services.decisions.run(_faq_state)
+    """The self-calibration's estimate: refitted in the background after every FAQ change (for
+    fixed thresholds, made when asked)."""
     calibrator = services.decisions.calibrator
+    if calibrator is not None and not calibrator.keeps_fitting:
+        await calibrator.refresh()  # fixed thresholds: estimated when asked
+    fingerprint, entries = await services.decisions.run(_faq_state)
     return CalibrationOut.of(
         calibrator.estimate if calibrator is not None else None, fingerprint, entries
     )

@@ -18,6 +18,7 @@ ROUTES: list[tuple[str, str, Role | None]] = [
     ("GET", "/api/v1/faq", ANY),
     ("POST", "/api/v1/faq", Role.EDITOR),
     ("GET", "/api/v1/faq/export", Role.EDITOR),
+    ("GET", "/api/v1/faq/calibration", Role.EDITOR),
     ("POST", "/api/v1/faq/import", Role.EDITOR),
     ("GET", "/api/v1/faq/{key}", ANY),
     ("PUT", "/api/v1/faq/{key}", Role.EDITOR),
