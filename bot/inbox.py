@@ -58,6 +58,7 @@ class UpdateAtWork:
 
     update_id: int
     row_id: int  # its inbox row
+    replay: bool  # tried before: a crash or a fault may have left part of its work stored
     done: bool = False  # marked done together with its replies
 
 
@@ -221,6 +222,13 @@ def retry_delay(attempts: int, first: float, longest: float = MAX_RETRY_DELAY) -
     return min(first * 2 ** max(attempts - 1, 0), longest)
 
 
+def may_be_replay() -> bool:
+    """Whether the update being handled may have been handled before (always, outside the
+    inbox, where nothing tells): only then is it worth looking for what it stored."""
+    work = CURRENT_UPDATE.get()
+    return work is None or work.replay
+
+
 @asynccontextmanager
 async def replying(sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
     """A transaction that commits replies to the update at work and marks the update done with
@@ -277,7 +285,7 @@ class InboxProcessor(LaneRunner):
         if claimed is None:
             return False
         row = claimed.row
-        work = UpdateAtWork(row.update_id, row.id)
+        work = UpdateAtWork(row.update_id, row.id, replay=row.attempts > 1)
         error = await self._process(work, row.payload, replay=row.attempts > 1)
         if work.done:  # its replies and its completion were committed together
             if error is not None:

@@ -16,7 +16,7 @@ from telegram.ext import ExtBot
 from bot.agents.desk import Desk
 from bot.customers.texts import Texts, texts_for
 from bot.delivery import FloodBucket, FloodGuard
-from bot.inbox import replying
+from bot.inbox import may_be_replay, replying
 from bot.outbox import enqueue, text_params
 from core.database import transaction, utcnow
 from handoff.conversations import (
@@ -185,7 +185,9 @@ async def open_chat(
         customer = await register_customer(session, profile)
         admitted, warn = count_against_the_limit(customer, flood)
         ticket = await latest_ticket(session, customer)
-        replayed = await inbound_of_update(session, customer.id, update.update_id)
+        replayed = None
+        if may_be_replay():
+            replayed = await inbound_of_update(session, customer.id, update.update_id)
         if replayed is not None:  # processed before a crash or a fault: stored once
             history = await recent_turns(session, customer.id, before=replayed.id)
             return Chat(services, bot, update, customer, replayed, history, ticket, admitted, warn)
