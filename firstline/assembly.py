@@ -19,7 +19,7 @@ from retrieval.embedder import Embedder
 from retrieval.engine import load_off_topic_references
 from retrieval.loading import load_embedder, model_signature
 from retrieval.opening import open_decisions
-from retrieval.reference_cache import REFERENCE_FILE, ReferenceCachedEmbedder
+from retrieval.reference_cache import REFERENCE_FILE, ReferenceCachedEmbedder, startup_references
 from retrieval.sync import import_and_index
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def configured_embedder(settings: Settings) -> LanguageCentredEmbedder:
         settings.embedding_model, settings.resolved_models_dir, settings.embedding_runtime
     )
     cached = ReferenceCachedEmbedder(
-        model, references, settings.index_dir / REFERENCE_FILE, signature
+        model, startup_references(references), settings.index_dir / REFERENCE_FILE, signature
     )
     return LanguageCentredEmbedder(cached, references)
 

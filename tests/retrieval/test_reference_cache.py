@@ -16,7 +16,7 @@ from retrieval.embedder import Vectors
 from retrieval.engine import AnswerEngine
 from retrieval.loading import model_signature
 from retrieval.model.layout import BUNDLED_MODEL_FOLDER
-from retrieval.reference_cache import REFERENCE_FILE, ReferenceCachedEmbedder
+from retrieval.reference_cache import REFERENCE_FILE, ReferenceCachedEmbedder, startup_references
 from tests.support.fakes import KeywordEmbedder
 
 REFERENCES = {
@@ -47,7 +47,7 @@ class CountingEmbedder(KeywordEmbedder):
 
 def _start(model: CountingEmbedder, path: Path, signature: str | None = "model-a") -> AnswerEngine:
     """What start-up builds on the model: the centred embedder and the engine's references."""
-    cached = ReferenceCachedEmbedder(model, REFERENCES, path, signature)
+    cached = ReferenceCachedEmbedder(model, startup_references(REFERENCES), path, signature)
     return AnswerEngine(
         LanguageCentredEmbedder(cached, REFERENCES),
         thresholds=DecisionThresholds(),
@@ -61,7 +61,8 @@ def test_a_start_with_nothing_changed_does_no_model_work_for_the_references(
     path = tmp_path / "index" / REFERENCE_FILE
     first = CountingEmbedder()
     _start(first, path)
-    assert first.embedded == 2 * 6  # each sentence once as a question, once as a passage
+    sentences = sum(len(texts) for texts in startup_references(REFERENCES).values())
+    assert first.embedded == 2 * sentences  # each once as a question, once as a passage
     again = CountingEmbedder()
     engine = _start(again, path)
     assert again.embedded == 0
