@@ -31,7 +31,7 @@ from bot.agents import handlers as agents
 from bot.agents.desk import Desk
 from bot.agents.remote_desk import DeskRequest, TelegramDesk, perform_desk_request
 from bot.context import STATE_KEY, BotState, FirstlineContext
-from bot.customers import handlers
+from bot.customers import handlers, media, presses
 from bot.delivery import FloodGuard, PerChatUpdateProcessor, RetryingRateLimiter
 from bot.inbox import InboxPoller, InboxProcessor, raw_update, store_updates
 from bot.line import keep_cards_current, watch_the_line
@@ -90,22 +90,22 @@ def build_application(services: Services) -> Application:
             CommandHandler("help", handlers.help_command, filters=private),
             CommandHandler("human", handlers.human_command, filters=private),
             CommandHandler("language", handlers.language_command, filters=private),
-            MessageHandler(private & filters.UpdateType.EDITED, handlers.edited_message),
-            MessageHandler(private & filters.FORWARDED & filters.TEXT, handlers.forwarded_text),
+            MessageHandler(private & filters.UpdateType.EDITED, media.edited_message),
+            MessageHandler(private & filters.FORWARDED & filters.TEXT, media.forwarded_text),
             MessageHandler(private & filters.TEXT, handlers.text_message),
-            MessageHandler(private & filters.UpdateType.MESSAGE, handlers.media_message),
+            MessageHandler(private & filters.UpdateType.MESSAGE, media.media_message),
             *(
                 CallbackQueryHandler(pressed, pattern=buttons.pattern(kind))
                 for kind, pressed in (
-                    (buttons.VOTE, handlers.vote_pressed),
-                    (buttons.PICK, handlers.pick_pressed),
-                    (buttons.NONE, handlers.none_pressed),
-                    (buttons.HUMAN, handlers.human_pressed),
-                    (buttons.RATE, handlers.rate_pressed),
-                    (buttons.LANGUAGE, handlers.language_pressed),
+                    (buttons.VOTE, presses.vote_pressed),
+                    (buttons.PICK, presses.pick_pressed),
+                    (buttons.NONE, presses.none_pressed),
+                    (buttons.HUMAN, presses.human_pressed),
+                    (buttons.RATE, presses.rate_pressed),
+                    (buttons.LANGUAGE, presses.language_pressed),
                 )
             ),
-            CallbackQueryHandler(handlers.unknown_pressed),
+            CallbackQueryHandler(presses.unknown_pressed),
             ChatMemberHandler(handlers.added_to_group, ChatMemberHandler.MY_CHAT_MEMBER),
             TypeHandler(DeskRequest, perform_desk_request),
         ]

@@ -26,7 +26,7 @@ from bot.agents.escalation import (
     hand_back_command,
 )
 from bot.context import FirstlineContext
-from bot.customers.handlers import media_of
+from bot.customers.media import media_of
 from bot.customers.texts import texts_for
 from bot.formatting import escape, render_messages
 from bot.outbox import Purpose, copy_params, edit_params, enqueue, text_params

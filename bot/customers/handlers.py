@@ -1,36 +1,30 @@
-"""The customer's side of the bot: what happens to each message, command and button press."""
+"""The customer's side of the bot: what happens to each message and command (button presses:
+``bot.customers.presses``)."""
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass
-from typing import Any
 
 from telegram import (
-    CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
-    Message,
     ReplyKeyboardMarkup,
     Update,
 )
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import TelegramError
 
 from bot import buttons
 from bot.context import FirstlineContext
 from bot.customers.chat import Chat, Inbound, open_chat
-from bot.customers.learning import learn_from_pick, withdraw_last_answer, withdraw_pick
+from bot.customers.learning import withdraw_last_answer
 from bot.customers.texts import HUMAN_BUTTONS, LANGUAGE_NAMES, Texts, texts_for
 from bot.customers.topics import example_questions, quoted
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages, telegram_length
 from bot.inbox import describe_error, is_transient
 from bot.line import answer_wait_question, line_is_closed, status_at_handoff
-from bot.outbox import Purpose, enqueue, text_params, was_sent_for
+from bot.outbox import enqueue, text_params
 from core.database import transaction
-from handoff.conversations import record_vote, sent_message
 from handoff.desk import tickets
 from handoff.models import MessageKind, Ticket, TicketStatus
 from handoff.services import Services
@@ -57,7 +51,7 @@ HANDOFF_REPLIES = {
 }
 
 
-async def _chat(update: Update, context: FirstlineContext, inbound: Inbound) -> Chat | None:
+async def customer_chat(update: Update, context: FirstlineContext, inbound: Inbound) -> Chat | None:
     """The customer's chat for a private update, with what they sent stored; None for others,
     and None for a message over the flood limit (stored all the same, answered once)."""
     chat, user = update.effective_chat, update.effective_user
@@ -76,24 +70,24 @@ async def _chat(update: Update, context: FirstlineContext, inbound: Inbound) -> 
 
 async def start(update: Update, context: FirstlineContext) -> None:
     """Greet the customer in their language and say what the bot can do."""
-    chat = await _chat(update, context, Inbound(MessageKind.COMMAND, text="/start"))
+    chat = await customer_chat(update, context, Inbound(MessageKind.COMMAND, text="/start"))
     if chat is None:
         return
     greeting = chat.texts.greeting.format(name=escape(chat.customer.first_name or ""))
-    await chat.say(greeting, reply_markup=_persistent_keyboard(chat.texts))
+    await chat.say(greeting, reply_markup=persistent_keyboard(chat.texts))
 
 
 async def help_command(update: Update, context: FirstlineContext) -> None:
     """Explain how the bot helps."""
-    chat = await _chat(update, context, Inbound(MessageKind.COMMAND, text="/help"))
+    chat = await customer_chat(update, context, Inbound(MessageKind.COMMAND, text="/help"))
     if chat is None:
         return
-    await chat.say(chat.texts.help, reply_markup=_persistent_keyboard(chat.texts))
+    await chat.say(chat.texts.help, reply_markup=persistent_keyboard(chat.texts))
 
 
 async def human_command(update: Update, context: FirstlineContext) -> None:
     """Hand the chat to a person at once."""
-    chat = await _chat(update, context, Inbound(MessageKind.COMMAND, text="/human"))
+    chat = await customer_chat(update, context, Inbound(MessageKind.COMMAND, text="/human"))
     if chat is None:
         return
     await hand_off(chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language))
@@ -101,7 +95,7 @@ async def human_command(update: Update, context: FirstlineContext) -> None:
 
 async def language_command(update: Update, context: FirstlineContext) -> None:
     """Offer ru / uk / en."""
-    chat = await _chat(update, context, Inbound(MessageKind.COMMAND, text="/language"))
+    chat = await customer_chat(update, context, Inbound(MessageKind.COMMAND, text="/language"))
     if chat is None:
         return
     choices = [
@@ -120,8 +114,8 @@ async def text_message(update: Update, context: FirstlineContext) -> None:
     if message is None or message.text is None:
         return
     text = message.text
-    chat = await _chat(update, context, Inbound(MessageKind.TEXT, text=text))
-    if chat is None or await _handled_by_people(chat):
+    chat = await customer_chat(update, context, Inbound(MessageKind.TEXT, text=text))
+    if chat is None or await handled_by_people(chat):
         return
     if text.strip() in HUMAN_BUTTONS:
         decision = Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language)
@@ -135,7 +129,7 @@ async def text_message(update: Update, context: FirstlineContext) -> None:
     await act(chat, decision)
 
 
-async def _handled_by_people(chat: Chat) -> bool:
+async def handled_by_people(chat: Chat) -> bool:
     """While a person handles the chat the message goes to their topic, not to the FAQ; right
     after a rating, the customer's words are the rating's comment."""
     desk = chat.desk
@@ -303,301 +297,8 @@ def _considered_tags(chat: Chat, decision: Decision) -> list[str]:
     return tags
 
 
-# --- buttons ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Press:
-    """A customer's press on one of our buttons: stored in their chat, not yet answered."""
-
-    query: CallbackQuery
-    chat: Chat
-    message: Message | None  # the message the button was on
-
-    @property
-    def data(self) -> str:
-        return self.query.data or ""
-
-
-PressCallback = Callable[[Update, FirstlineContext], Coroutine[Any, Any, None]]
-
-
-def on_press(act: Callable[[Press], Awaitable[str | None]]) -> PressCallback:
-    """A CallbackQueryHandler's callback: the press stored in the customer's chat (answered at
-    once outside a private chat or over the flood limit), ``act`` done, and the press answered
-    with the text ``act`` returns (a toast; None for none)."""
-
-    async def handle(update: Update, context: FirstlineContext) -> None:
-        query = update.callback_query
-        if query is None:
-            return
-        chat = await _chat(update, context, Inbound(MessageKind.BUTTON, text=query.data or ""))
-        if chat is None:
-            await query.answer()
-            return
-        message = query.message if isinstance(query.message, Message) else None
-        await query.answer(await act(Press(query, chat, message)))
-
-    handle.__doc__ = act.__doc__
-    return handle
-
-
-@on_press
-async def vote_pressed(press: Press) -> str | None:
-    """👍 / 👎 under an answer."""
-    helpful = buttons.parse_vote(press.data)
-    if helpful is None or press.message is None:
-        return press.chat.texts.button_expired
-    await _vote(press.chat, press.message, helpful=helpful)
-    return press.chat.texts.vote_thanks
-
-
-@on_press
-async def pick_pressed(press: Press) -> str | None:
-    """An entry from "did you mean…"."""
-    faq_id = buttons.parse_pick(press.data)
-    if faq_id is None:
-        return press.chat.texts.button_expired
-    await _pick(press.chat, faq_id, press.message)
-    return None
-
-
-@on_press
-async def none_pressed(press: Press) -> str | None:
-    """ "None of these": a person takes over."""
-    await _clear_buttons(press.message)
-    chat = press.chat
-    await hand_off(chat, Decision(Outcome.HANDOFF, Reason.REPEATED_FAILURE, chat.language))
-    return None
-
-
-@on_press
-async def human_pressed(press: Press) -> str | None:
-    """ "Talk to a person"."""
-    chat = press.chat
-    await hand_off(chat, Decision(Outcome.HANDOFF, Reason.CUSTOMER_REQUEST, chat.language))
-    return None
-
-
-@on_press
-async def rate_pressed(press: Press) -> str | None:
-    """1–5 stars after a close."""
-    rating = buttons.parse_rate(press.data)
-    if rating is None or not await _rate(press.chat, *rating, press.message):
-        return press.chat.texts.button_expired
-    return press.chat.texts.vote_thanks
-
-
-@on_press
-async def language_pressed(press: Press) -> str | None:
-    """ru / uk / en from /language."""
-    code, chat = buttons.parse_language(press.data), press.chat
-    if code not in LANGUAGE_NAMES:
-        return chat.texts.button_expired
-    await chat.speak(code, chosen=True)
-    await _clear_buttons(press.message)
-    await chat.say(chat.texts.language_set, reply_markup=_persistent_keyboard(chat.texts))
-    return None
-
-
-@on_press
-async def unknown_pressed(press: Press) -> str | None:
-    """A button of ours no handler knows (an old message, a forged payload)."""
-    return press.chat.texts.button_expired
-
-
-async def _rate(chat: Chat, ticket_id: int, rating: int, pressed: Message | None) -> bool:
-    """The customer's 1–5 after a close; a low rating calls the agents' attention. False when
-    the press does not stand for a rating we asked for."""
-    async with transaction(chat.services.sessions) as session:
-        ticket = await session.get(Ticket, ticket_id)
-        # Callback data is the client's to forge: the rating counts only on the request we sent
-        # for this customer's closed ticket, and only once.
-        if (
-            ticket is None
-            or ticket.customer_id != chat.customer.id
-            or ticket.is_active
-            or ticket.rating is not None
-            or pressed is None
-            or not await was_sent_for(
-                session, Purpose.RATING, ticket.id, chat.chat_id, pressed.message_id
-            )
-        ):
-            logger.warning("a rating press refused in chat %s (ticket %s)", chat.chat_id, ticket_id)
-            return False
-        tickets.rate(session, ticket, rating)
-        owner = await tickets.owner_of(session, ticket)
-    await _clear_buttons(pressed)
-    await chat.say(chat.texts.rating_thanks)
-    notice = f"{'⭐' * rating} The customer rated ticket #{ticket.id}: {rating}/5."
-    if rating <= tickets.LOW_RATING:
-        who = escape(owner.mention) if owner else "team"
-        notice = f"⚠️ Low rating, please look, {who}: {notice}"
-    await chat.desk.notice(chat.customer, notice)
-    return True
-
-
-async def _vote(chat: Chat, pressed: Message, *, helpful: bool) -> None:
-    async with transaction(chat.services.sessions) as session:
-        answer = await sent_message(session, chat.customer.id, pressed.message_id)
-        if answer is None or answer.faq_key is None:
-            return
-        details = answer.details or {}
-        await record_vote(session, answer, helpful=helpful, faq_entry_id=details.get("faq_id"))
-    await _keep_only_talk_button(chat, pressed)
-    if helpful:
-        return
-    if answer.reason == Reason.CUSTOMER_CHOICE:
-        await withdraw_pick(chat, details.get("faq_id"))
-    others = [
-        Candidate(**candidate)
-        for candidate in details.get("candidates", [])
-        if candidate["faq_key"] != answer.faq_key
-    ]
-    if others:
-        decision = Decision(Outcome.CLARIFY, Reason.UNSURE, chat.language, candidates=others)
-        await offer_options(chat, decision, chat.texts.other_options)
-    else:
-        await hand_off(chat, Decision(Outcome.HANDOFF, Reason.REPEATED_FAILURE, chat.language))
-
-
-async def _pick(chat: Chat, faq_id: int, pressed: Message | None) -> None:
-    """An entry from "did you mean…": only one the pressed message offered counts."""
-    entry = chat.services.answers.entry(faq_id)
-    offered = await _offered_candidates(chat, pressed)
-    picked = next((c for c in offered if c.faq_id == faq_id), None)
-    await _clear_buttons(pressed)
-    if entry is None or picked is None:
-        await chat.say(chat.texts.button_expired)
-        return
-    others = [candidate for candidate in offered if candidate is not picked]
-    decision = Decision(
-        Outcome.ANSWER,
-        Reason.CUSTOMER_CHOICE,
-        chat.language,
-        faq_id=entry.id,
-        faq_key=entry.key,
-        answer=entry.answer,
-        candidates=[picked, *others],
-    )
-    await send_answer(chat, decision)
-    if pressed is not None:
-        await learn_from_pick(chat, entry.id, pressed)
-
-
-async def _offered_candidates(chat: Chat, pressed: Message | None) -> list[Candidate]:
-    """The entries the bot offered in the message whose button was pressed."""
-    if pressed is None:
-        return []
-    async with chat.services.sessions() as session:
-        offer = await sent_message(session, chat.customer.id, pressed.message_id)
-    details = (offer.details if offer else None) or {}
-    return [Candidate(**candidate) for candidate in details.get("candidates", [])]
-
-
-async def _clear_buttons(message: Message | None) -> None:
-    if message is None:
-        return
-    try:
-        await message.edit_reply_markup(reply_markup=None)
-    except TelegramError as error:  # already gone or too old to edit: the press still counts
-        logger.info("could not remove buttons from message %s: %s", message.message_id, error)
-
-
-async def _keep_only_talk_button(chat: Chat, message: Message) -> None:
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton(chat.texts.talk_button, callback_data=buttons.HUMAN)]]
-    )
-    try:
-        await message.edit_reply_markup(reply_markup=keyboard)
-    except TelegramError as error:
-        logger.info("could not update buttons of message %s: %s", message.message_id, error)
-
-
-def _persistent_keyboard(texts: Texts) -> ReplyKeyboardMarkup:
+def persistent_keyboard(texts: Texts) -> ReplyKeyboardMarkup:
     return ReplyKeyboardMarkup([[texts.human_button]], resize_keyboard=True, is_persistent=True)
-
-
-# --- everything that is not text --------------------------------------------------------------
-
-
-async def media_message(update: Update, context: FirstlineContext) -> None:
-    """Stickers, voice, photos, files, locations, contacts: kept for the agent, answered politely."""
-    message = update.effective_message
-    if message is None:
-        return
-    kind, file_id = media_of(message)
-    inbound = Inbound(kind, message.caption, file_id, _media_details(message))
-    chat = await _chat(update, context, inbound)
-    if chat is None or await _handled_by_people(chat):
-        return
-    if message.forward_origin is not None:
-        await chat.say(chat.texts.forwarded)
-        return
-    what = chat.texts.media_names.get(kind, chat.texts.media_names[MessageKind.OTHER])
-    await chat.say(chat.texts.media_received.format(what=what))
-
-
-async def forwarded_text(update: Update, context: FirstlineContext) -> None:
-    """A forwarded text: kept for the agent; the customer is asked what their question is."""
-    message = update.effective_message
-    if message is None:
-        return
-    chat = await _chat(update, context, Inbound(MessageKind.FORWARD, text=message.text))
-    if chat is None or await _handled_by_people(chat):
-        return
-    await chat.say(chat.texts.forwarded)
-
-
-async def edited_message(update: Update, context: FirstlineContext) -> None:
-    """An edit of an earlier message: the new text is kept, the customer is told how to ask anew."""
-    message = update.edited_message
-    if message is None:
-        return
-    edit = Inbound(MessageKind.EDIT, text=message.text or message.caption)
-    chat = await _chat(update, context, edit)
-    if chat is None or await _handled_by_people(chat):
-        return
-    await chat.say(chat.texts.edited)
-
-
-def media_of(message: Message) -> tuple[MessageKind, str | None]:
-    """What kind of non-text message this is, and the file Telegram keeps for it."""
-    if message.sticker:
-        return MessageKind.STICKER, message.sticker.file_id
-    if message.photo:
-        return MessageKind.PHOTO, message.photo[-1].file_id
-    for kind, attachment in (
-        (MessageKind.VOICE, message.voice),
-        (MessageKind.VIDEO_NOTE, message.video_note),
-        (MessageKind.ANIMATION, message.animation),
-        (MessageKind.VIDEO, message.video),
-        (MessageKind.AUDIO, message.audio),
-        (MessageKind.DOCUMENT, message.document),
-    ):
-        if attachment is not None:
-            return kind, attachment.file_id
-    if message.location:
-        return MessageKind.LOCATION, None
-    if message.contact:
-        return MessageKind.CONTACT, None
-    return MessageKind.OTHER, None
-
-
-def _media_details(message: Message) -> dict[str, object]:
-    details: dict[str, object] = {}
-    if message.forward_origin is not None:
-        details["forwarded"] = True
-    if message.location:
-        details["location"] = [message.location.latitude, message.location.longitude]
-    if message.contact:
-        details["contact"] = {
-            "phone_number": message.contact.phone_number,
-            "first_name": message.contact.first_name,
-        }
-    if message.document and message.document.file_name:
-        details["file_name"] = message.document.file_name
-    return details
 
 
 # --- groups and errors ------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import utcnow
@@ -59,7 +59,7 @@ async def transfer(
         raise TeamError(f"ticket #{ticket.id} is already with {to_team.name}")
     now = utcnow()
     # Conditional, like a take: a colleague who took the ticket (or a close) a moment ago wins.
-    held_by_none_or_agent = Ticket.assignee_id.is_(None)
+    held_by_none_or_agent: ColumnElement[bool] = Ticket.assignee_id.is_(None)
     if agent is not None:
         held_by_none_or_agent = or_(held_by_none_or_agent, Ticket.assignee_id == agent.id)
     moved = await session.execute(
