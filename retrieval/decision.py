@@ -1,4 +1,5 @@
-"""The answer engine's verdict on one customer message (the contract in DESIGN.md)."""
+"""The answer engine's verdict on one customer message: what the bot, the API and the
+evaluation read."""
 
 from __future__ import annotations
 

@@ -201,8 +201,8 @@ async def import_faq(
     ] = FaqFormat.JSON,
     dry_run: Annotated[bool, Query(description="list what would change, change nothing")] = False,
 ) -> ImportResult:
-    """The request body is the file itself (JSON, CSV or Markdown, as in DESIGN.md). All or
-    nothing: a file with any problem is refused whole, each problem listed."""
+    """The request body is the file itself (JSON, CSV or Markdown, as README.md describes
+    them). All or nothing: a file with any problem is refused whole, each problem listed."""
     data = await request.body()  # at most MAX_FILE_BYTES: admin_api.limits refuses more
     try:
         # Seconds of CPU for a big file: in a thread, so the bot and the API keep answering.
