@@ -18,7 +18,8 @@ from handoff.desk.canned import save_canned_reply
 from handoff.desk.routing import save_rule
 from handoff.desk.teams import find_team
 from handoff.line.availability import business_hours, save_business_hours
-from handoff.line.hours import BusinessHours, ScheduleError
+from handoff.line.hours import BusinessHours
+from handoff.line.schedule import ScheduleError
 from handoff.line.sla import SlaTargets, save_sla_targets, sla_targets
 from handoff.models import CannedReply, Priority, RoutingRule, Team
 

@@ -18,7 +18,8 @@ from core.database import transaction
 from core.settings import Settings
 from handoff.desk.teams import find_team, group_of
 from handoff.line.availability import team_hours
-from handoff.line.hours import BusinessHours, ScheduleError
+from handoff.line.hours import BusinessHours
+from handoff.line.schedule import ScheduleError
 from handoff.line.sla import SlaTargets
 from handoff.models import ACTIVE_TICKET_STATUSES, Agent, Team, TeamLevel, Ticket
 

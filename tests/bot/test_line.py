@@ -21,7 +21,8 @@ from firstline.assembly import open_services
 from handoff.conversations import CustomerProfile, conversation, get_customer, register_customer
 from handoff.desk import tickets
 from handoff.line import availability
-from handoff.line.hours import BusinessHours, SpecialDay
+from handoff.line.hours import BusinessHours
+from handoff.line.schedule import SpecialDay
 from handoff.line.sla import DEFAULT_TARGETS
 from handoff.models import Priority, Ticket, TicketEvent
 from handoff.services import Services

@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from handoff.line.hours import BusinessHours, Interval, ScheduleError, SpecialDay
+from handoff.line.hours import BusinessHours
+from handoff.line.schedule import Interval, ScheduleError, SpecialDay
 
 KYIV = ZoneInfo("Europe/Kyiv")
 OFFICE = "mon-fri 09:00-18:00"
