@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
 
 from sqlalchemy import select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import BadRequest
 
 from bot import buttons
@@ -25,15 +24,20 @@ from bot.agents.escalation import (
     escalation_buttons,
     hand_back_command,
 )
+from bot.agents.ticket_acts import (
+    check_action,
+    close_ticket,
+    record_reply,
+    send_text,
+    take,
+)
 from bot.context import FirstlineContext
 from bot.customers.media import media_of
-from bot.customers.texts import texts_for
 from bot.formatting import escape, render_messages
-from bot.outbox import Purpose, copy_params, edit_params, enqueue, text_params
+from bot.outbox import Purpose, copy_params, edit_params, enqueue
 from core.database import transaction
-from handoff.conversations import record_message
 from handoff.desk import card, tickets
-from handoff.desk.actions import ActionKind, ActionRefused, AgentAction, Refusal, check
+from handoff.desk.actions import ActionKind, Refusal
 from handoff.desk.canned import canned_names, canned_reply, fill
 from handoff.models import (
     ConversationMessage,
@@ -51,7 +55,6 @@ logger = logging.getLogger(__name__)
 NOTE_PREFIX = "//"
 NOTE_TAG = "#note"
 _COMMAND = re.compile(r"^/(?P<name>\w+)(?:@\w+)?(?:\s+(?P<argument>.*))?$", re.DOTALL)
-RATING_BUTTONS = range(1, 6)
 
 
 # --- messages in the agents' group -----------------------------------------------------------
@@ -111,7 +114,7 @@ def _is_note(message: Message, ticket: Ticket, text: str) -> bool:
 async def _owned_for_reply(at: AtTicket) -> bool:
     """Whether this agent may write to the customer now, by the desk's rules (an unowned ticket
     is taken first)."""
-    refusal = await _check(at, ActionKind.REPLY)
+    refusal = await check_action(at, ActionKind.REPLY)
     if refusal is None:
         return True
     if refusal.refusal == Refusal.CLOSED:
@@ -128,26 +131,12 @@ async def _owned_for_reply(at: AtTicket) -> bool:
     return False
 
 
-async def _check(at: AtTicket, kind: ActionKind) -> ActionRefused | None:
-    """The desk's rules (``handoff.desk.actions.check``) applied to this agent's action here;
-    None when allowed, and a take the action implies is announced."""
-    try:
-        async with transaction(at.sessions) as session:
-            checked = await check(session, AgentAction(at.ticket.id, at.agent.id, kind))
-    except ActionRefused as refusal:
-        return refusal
-    at.ticket = checked.ticket
-    if checked.took:
-        await announce_take(at)
-    return None
-
-
 async def _deliver(at: AtTicket, message: Message) -> None:
     """Copy the owner's message to the customer's chat (through the outbox) and store it."""
     kind, file_id = media_of(message)
     if message.text:
         kind = MessageKind.TEXT
-    await _record_reply(
+    await record_reply(
         at,
         kind,
         copy_params(message.chat_id, message.message_id),
@@ -156,49 +145,6 @@ async def _deliver(at: AtTicket, message: Message) -> None:
         topic_message_id=message.message_id,
         file_id=file_id,
     )
-
-
-async def _record_reply(
-    at: AtTicket,
-    kind: MessageKind,
-    params: dict[str, Any],
-    *,
-    method: str = "send_message",
-    text: str | None,
-    topic_message_id: int | None,
-    file_id: str | None = None,
-    faq_key: str | None = None,
-) -> None:
-    """Store the agent's reply and commit it to the outbox in one transaction: the first
-    response counts from here, and the reply reaches the customer however long Telegram takes."""
-    async with transaction(at.sessions) as session:
-        ticket = await session.get(Ticket, at.ticket.id)
-        if ticket is None:
-            return
-        stored = record_message(
-            session,
-            at.customer,
-            Direction.OUTBOUND,
-            kind,
-            text=text,
-            file_id=file_id,
-            faq_key=faq_key,
-            ticket_id=ticket.id,
-            agent_id=at.agent.id,
-            topic_message_id=topic_message_id,
-        )
-        await enqueue(
-            session,
-            at.customer.chat_id,
-            params,
-            method=method,
-            purpose=Purpose.AGENT_REPLY,
-            message=stored,
-            ticket_id=ticket.id,
-        )
-        tickets.note_agent_reply(session, ticket, at.agent, kind.value)
-    at.desk.services.wake_outbox()
-    await at.desk.refresh(at.ticket.id)
 
 
 async def agent_edit(update: Update, context: FirstlineContext) -> None:
@@ -304,40 +250,6 @@ async def _faq(at: AtTicket, key: str) -> None:
     await at.say(echo)
 
 
-async def send_text(
-    at: AtTicket, html: str, plain: str, *, faq_key: str | None = None, echo: str | None = None
-) -> None:
-    """Send the owner's text to the customer (through the outbox) and store it."""
-    await _record_reply(
-        at,
-        MessageKind.TEXT,
-        text_params(html),
-        text=html,
-        topic_message_id=None,
-        faq_key=faq_key,
-    )
-    if echo:
-        await at.say(f"{echo}\n{escape(plain)}")
-
-
-async def _tell_customer(
-    at: AtTicket,
-    html: str,
-    markup: InlineKeyboardMarkup | None = None,
-    purpose: Purpose = Purpose.REPLY,
-) -> None:
-    """A line from the bot to the customer about their ticket, through the outbox."""
-    async with transaction(at.sessions) as session:
-        await enqueue(
-            session,
-            at.customer.chat_id,
-            text_params(html, reply_markup=markup),
-            purpose=purpose,
-            ticket_id=at.ticket.id,
-        )
-    at.desk.services.wake_outbox()
-
-
 async def _assign(at: AtTicket, who: str) -> None:
     if not who:
         await at.say(escape(card.USAGE["assign"]))
@@ -361,58 +273,6 @@ async def _assign(at: AtTicket, who: str) -> None:
     await at.say(
         f"➡️ {escape(at.agent.mention)} handed ticket #{at.ticket.id} to {escape(colleague.mention)}."
     )
-
-
-# --- taking and closing ------------------------------------------------------------------------
-
-
-async def _take(at: AtTicket) -> tickets.Claim:
-    async with transaction(at.sessions) as session:
-        ticket = await session.get(Ticket, at.ticket.id)
-        assert ticket is not None
-        already_owned = ticket.assignee_id == at.agent.id
-        claim = await tickets.take(session, ticket, at.agent)
-        at.ticket = ticket
-    if claim.won and not already_owned:
-        await announce_take(at)
-    return claim
-
-
-async def announce_take(at: AtTicket) -> None:
-    await at.desk.refresh(at.ticket.id)
-    await at.say(card.taken_by(at.agent, at.ticket))
-    texts = texts_for(at.ticket.language)
-    first_name = escape(at.agent.name.split()[0] if at.agent.name.split() else at.agent.name)
-    await _tell_customer(at, texts.agent_joined.format(agent=first_name))
-
-
-async def close_ticket(at: AtTicket) -> bool:
-    """Close the ticket (owner, or anyone while unowned) and ask the customer for a rating."""
-    refusal = await _check(at, ActionKind.CLOSE)
-    if refusal is not None:
-        if refusal.refusal == Refusal.CLOSED:
-            await at.say(f"Ticket #{at.ticket.id} is already closed.")
-        else:
-            await at.say(card.owned_by(refusal.owner) + " Only the owner closes it.")
-        return False
-    async with transaction(at.sessions) as session:
-        ticket = await session.get(Ticket, at.ticket.id)
-        assert ticket is not None
-        closed = await tickets.close(session, ticket, at.agent)
-    if not closed:  # closed meanwhile (from the API, or a second press)
-        await at.say(f"Ticket #{at.ticket.id} is already closed.")
-        return False
-    await at.desk.refresh(at.ticket.id)
-    await at.say(f"✅ {escape(at.agent.mention)} closed ticket #{at.ticket.id}.")
-    texts = texts_for(at.ticket.language)
-    stars = [
-        InlineKeyboardButton(
-            "⭐" * n if n < 4 else f"{n}⭐", callback_data=buttons.rate(at.ticket.id, n)
-        )
-        for n in RATING_BUTTONS
-    ]
-    await _tell_customer(at, texts.rate_request, InlineKeyboardMarkup([stars]), Purpose.RATING)
-    return True
 
 
 # --- card buttons ------------------------------------------------------------------------------
@@ -443,7 +303,7 @@ async def agent_button(update: Update, context: FirstlineContext) -> None:
         return
     action, argument = press.action, press.argument
     if action == "take":
-        claim = await _take(at)
+        claim = await take(at)
         owner = claim.owner.mention if claim.owner else "nobody"
         text = f"Ticket #{at.ticket.id} is yours." if claim.won else f"Ticket is {owner}'s."
         await query.answer(text, show_alert=not claim.won)

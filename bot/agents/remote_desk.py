@@ -18,7 +18,7 @@ from telegram.ext import Application
 from bot.agents.at_ticket import AtTicket
 from bot.agents.desk import Desk
 from bot.agents.escalation import pass_ticket
-from bot.agents.handlers import announce_take, close_ticket, send_text
+from bot.agents.ticket_acts import announce_take, close_ticket, send_text
 from bot.context import FirstlineContext, state_of
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages
 from core.database import transaction
