@@ -24,7 +24,8 @@ from core.settings import get_settings
 from firstline.assembly import configured_embedder
 from retrieval.calibration import calibrate, effective_thresholds
 from retrieval.decision import Decision, Outcome
-from retrieval.engine import AnswerEngine, IndexedEntry, load_off_topic_references
+from retrieval.engine import AnswerEngine
+from retrieval.entries import IndexedEntry, load_off_topic_references
 from retrieval.evaluation import EvalQuery, measure
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "clinc150" / "data_full.json"

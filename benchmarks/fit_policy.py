@@ -23,7 +23,8 @@ from core.settings import get_settings
 from firstline.assembly import configured_embedder
 from retrieval.calibration import effective_thresholds
 from retrieval.embedder import Embedder
-from retrieval.engine import AnswerEngine, IndexedEntry
+from retrieval.engine import AnswerEngine
+from retrieval.entries import IndexedEntry
 from retrieval.evaluation import EvalFile, EvalQuery
 from retrieval.policy import FEATURES
 

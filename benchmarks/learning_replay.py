@@ -37,7 +37,8 @@ from handoff.insights.choices import CLOSE_WORDINGS
 from handoff.insights.clustering import wording
 from retrieval.decision import Decision, Outcome
 from retrieval.embedder import Embedder
-from retrieval.engine import AnswerEngine, IndexedEntry, load_off_topic_references
+from retrieval.engine import AnswerEngine
+from retrieval.entries import IndexedEntry, load_off_topic_references
 from retrieval.evaluation import HUMAN, EvalFile, EvalQuery, is_assisted, query_kind
 from retrieval.self_calibration import fit, rehearse
 

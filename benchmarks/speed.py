@@ -33,7 +33,8 @@ from core.settings import DEFAULT_EMBEDDING_MODEL, Settings, get_settings
 from firstline.assembly import configured_embedder
 from retrieval.calibration import effective_thresholds
 from retrieval.embedder import Embedder
-from retrieval.engine import AnswerEngine, IndexedEntry
+from retrieval.engine import AnswerEngine
+from retrieval.entries import IndexedEntry
 from retrieval.evaluation import EvalFile
 from retrieval.index import PhrasingIndex
 from retrieval.loading import load_embedder

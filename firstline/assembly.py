@@ -16,7 +16,7 @@ from knowledge_base.formats import FaqFormat, parse_faq
 from knowledge_base.repository import count_entries
 from retrieval.centring import LanguageCentredEmbedder
 from retrieval.embedder import Embedder
-from retrieval.engine import load_off_topic_references
+from retrieval.entries import load_off_topic_references
 from retrieval.loading import load_embedder, model_signature
 from retrieval.opening import open_decisions
 from retrieval.reference_cache import REFERENCE_FILE, ReferenceCachedEmbedder, startup_references

@@ -23,7 +23,8 @@ from pathlib import Path
 from core.settings import DecisionThresholds
 from retrieval.calibration import FixedThresholds
 from retrieval.embedder import Embedder
-from retrieval.engine import AnswerEngine, IndexedEntry
+from retrieval.engine import AnswerEngine
+from retrieval.entries import IndexedEntry
 from retrieval.self_calibration import Estimate, LabelledQuestion, estimate, fit, rehearse
 from retrieval.service import DecisionService
 

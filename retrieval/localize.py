@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from retrieval.decision import Candidate, Decision
-from retrieval.engine import IndexedEntry
+from retrieval.entries import IndexedEntry
 
 EntryLookup = Callable[[int], IndexedEntry | None]
 

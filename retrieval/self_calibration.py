@@ -24,7 +24,8 @@ import numpy as np
 from core.settings import DecisionThresholds
 from retrieval.calibration import Outcomes, grid, outcomes_of
 from retrieval.embedder import Embedder, Vectors, WrappingEmbedder
-from retrieval.engine import AnswerEngine, IndexedEntry, Prepared, load_off_topic_references
+from retrieval.engine import AnswerEngine, Prepared
+from retrieval.entries import IndexedEntry, load_off_topic_references
 
 FOLDS = 5  # rehearsal indexes of each kind: enough questions, bounded work on big FAQs
 LEFT_OUT_PHRASINGS = 3  # phrasings asked of each left-out entry, so big entries do not dominate

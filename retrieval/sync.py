@@ -18,7 +18,8 @@ from core.database import transaction
 from knowledge_base.content import FaqEntryData
 from knowledge_base.models import FaqEntry
 from knowledge_base.repository import ImportReport, get_entry, import_entries
-from retrieval.engine import AnswerEngine, IndexedEntry
+from retrieval.engine import AnswerEngine
+from retrieval.entries import IndexedEntry
 from retrieval.service import DecisionService
 
 logger = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 
 from bot.formatting import escape
 from knowledge_base.language import detect_language
-from retrieval.engine import IndexedEntry
+from retrieval.entries import IndexedEntry
 
 EXAMPLES = 3
 

@@ -40,7 +40,7 @@ from knowledge_base.repository import (
     versions_of,
 )
 from retrieval.decision import Candidate, Decision, Outcome, Reason
-from retrieval.engine import IndexedEntry
+from retrieval.entries import IndexedEntry
 from retrieval.localize import in_language
 
 TRANSLATED: list[dict[str, Any]] = [

@@ -12,7 +12,8 @@ from core.settings import DEFAULT_EMBEDDING_MODEL, DecisionThresholds
 from retrieval.centring import LanguageCentredEmbedder
 from retrieval.decision import Outcome, Reason
 from retrieval.embedder import Embedder
-from retrieval.engine import AnswerEngine, IndexedEntry, load_off_topic_references
+from retrieval.engine import AnswerEngine
+from retrieval.entries import IndexedEntry, load_off_topic_references
 from retrieval.evaluation import EvalFile, measure
 from retrieval.loading import load_embedder
 

@@ -10,7 +10,8 @@ import pytest
 
 from core.settings import DecisionThresholds
 from retrieval.decision import Outcome, Reason, Turn
-from retrieval.engine import AnswerEngine, IndexedEntry, Message
+from retrieval.engine import AnswerEngine, Message
+from retrieval.entries import IndexedEntry
 from tests.support.fakes import KeywordEmbedder
 
 TOPICS = ["вернут", "возврат", "деньг", "парол", "войт", "отмен", "подписк", "refund", "password"]

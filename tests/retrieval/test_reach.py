@@ -11,7 +11,8 @@ import pytest
 from core.settings import DEFAULT_EMBEDDING_MODEL, DecisionThresholds
 from retrieval.centring import LanguageCentredEmbedder
 from retrieval.decision import Outcome, Reason
-from retrieval.engine import AnswerEngine, IndexedEntry, load_off_topic_references
+from retrieval.engine import AnswerEngine
+from retrieval.entries import IndexedEntry, load_off_topic_references
 from retrieval.evaluation import EvalFile, query_kind
 from retrieval.intents import asks_for_human
 from retrieval.loading import load_embedder

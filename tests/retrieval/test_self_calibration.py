@@ -14,7 +14,8 @@ from core.settings import DecisionThresholds, Settings
 from firstline.assembly import open_services
 from knowledge_base.formats import FaqEntryData
 from retrieval.calibration import FixedThresholds, fixed_thresholds, store_thresholds
-from retrieval.engine import AnswerEngine, IndexedEntry
+from retrieval.engine import AnswerEngine
+from retrieval.entries import IndexedEntry
 from retrieval.self_calibration import NEVER, Estimate, LabelledQuestion, fit, rehearse
 from retrieval.sync import import_and_index
 from tests.support.api_harness import TOPICS, ApiHarness, api_harness
