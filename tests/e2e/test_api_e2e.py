@@ -12,14 +12,7 @@ import httpx
 import pytest
 
 from bot.customers.texts import RU
-from tests.e2e.test_desk_e2e import (
-    GROUP,
-    OLGA,
-    _hand_off,
-    _in_topic,
-    _ticket,
-    desk_with_admin,
-)
+from tests.support.desk import GROUP, OLGA, desk_with_admin, hand_off, in_topic, ticket_row
 from tests.support.e2e import Running
 from tests.support.telegram_people import customer
 
@@ -77,9 +70,9 @@ def test_an_edit_through_the_api_is_answered_by_the_bot_within_a_second(
 def test_an_agent_works_a_ticket_over_the_api_under_the_desks_rules(api: RunningWithApi) -> None:
     telegram = api.running.telegram
     user = customer(702, "Олег")
-    thread, _ = _hand_off(api.running, user)
+    thread, _ = hand_off(api.running, user)
     telegram.wait_for_messages(702, 1)
-    ticket_id = _ticket(api.running, 702)[0]
+    ticket_id = ticket_row(api.running, 702)[0]
     issued = api.call("POST", "/tokens", api.admin, json={"name": "Vera", "role": "agent"})
     vera = _bearer(issued.json()["token"])
 
@@ -92,17 +85,17 @@ def test_an_agent_works_a_ticket_over_the_api_under_the_desks_rules(api: Running
     assert replied.json()["assignee_id"] is not None
     to_customer = telegram.wait_for_messages(702, 3)
     assert any("Исправим &lt;b&gt;завтра&lt;/b&gt;!" in m.text for m in to_customer)
-    assert "Vera" in _in_topic(api.running, thread, "(admin API)").text
+    assert "Vera" in in_topic(api.running, thread, "(admin API)").text
 
     telegram.send_in_topic(GROUP, thread, OLGA, "Я тоже отвечу")
-    assert "Only the owner" in _in_topic(api.running, thread, "Not sent").text
+    assert "Only the owner" in in_topic(api.running, thread, "Not sent").text
 
     sent_before = len(telegram.messages_to(702))
     noted = api.call(
         "POST", f"/tickets/{ticket_id}/notes", vera, json={"text": "проверить субтитры"}
     )
     assert noted.status_code == 201
-    assert "проверить субтитры" in _in_topic(api.running, thread, "📝 Note by Vera").text
+    assert "проверить субтитры" in in_topic(api.running, thread, "📝 Note by Vera").text
     closed = api.call("POST", f"/tickets/{ticket_id}/close", vera)
     assert closed.json()["status"] == "closed"
     rating = telegram.wait_for_messages(702, sent_before + 1)[-1]

@@ -19,7 +19,7 @@ from bot.formatting import render
 from tests.support.e2e import Running, bot_ready, firstline_environment, running_firstline
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import free_port, start_firstline, stop_firstline
-from tests.support.telegram_people import customer
+from tests.support.telegram_people import MEDIA, customer
 
 pytestmark = pytest.mark.model
 
@@ -98,32 +98,6 @@ def test_a_request_for_a_human_opens_a_ticket_with_the_conversation(
 def test_the_persistent_button_asks_for_a_person(running: Running) -> None:
     running.telegram.send_text(customer(124), RU.human_button)
     assert running.telegram.wait_for_messages(124, 1)[0].text.startswith(RU.handoff_requested)
-
-
-MEDIA: dict[str, dict[str, Any]] = {
-    "sticker": {
-        "sticker": {
-            "file_id": "STICKER1",
-            "file_unique_id": "s1",
-            "width": 512,
-            "height": 512,
-            "is_animated": False,
-            "is_video": False,
-            "type": "regular",
-        }
-    },
-    "voice": {"voice": {"file_id": "VOICE1", "file_unique_id": "v1", "duration": 3}},
-    "photo": {
-        "photo": [
-            {"file_id": "PHOTO-small", "file_unique_id": "p0", "width": 90, "height": 90},
-            {"file_id": "PHOTO-big", "file_unique_id": "p1", "width": 1280, "height": 960},
-        ],
-        "caption": "вот скриншот ошибки",
-    },
-    "document": {"document": {"file_id": "DOC1", "file_unique_id": "d1", "file_name": "log.txt"}},
-    "location": {"location": {"latitude": 50.45, "longitude": 30.52}},
-    "contact": {"contact": {"phone_number": "+380000000000", "first_name": "Ann"}},
-}
 
 
 def test_media_gets_a_polite_reply_and_is_kept_for_the_agent(running: Running) -> None:

@@ -10,10 +10,7 @@ from __future__ import annotations
 import html
 import json
 import re
-import shutil
-import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,64 +18,34 @@ import pytest
 
 from bot.customers.texts import RU
 from handoff.desk import card
-from tests.e2e.test_bot_e2e import MEDIA
-from tests.support.e2e import Running, bot_ready, faq_file, firstline_environment
+from tests.support.desk import (
+    GROUP,
+    OLGA,
+    PETR,
+    UNCOVERED,
+    desk_environment,
+    hand_off,
+    in_topic,
+    start_desk,
+    take,
+    ticket_row,
+    topic_name,
+    topic_of,
+)
+from tests.support.e2e import Running, faq_file
 from tests.support.fake_bot_api import FakeBotApi
-from tests.support.processes import create_token, free_port, start_firstline, stop_firstline
-from tests.support.telegram_people import SentMessage, agent, customer
+from tests.support.processes import stop_firstline
+from tests.support.telegram_people import MEDIA, customer
 
 pytestmark = pytest.mark.model
-
-GROUP = -1001234567890
-OLGA = agent(9001, "Olga", "olga_support")
-PETR = agent(9002, "Petr", "petr_support")
-UNCOVERED = "перевод в последней серии ужасный"
-# These lines hand off whatever the bot is not confident about (no "did you mean…" first), so
-# an uncovered question reaches the agents in one step whatever the calibration offers.
-HAND_OFF_WHEN_UNSURE = {"FIRSTLINE_DECISION__CLARIFY_MIN": "0.5"}
-
-
-def _start(workdir: Path, telegram: FakeBotApi, env: dict[str, str]) -> subprocess.Popen[str]:
-    port = int(env["FIRSTLINE_API_PORT"])
-    return start_firstline(env, port, ready=bot_ready, log=workdir / "firstline.log")
-
-
-def _desk_environment(workdir: Path, telegram: FakeBotApi, imported_faq: Path) -> dict[str, str]:
-    shutil.copytree(imported_faq, workdir / "data")
-    return firstline_environment(
-        workdir / "data",
-        telegram,
-        free_port(),
-        FIRSTLINE_AGENT_CHAT_ID=str(GROUP),
-        **HAND_OFF_WHEN_UNSURE,
-    )
-
-
-@contextmanager
-def desk_with_admin(workdir: Path, imported_faq: Path) -> Iterator[tuple[Running, str, str]]:
-    """`firstline run` with the agents' desk on the end-to-end FAQ, and an admin token: the
-    running bot, the admin API's URL and the token. Stopped on the way out; its log must hold no
-    traceback."""
-    with FakeBotApi() as telegram:
-        env = _desk_environment(workdir, telegram, imported_faq)
-        admin = create_token(env, "admin", "Lead")
-        process = _start(workdir, telegram, env)
-        port = int(env["FIRSTLINE_API_PORT"])
-        running = Running(telegram, port, workdir / "data" / "firstline.sqlite3", {})
-        try:
-            yield running, f"http://127.0.0.1:{port}", admin
-        finally:
-            stop_firstline(process)
-        log = (workdir / "firstline.log").read_text()
-        assert "Traceback" not in log, log[-3000:]
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Iterator[Running]:
     workdir = tmp_path_factory.mktemp("desk-e2e")
     with FakeBotApi() as telegram:
-        env = _desk_environment(workdir, telegram, imported_faq)
-        process = _start(workdir, telegram, env)
+        env = desk_environment(workdir, telegram, imported_faq)
+        process = start_desk(workdir, telegram, env)
         try:
             yield Running(
                 telegram,
@@ -92,60 +59,11 @@ def running(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Ite
         assert "Traceback" not in log, log[-3000:]
 
 
-def _hand_off(
-    running: Running, user: dict[str, Any], text: str = UNCOVERED
-) -> tuple[int, SentMessage]:
-    """The customer's question goes to a person: their topic and its pinned card."""
-    telegram = running.telegram
-    telegram.send_text(user, text)
-    telegram.wait_until(lambda: _topic_of(running, user["id"]) is not None)
-    thread = _topic_of(running, user["id"])
-    assert thread is not None
-    cards = telegram.wait_until_found(
-        lambda: [m for m in telegram.messages_in_topic(GROUP, thread) if "<b>Ticket #" in m.text]
-    )
-    return thread, cards[-1]
-
-
-def _topic_of(running: Running, user_id: int) -> int | None:
-    rows = running.rows("SELECT topic_id FROM customers WHERE telegram_user_id = ?", user_id)
-    return rows[0][0] if rows and rows[0][0] else None
-
-
-def _ticket(running: Running, user_id: int) -> tuple[Any, ...]:
-    return running.rows(
-        "SELECT t.id, t.status, t.assignee_id, t.rating, t.priority FROM tickets t"
-        " JOIN customers c ON c.id = t.customer_id WHERE c.telegram_user_id = ?"
-        " ORDER BY t.id DESC LIMIT 1",
-        user_id,
-    )[0]
-
-
-def _topic_name(running: Running, thread: int) -> str:
-    return running.telegram.topics[(GROUP, thread)]
-
-
-def _in_topic(running: Running, thread: int, needle: str, timeout: float = 30) -> SentMessage:
-    telegram = running.telegram
-    return telegram.wait_until_found(
-        lambda: [m for m in telegram.messages_in_topic(GROUP, thread) if needle in m.text],
-        timeout,
-    )[-1]
-
-
-def _take(running: Running, who: dict[str, Any], card_message: SentMessage) -> str:
-    telegram = running.telegram
-    answered = len(telegram.answers_to_presses())
-    telegram.press_in_group(who, card_message, card_message.buttons[0][1])
-    telegram.wait_until(lambda: len(telegram.answers_to_presses()) > answered)
-    return telegram.answers_to_presses()[answered]
-
-
 def test_an_uncovered_question_opens_a_topic_with_the_context_card(running: Running) -> None:
     user = customer(401, "Анна")
-    thread, card_message = _hand_off(running, user)
+    thread, card_message = hand_off(running, user)
     assert running.telegram.wait_for_messages(401, 1)[0].text.startswith(RU.handoff_unsure)
-    name = _topic_name(running, thread)
+    name = topic_name(running, thread)
     assert name.startswith("🆕 Анна · перевод в последней серии")
     assert UNCOVERED in card_message.text
     assert card.REASONS["low_confidence"] in card_message.text
@@ -161,14 +79,14 @@ def test_an_agent_takes_replies_notes_uses_templates_and_closes(running: Running
         "INSERT INTO canned_replies (name, text, updated_at) VALUES"
         " ('hello', 'Здравствуйте, {name}! Уже смотрю.', '2026-12-01 00:00:00')"
     )
-    thread, card_message = _hand_off(running, user)
+    thread, card_message = hand_off(running, user)
     customer_messages = len(telegram.wait_for_messages(402, 1))
 
-    assert _take(running, OLGA, card_message) == f"Ticket #{_ticket(running, 402)[0]} is yours."
+    assert take(running, OLGA, card_message) == f"Ticket #{ticket_row(running, 402)[0]} is yours."
     joined = telegram.wait_for_messages(402, customer_messages + 1)[-1]
     assert joined.text == RU.agent_joined.format(agent="Olga")
-    assert _take(running, PETR, card_message) == "Ticket is @olga_support's."
-    telegram.wait_until(lambda: _topic_name(running, thread).startswith("🟢"))
+    assert take(running, PETR, card_message) == "Ticket is @olga_support's."
+    telegram.wait_until(lambda: topic_name(running, thread).startswith("🟢"))
 
     telegram.send_in_topic(GROUP, thread, OLGA, "Здравствуйте! Проверим перевод.")
     reply = telegram.wait_for_messages(402, customer_messages + 2)[-1]
@@ -179,7 +97,7 @@ def test_an_agent_takes_replies_notes_uses_templates_and_closes(running: Running
         GROUP, thread, OLGA, "#note тоже заметка", reply_to=card_message.message_id
     )
     telegram.send_in_topic(GROUP, thread, PETR, "я бы ответил иначе")
-    _in_topic(running, thread, "Not sent: ticket")
+    in_topic(running, thread, "Not sent: ticket")
     telegram.send_in_topic(GROUP, thread, OLGA, "/reply hello")
     canned = telegram.wait_for_messages(402, customer_messages + 3)[-1]
     assert canned.text == "Здравствуйте, Борис! Уже смотрю."
@@ -192,38 +110,38 @@ def test_an_agent_takes_replies_notes_uses_templates_and_closes(running: Running
     )
     notes = running.rows(
         "SELECT details FROM ticket_events WHERE action = 'note' AND ticket_id = ? ORDER BY id",
-        _ticket(running, 402)[0],
+        ticket_row(running, 402)[0],
     )
     assert [json.loads(details)["text"] for (details,) in notes] == [
         "// внутреннее: похоже, баг субтитров",
         "#note тоже заметка",
     ]
-    echo = _in_topic(running, thread, "FAQ <code>forgot-password</code> sent")
+    echo = in_topic(running, thread, "FAQ <code>forgot-password</code> sent")
     assert "proposed to editors as a new phrasing" in echo.text
     proposals = running.rows("SELECT text, source FROM phrasing_proposals")
-    assert (UNCOVERED, f"ticket:{_ticket(running, 402)[0]}") in proposals
+    assert (UNCOVERED, f"ticket:{ticket_row(running, 402)[0]}") in proposals
 
-    telegram.wait_until(lambda: _topic_name(running, thread).startswith("⏳"))  # Olga replied
+    telegram.wait_until(lambda: topic_name(running, thread).startswith("⏳"))  # Olga replied
     telegram.send_text(user, "спасибо, жду")  # a person handles the chat: relayed, not answered
     telegram.send_message(user, MEDIA["photo"])
-    telegram.wait_until(lambda: _topic_name(running, thread).startswith("🟢"))  # not ⏳ now
-    _in_topic(running, thread, "👤 спасибо, жду")
-    _in_topic(running, thread, "вот скриншот ошибки")  # the photo, copied with its caption
+    telegram.wait_until(lambda: topic_name(running, thread).startswith("🟢"))  # not ⏳ now
+    in_topic(running, thread, "👤 спасибо, жду")
+    in_topic(running, thread, "вот скриншот ошибки")  # the photo, copied with its caption
     assert len(telegram.messages_to(402)) == customer_messages + 4
 
     telegram.press_in_group(OLGA, card_message, card_message.buttons[2][1])
     rate_request = telegram.wait_for_messages(402, customer_messages + 5)[-1]
     assert rate_request.text == RU.rate_request
     assert [data for _, data in rate_request.buttons][3].endswith(":4")
-    telegram.wait_until(lambda: _topic_name(running, thread).startswith("✅"))
+    telegram.wait_until(lambda: topic_name(running, thread).startswith("✅"))
     telegram.press(user, rate_request, rate_request.buttons[3][1])
     assert telegram.wait_for_messages(402, customer_messages + 6)[-1].text == RU.rating_thanks
-    _in_topic(running, thread, "rated ticket")
-    assert _ticket(running, 402)[1:4] == ("closed", _agent_id(running, OLGA), 4)
+    in_topic(running, thread, "rated ticket")
+    assert ticket_row(running, 402)[1:4] == ("closed", _agent_id(running, OLGA), 4)
     telegram.send_text(user, "всё отлично, спасибо Ольге")
-    _in_topic(running, thread, "Comment on the rating")
+    in_topic(running, thread, "Comment on the rating")
     assert running.rows(
-        "SELECT rating_comment FROM tickets WHERE id = ?", _ticket(running, 402)[0]
+        "SELECT rating_comment FROM tickets WHERE id = ?", ticket_row(running, 402)[0]
     ) == [("всё отлично, спасибо Ольге",)]
 
 
@@ -234,8 +152,8 @@ def _agent_id(running: Running, who: dict[str, Any]) -> int:
 def _close_and_rate(running: Running, user: dict[str, Any], stars: int) -> int:
     """A ticket taken by Olga, closed with /close, rated by the customer; its topic's thread."""
     telegram = running.telegram
-    thread, card_message = _hand_off(running, user)
-    _take(running, OLGA, card_message)
+    thread, card_message = hand_off(running, user)
+    take(running, OLGA, card_message)
     telegram.send_in_topic(GROUP, thread, OLGA, "/close")
     rate_request = telegram.wait_until_found(
         lambda: [m for m in telegram.messages_to(user["id"]) if m.text == RU.rate_request]
@@ -248,84 +166,84 @@ def test_a_low_rating_alerts_the_team_and_a_reply_after_close_reopens(running: R
     telegram = running.telegram
     user = customer(403, "Вера")
     thread = _close_and_rate(running, user, 1)
-    alert = _in_topic(running, thread, "Low rating")
+    alert = in_topic(running, thread, "Low rating")
     assert "@olga_support" in alert.text
     before = len(telegram.messages_to(403))
     telegram.send_text(user, "всё равно плохо")  # right after the rating: its comment
     telegram.send_text(user, "когда выйдет третий сезон")  # nothing in the FAQ: back to Olga
     assert telegram.wait_for_messages(403, before + 2)[-1].text.startswith(RU.ticket_reopened)
-    ticket_id, status, owner, _, _ = _ticket(running, 403)
+    ticket_id, status, owner, _, _ = ticket_row(running, 403)
     assert (status, owner) == ("open", _agent_id(running, OLGA))
     assert running.rows(
         "SELECT count(*) FROM tickets t JOIN customers c ON c.id = t.customer_id"
         " WHERE c.telegram_user_id = 403"
     ) == [(1,)]
-    telegram.wait_until(lambda: _topic_name(running, thread).startswith("🟢"))
-    assert ticket_id == _ticket(running, 403)[0]
+    telegram.wait_until(lambda: topic_name(running, thread).startswith("🟢"))
+    assert ticket_id == ticket_row(running, 403)[0]
 
 
 def test_a_customer_who_blocked_the_bot_gets_a_note_in_the_topic(running: Running) -> None:
     telegram = running.telegram
     user = customer(404, "Глеб")
-    thread, card_message = _hand_off(running, user)
-    _take(running, OLGA, card_message)
+    thread, card_message = hand_off(running, user)
+    take(running, OLGA, card_message)
     telegram.blocked.add(404)
     telegram.send_in_topic(GROUP, thread, OLGA, "Вы ещё здесь?")
-    _in_topic(running, thread, "Not delivered: the customer has blocked the bot")
+    in_topic(running, thread, "Not delivered: the customer has blocked the bot")
 
 
 def test_agent_commands_with_missing_or_unknown_arguments_get_a_usage_hint(
     running: Running,
 ) -> None:
     telegram = running.telegram
-    thread, card_message = _hand_off(running, customer(405, "Дина"))
-    _take(running, OLGA, card_message)
+    thread, card_message = hand_off(running, customer(405, "Дина"))
+    take(running, OLGA, card_message)
     forged = ("desk:take:abc", "desk:setprio:1:whenever", "desk:", "desk:close")
     answered = len(telegram.answers_to_presses())
     for data in forged:
         telegram.press_in_group(OLGA, card_message, data)
     telegram.wait_until(lambda: len(telegram.answers_to_presses()) >= answered + len(forged))
-    assert _ticket(running, 405)[1] == "open"  # no forged press changed or closed it
+    assert ticket_row(running, 405)[1] == "open"  # no forged press changed or closed it
     count = len(telegram.messages_to(405))
     telegram.send_in_topic(GROUP, thread, OLGA, {"sticker": MEDIA["sticker"]["sticker"]})
     sticker = telegram.wait_for_messages(405, count + 1)[-1]
     assert sticker.method == "copyMessage"
     telegram.send_in_topic(GROUP, thread, OLGA, "/reply")
-    _in_topic(running, thread, "Usage: /reply &lt;template&gt;")
+    in_topic(running, thread, "Usage: /reply &lt;template&gt;")
     telegram.send_in_topic(GROUP, thread, OLGA, "/faq no-such-entry")
-    _in_topic(running, thread, "No published entry 'no-such-entry'")
+    in_topic(running, thread, "No published entry 'no-such-entry'")
     telegram.send_in_topic(GROUP, thread, OLGA, "/assign @nobody_here")
-    _in_topic(running, thread, "I don't know @nobody_here yet")
+    in_topic(running, thread, "I don't know @nobody_here yet")
     telegram.send_in_topic(GROUP, thread, OLGA, "/frobnicate")
-    _in_topic(running, thread, "Unknown command")
+    in_topic(running, thread, "Unknown command")
     telegram.send_in_topic(GROUP, None, OLGA, "/reply hello")
     telegram.wait_until_found(
         lambda: [m for m in telegram.messages_to(GROUP) if m.text == card.NOT_A_TICKET_TOPIC]
     )
     telegram.send_in_topic(GROUP, thread, PETR, "привет всем")  # Petr becomes known
-    _in_topic(running, thread, "Not sent")
+    in_topic(running, thread, "Not sent")
     telegram.send_in_topic(GROUP, thread, OLGA, "/assign @petr_support")
-    _in_topic(running, thread, "handed ticket")
-    assert _ticket(running, 405)[2] == _agent_id(running, PETR)
+    in_topic(running, thread, "handed ticket")
+    assert ticket_row(running, 405)[2] == _agent_id(running, PETR)
 
 
 def test_nothing_is_lost_across_a_restart_in_the_middle_of_a_ticket(
     tmp_path: Path, imported_faq: Path
 ) -> None:
     with FakeBotApi() as telegram:
-        env = _desk_environment(tmp_path, telegram, imported_faq)
-        process = _start(tmp_path, telegram, env)
+        env = desk_environment(tmp_path, telegram, imported_faq)
+        process = start_desk(tmp_path, telegram, env)
         running = Running(telegram, 0, tmp_path / "data" / "firstline.sqlite3", {})
         user = customer(406, "Ева")
         try:
-            thread, card_message = _hand_off(running, user)
-            _take(running, OLGA, card_message)
+            thread, card_message = hand_off(running, user)
+            take(running, OLGA, card_message)
         finally:
             stop_firstline(process)
         words = ["первое после перезапуска", "второе", "третье"]
         for text in words:
             telegram.send_text(user, text)
-        process = _start(tmp_path, telegram, env)
+        process = start_desk(tmp_path, telegram, env)
 
         def relayed() -> list[str]:
             topic = telegram.messages_in_topic(GROUP, thread)
@@ -341,11 +259,11 @@ def test_nothing_is_lost_across_a_restart_in_the_middle_of_a_ticket(
 def test_edits_and_messages_before_a_take_reach_the_other_side(running: Running) -> None:
     telegram = running.telegram
     user = customer(407, "Жанна")
-    thread, card_message = _hand_off(running, user)
+    thread, card_message = hand_off(running, user)
     early = telegram.send_text(user, "номер заказа 12345")  # nobody has taken the ticket yet
-    _in_topic(running, thread, "👤 номер заказа 12345")
+    in_topic(running, thread, "👤 номер заказа 12345")
     telegram.edit_text(user, early, "номер заказа 12346")
-    _in_topic(running, thread, "✏️ номер заказа 12346")
+    in_topic(running, thread, "✏️ номер заказа 12346")
     longest = ("<b>*x* & [a](b) " + "слово " * 800)[:4096]  # Telegram's longest, with markup
     before = len(telegram.messages_in_topic(GROUP, thread))
     telegram.send_text(user, longest)
@@ -354,7 +272,7 @@ def test_edits_and_messages_before_a_take_reach_the_other_side(running: Running)
     assert relayed[0].text.startswith("👤 &lt;b&gt;*x* &amp; [a](b) слово")
     words = " ".join(html.unescape(m.text.removeprefix("👤 ")) for m in relayed).split()
     assert words == longest.split()
-    _take(running, OLGA, card_message)
+    take(running, OLGA, card_message)
     sent = telegram.send_in_topic(GROUP, thread, OLGA, "Смотрю заказ 12364")
     [copy] = telegram.wait_until_found(
         lambda: [m for m in telegram.messages_to(407) if m.text == "Смотрю заказ 12364"]
@@ -379,18 +297,18 @@ def test_a_later_ticket_reuses_the_topic_and_shows_the_earlier_rating(running: R
     telegram = running.telegram
     user = customer(408, "Зоя")
     thread = _close_and_rate(running, user, 5)
-    _in_topic(running, thread, "rated ticket")
-    first_id = _ticket(running, 408)[0]
+    in_topic(running, thread, "rated ticket")
+    first_id = ticket_row(running, 408)[0]
     running.rows(  # two days later: past the reopen window and the rating's comment
         "UPDATE tickets SET resolved_at = datetime('now', '-2 days'),"
         " rated_at = datetime('now', '-2 days') WHERE id = ?",
         first_id,
     )
     telegram.send_text(user, "когда выйдет третий сезон")
-    second = _in_topic(running, thread, f"<b>Ticket #{first_id + 1}</b>")
+    second = in_topic(running, thread, f"<b>Ticket #{first_id + 1}</b>")
     assert f"Earlier tickets: 1 — #{first_id} ★5" in second.text
-    assert _topic_of(running, 408) == thread
-    telegram.wait_until(lambda: _topic_name(running, thread).startswith("🆕 Зоя · когда выйдет"))
+    assert topic_of(running, 408) == thread
+    telegram.wait_until(lambda: topic_name(running, thread).startswith("🆕 Зоя · когда выйдет"))
 
     telegram.press_in_group(OLGA, second, second.buttons[1][1])
     menu = telegram.wait_until_found(
@@ -398,14 +316,14 @@ def test_a_later_ticket_reuses_the_topic_and_shows_the_earlier_rating(running: R
     )[-1]
     urgent = next(data for label, data in menu.buttons if data.endswith(":urgent"))
     telegram.press_in_group(OLGA, second, urgent)
-    telegram.wait_until(lambda: _topic_name(running, thread).startswith("🆕🔥"))
-    assert _ticket(running, 408)[4] == "urgent"
+    telegram.wait_until(lambda: topic_name(running, thread).startswith("🆕🔥"))
+    assert ticket_row(running, 408)[4] == "urgent"
 
 
 def test_how_long_while_open_gets_the_place_in_the_queue_and_the_wait(running: Running) -> None:
     telegram = running.telegram
     user = customer(409, "Вика")
-    _hand_off(running, user)
+    hand_off(running, user)
     handoff = telegram.wait_for_messages(409, 1)[0].text
     assert re.search(r"Место в очереди: \d+\. Ожидаемое время ответа: \S", handoff)
     telegram.send_text(user, "скоро ответите?")

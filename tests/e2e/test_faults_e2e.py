@@ -18,13 +18,7 @@ from pathlib import Path
 import pytest
 
 from bot.customers.texts import RU
-from tests.e2e.test_desk_e2e import (
-    GROUP,
-    HAND_OFF_WHEN_UNSURE,
-    OLGA,
-    _hand_off,
-    _in_topic,
-)
+from tests.support.desk import GROUP, HAND_OFF_WHEN_UNSURE, OLGA, hand_off, in_topic
 from tests.support.e2e import Running, bot_ready, firstline_environment
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import free_port, start_firstline, stop_firstline
@@ -150,7 +144,7 @@ def test_the_desk_through_an_outage_and_a_crash_mid_delivery(tmp_path: Path) -> 
         running = Running(telegram, port, tmp_path / "data" / "firstline.sqlite3", {})
         try:
             someone, asker = customer(5201, "Ира"), customer(5202, "Олег")
-            thread, card_message = _hand_off(running, someone)
+            thread, card_message = hand_off(running, someone)
             unowned_title = telegram.topics[(GROUP, thread)]
             # Longer than the few seconds a request is retried in place: the outbox's turn.
             telegram.outage(OUTAGE_SECONDS)
@@ -162,13 +156,13 @@ def test_the_desk_through_an_outage_and_a_crash_mid_delivery(tmp_path: Path) -> 
                 telegram.send_in_topic(GROUP, thread, OLGA, f"ответ {line}")
             telegram.edit_in_topic(GROUP, thread, OLGA, first, "ответ первое, исправленное")
             after_the_outage = OUTAGE_SECONDS + 60
-            late = _in_topic(running, thread, "not delivered yet", timeout=after_the_outage)
+            late = in_topic(running, thread, "not delivered yet", timeout=after_the_outage)
             telegram.wait_until(
                 lambda: sum(m.text.startswith("ответ") for m in telegram.messages_to(5201)) >= 3,
                 timeout=after_the_outage,
             )
             telegram.wait_until(lambda: len(telegram.messages_to(5202)) >= 1, timeout=30)
-            relayed = _in_topic(running, thread, "👤 номер заказа 777")
+            relayed = in_topic(running, thread, "👤 номер заказа 777")
             corrected = telegram.wait_until_found(
                 lambda: [e for e in telegram.edits if e.chat_id == 5201], timeout=30
             )

@@ -13,15 +13,13 @@ import pytest
 from bot.customers.texts import RU
 from bot.customers.when import describe_opening
 from handoff.line.hours import BusinessHours
-from tests.e2e.test_desk_e2e import HAND_OFF_WHEN_UNSURE
+from tests.support.desk import HAND_OFF_WHEN_UNSURE, UNCOVERED
 from tests.support.e2e import bot_ready, firstline_environment
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import free_port, start_firstline, stop_firstline
 from tests.support.telegram_people import customer
 
 pytestmark = pytest.mark.model
-
-UNCOVERED = "перевод в последней серии ужасный"
 
 
 def _closed_now_schedule(now: datetime) -> str:

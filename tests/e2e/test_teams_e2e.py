@@ -20,7 +20,7 @@ from bot.customers.texts import EN, RU, UK
 from bot.customers.when import describe_opening, describe_wait
 from handoff.line.hours import BusinessHours
 from handoff.line.wait import WaitEstimate
-from tests.e2e.test_desk_e2e import HAND_OFF_WHEN_UNSURE, UNCOVERED
+from tests.support.desk import HAND_OFF_WHEN_UNSURE, UNCOVERED
 from tests.support.e2e import Running, bot_ready, firstline_environment
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import create_token, free_port, start_firstline, stop_firstline

@@ -15,7 +15,7 @@ import pytest
 from bot import buttons
 from bot.customers.texts import EN, RU, UK
 from bot.formatting import render
-from tests.e2e.test_desk_e2e import desk_with_admin
+from tests.support.desk import desk_with_admin
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.telegram_people import customer
 

@@ -13,6 +13,31 @@ from typing import Any
 
 BOT_ID = 7000001
 BOT_USERNAME = "firstline_test_bot"
+# What a customer may send besides text, as Telegram puts it in a message.
+MEDIA: dict[str, dict[str, Any]] = {
+    "sticker": {
+        "sticker": {
+            "file_id": "STICKER1",
+            "file_unique_id": "s1",
+            "width": 512,
+            "height": 512,
+            "is_animated": False,
+            "is_video": False,
+            "type": "regular",
+        }
+    },
+    "voice": {"voice": {"file_id": "VOICE1", "file_unique_id": "v1", "duration": 3}},
+    "photo": {
+        "photo": [
+            {"file_id": "PHOTO-small", "file_unique_id": "p0", "width": 90, "height": 90},
+            {"file_id": "PHOTO-big", "file_unique_id": "p1", "width": 1280, "height": 960},
+        ],
+        "caption": "вот скриншот ошибки",
+    },
+    "document": {"document": {"file_id": "DOC1", "file_unique_id": "d1", "file_name": "log.txt"}},
+    "location": {"location": {"latitude": 50.45, "longitude": 30.52}},
+    "contact": {"contact": {"phone_number": "+380000000000", "first_name": "Ann"}},
+}
 
 
 @dataclass
