@@ -3,8 +3,8 @@
 It plays both sides Telegram stands between: customers (and agents) write through
 ``send_text``/``press``/``send_media``…, and the bot under test talks to it exactly as to
 api.telegram.org (``FIRSTLINE_TELEGRAM_API_URL``): getUpdates long polling, or webhook delivery
-with the secret token after setWebhook. Faults (429 with retry_after, 5xx) can be injected per
-method. It runs its own event loop in a thread; the test side is plain synchronous Python.
+with the secret token after setWebhook. Faults (429 with retry_after, 5xx) can be injected
+(telegram_faults.py). It runs its own event loop in a thread; the test side is plain synchronous Python.
 """
 
 from __future__ import annotations
@@ -13,12 +13,9 @@ import asyncio
 import contextlib
 import itertools
 import json
-import random
-import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -29,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from tests.support.processes import free_port
+from tests.support.telegram_faults import InjectedFaults
 from tests.support.telegram_html import telegram_text_problem
 from tests.support.telegram_people import (
     BOT_ID,
@@ -55,18 +54,13 @@ RAW_STRING_FIELDS = {
 }
 
 
-@dataclass
-class Fault:
-    status: int
-    retry_after: int | None = None
-
-
-class FakeBotApi(TelegramPeople):
+class FakeBotApi(TelegramPeople, InjectedFaults):
     """Start with ``with FakeBotApi() as telegram:``; ``telegram.url`` is the API root."""
 
     def __init__(self, token: str = "123456:TEST-token") -> None:
+        InjectedFaults.__init__(self)
         self.token = token
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.sent: list[SentMessage] = []
         self._sent_by_chat: dict[int, list[SentMessage]] = {}
@@ -77,7 +71,6 @@ class FakeBotApi(TelegramPeople):
         self.webhook: dict[str, Any] | None = None
         self.update_times: dict[int, float] = {}
         self._updates: list[dict[str, Any]] = []
-        self._faults: dict[str, list[Fault]] = {}
         self._update_ids = itertools.count(1)
         self._message_ids = itertools.count(1000)
         self._lock = threading.Lock()
@@ -94,9 +87,6 @@ class FakeBotApi(TelegramPeople):
         self.blocked: set[int] = set()  # chats whose user blocked the bot
         # The newest update the bot confirmed (asked for an offset past it): Telegram forgets it.
         self.confirmed_update_id = 0
-        self._outage_until = 0.0  # monotonic time: until then every sending call gets a 502
-        self._random_faults: tuple[float, random.Random] | None = None
-        self.faults_injected = 0  # calls answered with an injected 429 or 5xx
         self._stopping = False
         # Called with each message the bot sent, right after it is recorded (before the answer).
         self.after_send: Callable[[SentMessage], None] | None = None
@@ -199,40 +189,10 @@ class FakeBotApi(TelegramPeople):
         self.wait_until(condition, timeout, lambda: "nothing found")
         return found
 
-    def outage(self, seconds: float) -> None:
-        """For the next ``seconds`` every call but getting updates fails with 502 (Telegram's
-        5xx spell): nothing the bot sends arrives meanwhile."""
-        with self._lock:
-            self._outage_until = time.monotonic() + seconds
-
-    def random_faults(self, rate: float, seed: int = 7) -> None:
-        """From now on each sending call fails with this chance: half 429 (retry after 1 s),
-        half 502 — Telegram on a bad day."""
-        with self._lock:
-            self._random_faults = (rate, random.Random(seed))
-
-    def _chance_fault(self) -> Fault | None:
-        if time.monotonic() < self._outage_until:
-            return Fault(502)
-        if self._random_faults is None:
-            return None
-        rate, chance = self._random_faults
-        draw = chance.random()
-        if draw >= rate:
-            return None
-        return Fault(429, retry_after=1) if draw < rate / 2 else Fault(502)
-
     @property
     def webhook_delivered(self) -> int:
         """The newest update the bot's webhook answered 200 for."""
         return self._webhook_delivered
-
-    def fail(
-        self, method: str, status: int, *, times: int = 1, retry_after: int | None = None
-    ) -> None:
-        """The next ``times`` calls of ``method`` fail with ``status`` (and do nothing)."""
-        with self._lock:
-            self._faults.setdefault(method, []).extend([Fault(status, retry_after)] * times)
 
     # --- the bot's side: the Bot API --------------------------------------------------------
 
@@ -243,12 +203,8 @@ class FakeBotApi(TelegramPeople):
         params = _parse_params(await request.body(), request.headers.get("content-type", ""))
         with self._lock:
             self.calls.append((method, params))
-            faults = self._faults.get(method)
-            fault = faults.pop(0) if faults else None
-            if fault is None and method not in RECEIVING:
-                fault = self._chance_fault()
+        fault = self.fault_for(method, sends=method not in RECEIVING)
         if fault is not None:
-            self.faults_injected += 1
             extra = {"parameters": {"retry_after": fault.retry_after}} if fault.retry_after else {}
             return _error(fault.status, "Injected failure", **extra)
         handler = getattr(self, f"_api_{method}", None)
@@ -461,9 +417,3 @@ def _error(status: int, description: str, **extra: Any) -> JSONResponse:
     return JSONResponse(
         {"ok": False, "error_code": status, "description": description, **extra}, status_code=status
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
