@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from telegram import Message, User
 
-from bot.agents.desk import Desk, Topic
+from bot.agents.desk import Desk
+from bot.agents.topics import Topic
 from bot.context import FirstlineContext
 from core.database import transaction
 from handoff.desk import tickets

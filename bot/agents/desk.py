@@ -9,7 +9,6 @@ share a transaction: SQLite has one connection, and a slow Telegram must not hol
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -21,6 +20,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from bot import buttons
+from bot.agents.topics import Topic, Topics, remember_topic, topic_of
 from bot.delivery import SINGLE_ATTEMPT
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages
 from bot.outbox import Purpose, copy_params, enqueue, is_not_modified, text_params
@@ -56,28 +56,6 @@ CUSTOMER_MARK = "👤"
 EDIT_MARK = "✏️"
 
 
-async def _remember_topic(
-    session: AsyncSession, customer_id: int, topic: Topic, title: str
-) -> None:
-    """The customer's topic in this group, kept after the ticket moves to another team's."""
-    known = await session.scalar(
-        select(CustomerTopic).where(
-            CustomerTopic.customer_id == customer_id, CustomerTopic.chat_id == topic.chat_id
-        )
-    )
-    if known is None:
-        session.add(
-            CustomerTopic(
-                customer_id=customer_id,
-                chat_id=topic.chat_id,
-                topic_id=topic.thread_id,
-                title=title,
-            )
-        )
-    else:
-        known.topic_id, known.title = topic.thread_id, title
-
-
 async def _mark_shown(session: AsyncSession, ticket_id: int, revision: int) -> None:
     """The card shows the ticket as it was at ``revision`` (a later change keeps it lagging)."""
     await session.execute(
@@ -85,12 +63,6 @@ async def _mark_shown(session: AsyncSession, ticket_id: int, revision: int) -> N
         .where(Ticket.id == ticket_id, Ticket.card_shown_revision < revision)
         .values(card_shown_revision=revision, updated_at=Ticket.updated_at)
     )
-
-
-@dataclass(frozen=True)
-class Topic:
-    chat_id: int
-    thread_id: int
 
 
 def card_buttons(ticket: Ticket, *, teams: int = 1) -> InlineKeyboardMarkup | None:
@@ -122,12 +94,6 @@ def priority_buttons(ticket: Ticket) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([choices, [back]])
 
 
-def topic_of(customer: Customer) -> Topic | None:
-    if customer.topic_chat_id is None or customer.topic_id is None:
-        return None
-    return Topic(customer.topic_chat_id, customer.topic_id)
-
-
 class Desk:
     """What the bot does in the agents' groups: each team's forum group (the default team's is
     ``FIRSTLINE_AGENT_CHAT_ID``); inert for a ticket whose team has no group."""
@@ -135,6 +101,7 @@ class Desk:
     def __init__(self, services: Services, bot: ExtBot[Any]) -> None:
         self.services = services
         self.bot = bot
+        self.topics = Topics(services.sessions, bot)
 
     async def card_buttons(self, ticket: Ticket) -> InlineKeyboardMarkup | None:
         async with self.services.sessions() as session:
@@ -171,7 +138,7 @@ class Desk:
             )
         title = topic_title(customer, ticket)
         try:
-            topic = await self._ensure_topic(customer, title, group, known)
+            topic = await self.topics.ensure(customer, title, group, known)
             card = await self.bot.send_message(
                 topic.chat_id,
                 render_card(ticket, context),
@@ -214,54 +181,6 @@ class Desk:
         for ticket_id in unshown:
             await self.show_ticket(ticket_id)
 
-    async def _ensure_topic(
-        self, customer: Customer, title: str, group: int, known: CustomerTopic | None
-    ) -> Topic:
-        """The customer's topic in ``group`` (their current one, or one they had there before),
-        renamed to ``title``; a new one (saved at once) when they have none there or agents
-        deleted it. It becomes their current topic."""
-        current = topic_of(customer)
-        if current is not None and current.chat_id == group:
-            topic, old_title = current, customer.topic_title
-        elif known is not None:
-            topic, old_title = Topic(known.chat_id, known.topic_id), known.title
-        else:
-            topic, old_title = None, None
-        if topic is not None and await self._rename(topic, old_title, title):
-            if title != customer.topic_title or topic != current:
-                await self._save_topic(customer, topic, title)
-            return topic
-        created = await self.bot.create_forum_topic(group, title)
-        topic = Topic(group, created.message_thread_id)
-        await self._save_topic(customer, topic, title)
-        return topic
-
-    async def _save_topic(self, customer: Customer, topic: Topic, title: str) -> None:
-        async with transaction(self.services.sessions) as session:
-            await session.execute(
-                update(Customer)
-                .where(Customer.id == customer.id)
-                .values(topic_chat_id=topic.chat_id, topic_id=topic.thread_id, topic_title=title)
-            )
-            await _remember_topic(session, customer.id, topic, title)
-        customer.topic_chat_id, customer.topic_id = topic.chat_id, topic.thread_id
-        customer.topic_title = title
-
-    async def _rename(self, topic: Topic, old: str | None, new: str) -> bool:
-        """Keep the topic's name current; False when the topic is gone (agents deleted it)."""
-        if old == new:
-            return True
-        try:
-            await self.bot.edit_forum_topic(
-                topic.chat_id, topic.thread_id, name=new, rate_limit_args=SINGLE_ATTEMPT
-            )
-        except BadRequest as error:
-            if is_not_modified(error) or "topic_not_modified" in str(error).lower():
-                return True
-            logger.warning("the topic %s is gone (%s): opening a new one", topic.thread_id, error)
-            return False
-        return True
-
     async def refresh(self, ticket_id: int) -> None:
         """Bring the card and the topic's name in line with the ticket (status, owner, priority).
 
@@ -279,13 +198,13 @@ class Desk:
             context = await self._card_context(session, ticket, customer)
         title = topic_title(customer, ticket)
         try:
-            renamed = await self._rename(topic, customer.topic_title, title)
+            renamed = await self.topics.rename(topic, customer.topic_title, title)
             if renamed and title != customer.topic_title:
                 async with transaction(self.services.sessions) as session:
                     await session.execute(
                         update(Customer).where(Customer.id == customer.id).values(topic_title=title)
                     )
-                    await _remember_topic(session, customer.id, topic, title)
+                    await remember_topic(session, customer.id, topic, title)
             await self.bot.edit_message_text(
                 render_card(ticket, context),
                 chat_id=topic.chat_id,

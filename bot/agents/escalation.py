@@ -14,7 +14,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot import buttons
 from bot.agents.at_ticket import AtTicket
-from bot.agents.desk import Desk, topic_of
+from bot.agents.desk import Desk
+from bot.agents.topics import topic_of
 from bot.customers.texts import texts_for
 from bot.formatting import escape
 from bot.line import wait_line_in
