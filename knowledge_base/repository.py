@@ -208,6 +208,23 @@ async def import_entries(
     return report
 
 
+async def unsaved_entry(session: AsyncSession, data: FaqEntryData) -> FaqEntry:
+    """The entry as saving ``data`` would make it, published, and in no session: to ask what it
+    would change. The live entry's id (and translations, when ``data`` states none), or the
+    next free id for a new key."""
+    entry = await get_entry(session, key=data.key)
+    if entry is not None and entry.deleted_at is None:
+        if "translations" not in data.model_fields_set:
+            kept = kept_translations(entry, data.main_language)
+            data = FaqEntryData.model_validate({**data.model_dump(), "translations": kept})
+        entry_id = entry.id
+    else:
+        entry_id = (await session.scalar(select(func.max(FaqEntry.id))) or 0) + 1
+    unsaved = FaqEntry(id=entry_id, key=data.key, version=0)
+    _apply(unsaved, data.model_copy(update={"status": EntryStatus.PUBLISHED}))
+    return unsaved
+
+
 async def create_entry(session: AsyncSession, data: FaqEntryData, *, author: str) -> FaqEntry:
     if await get_entry(session, key=data.key) is not None:
         raise EntryExists(

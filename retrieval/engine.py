@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 from collections import OrderedDict
@@ -182,6 +183,24 @@ class AnswerEngine:
             self._passages.remove(entry_id)
             self._centroids.remove(entry_id)
             self._lexical.remove(entry_id)
+
+    def with_changes(
+        self, upserts: Sequence[IndexedEntry], removals: Sequence[int] = ()
+    ) -> AnswerEngine:
+        """A copy of this engine with some entries added, replaced or removed, to ask what
+        publishing them would change; this engine stays as it is. Only the changed entries are
+        embedded; the copy starts with this engine's remembered message vectors."""
+        copied = copy.copy(self)
+        copied.policy = Policy(self.policy.thresholds)
+        copied._entries = dict(self._entries)
+        copied._directory = None  # never persisted over the live index
+        copied._vectors = self._vectors.copy()
+        copied._passages = self._passages.copy()
+        copied._centroids = self._centroids.copy()
+        copied._lexical = self._lexical.copy()
+        copied._recent_vectors = OrderedDict(self._recent_vectors)
+        copied.apply(upserts, removals)
+        return copied
 
     def upsert(self, entry: IndexedEntry) -> None:
         """Add or replace one entry without rebuilding the rest."""

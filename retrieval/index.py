@@ -7,7 +7,7 @@ import logging
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import faiss
 import numpy as np
@@ -59,6 +59,13 @@ class PhrasingIndex:
     @property
     def size(self) -> int:
         return int(self._index.ntotal)
+
+    def copy(self) -> PhrasingIndex:
+        """An independent copy: changing it leaves this index as it is."""
+        copied = PhrasingIndex(self.dimension)
+        copied._index = cast(faiss.IndexIDMap2, faiss.clone_index(self._index))
+        copied._entry_ids = set(self._entry_ids)
+        return copied
 
     def upsert(self, entry_id: int, vectors: Vectors) -> None:
         """Replace an entry's phrasing vectors (row 0 is its main question)."""

@@ -273,6 +273,16 @@ class LexicalIndex:
         self._postings: dict[str, set[int]] = {}
         self._total_length = 0
 
+    def copy(self) -> LexicalIndex:
+        """An independent copy: changing it leaves this index as it is (an entry's counts are
+        replaced, never changed in place, so they are shared)."""
+        copied = LexicalIndex(self.analyzer)
+        copied._documents = dict(self._documents)
+        copied._lengths = dict(self._lengths)
+        copied._postings = {term: set(ids) for term, ids in self._postings.items()}
+        copied._total_length = self._total_length
+        return copied
+
     def upsert(self, entry_id: int, texts: list[tuple[str, str | None]]) -> None:
         """Index an entry's texts, each with its language."""
         self.remove(entry_id)
