@@ -6,6 +6,7 @@ import {
   confirmButton,
 } from './ui.js';
 import { LANGUAGES, translationEditor, translationsText } from './translations.js';
+import { whatIfSection } from './whatif.js';
 
 const PAGE = 50;
 const STATUSES = [['published', 'Published'], ['draft', 'Draft']];
@@ -301,6 +302,8 @@ export async function faqEntry(page, rawKey) {
     h('p', { class: 'muted' }, version, ` · updated ${when(entry.updated_at)}`),
     readOnly && !entry.deleted_at ? alertBox('info', 'Read only: your role may not change the FAQ.') : null,
     entry.deleted_at ? alertBox('info', `Deleted ${when(entry.deleted_at)}. Restore it to edit it.`) : null,
-    conflict, form, history,
+    conflict, form,
+    mayEdit() && !entry.deleted_at ? whatIfSection(key, () => contentFrom(controls)) : null,
+    history,
   );
 }

@@ -240,3 +240,27 @@ def test_an_editor_translates_an_entry_and_a_ukrainian_customer_gets_it(
     expect(page.locator("#answer-language")).to_have_text(
         "Russian (no English translation: sent with a note)"
     )
+
+
+def test_an_editor_sees_what_publishing_an_edit_would_change_before_saving_it(
+    tab: Watched, console: Console
+) -> None:
+    telegram = console.running.telegram
+    asked = "можно ли скачать фильм и смотреть в самолёте без интернета"
+    telegram.send_text(customer(812, "Мира"), asked)
+    telegram.wait_for_messages(812, 1)
+    page = sign_in(tab, console, console.token("editor", "Vlad"), "#/faq/entry/family-plan")
+    page.get_by_label("Question", exact=True).fill(asked)
+    page.get_by_label("A question to try (optional)").fill(asked)
+    page.get_by_role("button", name="What changes if I publish this?").click()
+    result = page.locator("#what-if")
+    expect(result.get_by_role("heading")).to_contain_text("What changes:")
+    expect(page.locator("#what-if-asked")).to_contain_text("published, it answers: family-plan")
+    changed = page.get_by_role("table", name="Questions decided otherwise")
+    row = changed.get_by_role("row").filter(has_text=asked)
+    expect(row).to_contain_text("answers: family-plan")
+    expect(page.get_by_role("table", name="Before and after")).to_contain_text("If published")
+    assert_every_control_is_labelled(page)
+    screenshot(page, "what-if")
+    saved = console.api("GET", "/faq/family-plan", console.admin).json()
+    assert saved["version"] == 1 and saved["question"] != asked  # nothing was saved
