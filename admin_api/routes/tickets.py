@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, status
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from admin_api.deps import AgentDep, Offset, RowId, ServicesDep
 from admin_api.errors import ERROR_RESPONSES, UNAVAILABLE_RESPONSE, ApiError
@@ -58,6 +59,7 @@ class TicketOut(BaseModel):
     customer_id: int
     customer_name: str
     assignee_id: int | None
+    assignee_name: str | None = Field(description="the owner's name as Telegram gave it")
     team_id: int | None = Field(description="the team that has it (see /teams)")
     faq_key: str | None
     rating: int | None
@@ -67,7 +69,7 @@ class TicketOut(BaseModel):
     resolved_at: datetime | None
 
     @classmethod
-    def of(cls, ticket: Ticket, customer: Customer) -> TicketOut:
+    def of(cls, ticket: Ticket, customer: Customer, assignee_name: str | None) -> TicketOut:
         return cls(
             id=ticket.id,
             status=TicketStatus(ticket.status),
@@ -79,6 +81,7 @@ class TicketOut(BaseModel):
             customer_id=customer.id,
             customer_name=customer.display_name,
             assignee_id=ticket.assignee_id,
+            assignee_name=assignee_name,
             team_id=ticket.team_id,
             faq_key=ticket.faq_key,
             rating=ticket.rating,
@@ -102,6 +105,7 @@ class MessageOut(BaseModel):
     outcome: str | None
     faq_key: str | None
     agent_id: int | None
+    agent_name: str | None = Field(description="who wrote it, for an agent's message")
     ticket_id: int | None
     has_media: bool
     delivery: Literal["pending", "delivered", "failed"] | None = Field(
@@ -116,6 +120,7 @@ class EventOut(BaseModel):
     action: str
     actor: str
     agent_id: int | None
+    agent_name: str | None
     details: dict[str, Any] | None
     created_at: datetime
 
@@ -156,7 +161,11 @@ async def list_tickets(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> TicketPage:
     """Newest first."""
-    query = select(Ticket, Customer).join(Customer, Customer.id == Ticket.customer_id)
+    query = (
+        select(Ticket, Customer, Agent.name)
+        .join(Customer, Customer.id == Ticket.customer_id)
+        .outerjoin(Agent, Agent.id == Ticket.assignee_id)
+    )
     if ticket_status:
         query = query.where(Ticket.status == ticket_status)
     if priority:
@@ -183,7 +192,7 @@ async def list_tickets(
             page = list(
                 await session.execute(query.order_by(Ticket.id.desc()).offset(offset).limit(limit))
             )
-    return TicketPage(items=[TicketOut.of(t, c) for t, c in page], total=total)
+    return TicketPage(items=[TicketOut.of(t, c, name) for t, c, name in page], total=total)
 
 
 @router.get("/{ticket_id}", summary="One ticket with its whole conversation")
@@ -205,15 +214,20 @@ async def get_ticket(services: ServicesDep, _token: AgentDep, ticket_id: RowId) 
                 .order_by(TicketEvent.id)
             )
         )
+        names = await _agent_names(
+            session,
+            {ticket.assignee_id, *(m.agent_id for m in messages), *(e.agent_id for e in events)},
+        )
     return TicketDetail(
-        **TicketOut.of(ticket, customer).model_dump(),
+        **TicketOut.of(ticket, customer, names.get(ticket.assignee_id or 0)).model_dump(),
         decision=ticket.decision,
-        conversation=[_message(message, deliveries) for message in messages],
+        conversation=[_message(message, deliveries, names) for message in messages],
         events=[
             EventOut(
                 action=e.action,
                 actor=e.actor,
                 agent_id=e.agent_id,
+                agent_name=names.get(e.agent_id or 0),
                 details=e.details,
                 created_at=e.created_at,
             )
@@ -222,7 +236,17 @@ async def get_ticket(services: ServicesDep, _token: AgentDep, ticket_id: RowId) 
     )
 
 
-def _message(message: ConversationMessage, deliveries: dict[int, str]) -> MessageOut:
+async def _agent_names(session: AsyncSession, ids: set[int | None]) -> dict[int, str]:
+    known = [agent_id for agent_id in ids if agent_id is not None]
+    if not known:
+        return {}
+    rows = await session.execute(select(Agent.id, Agent.name).where(Agent.id.in_(known)))
+    return {agent_id: name for agent_id, name in rows.tuples()}
+
+
+def _message(
+    message: ConversationMessage, deliveries: dict[int, str], names: dict[int, str]
+) -> MessageOut:
     outbound = message.direction == Direction.OUTBOUND
     # Messages sent before the outbox existed carry their Telegram id: they were delivered.
     sent_before = "delivered" if message.telegram_message_id is not None else None
@@ -234,6 +258,7 @@ def _message(message: ConversationMessage, deliveries: dict[int, str]) -> Messag
         outcome=message.outcome,
         faq_key=message.faq_key,
         agent_id=message.agent_id,
+        agent_name=names.get(message.agent_id or 0),
         ticket_id=message.ticket_id,
         has_media=message.file_id is not None,
         delivery=deliveries.get(message.id, sent_before) if outbound else None,
@@ -263,7 +288,8 @@ async def _act(
         assert ticket is not None
         customer = await session.get(Customer, ticket.customer_id)
         assert customer is not None
-    return TicketOut.of(ticket, customer)
+        names = await _agent_names(session, {ticket.assignee_id})
+    return TicketOut.of(ticket, customer, names.get(ticket.assignee_id or 0))
 
 
 @router.post("/{ticket_id}/take", summary="Take the ticket")

@@ -78,6 +78,9 @@ async def test_one_ticket_one_owner_over_the_api(api: ApiHarness) -> None:
     petr = await _second_agent(api)
     taken = await api.client.post(f"/api/v1/tickets/{ticket_id}/take", headers=api.auth(AGENT))
     assert taken.status_code == 200 and taken.json()["assignee_id"] is not None
+    assert taken.json()["assignee_name"] == "agent-ann"  # the token's name
+    queue = await api.client.get("/api/v1/tickets", headers=petr)
+    assert [t["assignee_name"] for t in queue.json()["items"]] == ["agent-ann"]
     refused = await api.client.post(f"/api/v1/tickets/{ticket_id}/take", headers=petr)
     assert refused.status_code == 409
     assert "only the owner" in refused.json()["error"]["message"]
@@ -95,8 +98,14 @@ async def test_one_ticket_one_owner_over_the_api(api: ApiHarness) -> None:
     closed = await api.client.post(f"/api/v1/tickets/{ticket_id}/close", headers=api.auth(AGENT))
     assert closed.json()["status"] == "closed"
     detail = await api.client.get(f"/api/v1/tickets/{ticket_id}", headers=api.auth(AGENT))
-    events = [e["action"] for e in detail.json()["events"]]
-    assert events == ["created", "taken", "note", "priority", "closed"]
+    events = [(e["action"], e["agent_name"]) for e in detail.json()["events"]]
+    assert events == [
+        ("created", None),
+        ("taken", "agent-ann"),
+        ("note", "Petr"),
+        ("priority", "Petr"),
+        ("closed", "agent-ann"),
+    ]
     again = await api.client.post(f"/api/v1/tickets/{ticket_id}/take", headers=api.auth(AGENT))
     assert again.status_code == 409 and "closed" in again.text
 

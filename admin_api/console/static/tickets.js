@@ -40,7 +40,7 @@ export async function ticketList(page) {
     const rows = found.items.map((ticket) => [
       h('a', { href: `#/tickets/${ticket.id}` }, `#${ticket.id}`),
       badge(STATUS_TEXT[ticket.status] ?? ticket.status, STATUS_KIND[ticket.status]), PRIORITY_MARK[ticket.priority] ?? ticket.priority,
-      ticket.customer_name, ticket.subject, ticket.assignee_id === null ? 'no one' : (ticket.assignee_id === mine ? 'me' : `agent ${ticket.assignee_id}`),
+      ticket.customer_name, ticket.subject, ticket.assignee_id === null ? 'no one' : (ticket.assignee_id === mine ? 'me' : agentName(ticket.assignee_name, ticket.assignee_id)),
       ticket.language, when(ticket.created_at),
     ]);
     const pages = Math.max(1, Math.ceil(found.total / PAGE));
@@ -58,8 +58,13 @@ export async function ticketList(page) {
   await load();
 }
 
+// An agent as Telegram named them; their id where no name is known.
+function agentName(name, id) {
+  return name || `agent ${id}`;
+}
+
 function message(item) {
-  const who = item.direction === 'in' ? 'Customer' : (item.agent_id ? `Agent ${item.agent_id}` : 'Bot');
+  const who = item.direction === 'in' ? 'Customer' : (item.agent_id ? `${agentName(item.agent_name, item.agent_id)} (agent)` : 'Bot');
   const delivery = item.delivery && item.delivery !== 'delivered' ? ` · ${item.delivery === 'pending' ? '⏳ not delivered yet' : '⚠ not delivered'}` : '';
   return h('li', { class: item.direction === 'in' ? 'in' : 'out' },
     h('span', { class: 'meta' }, `${who} · ${when(item.created_at)}${item.kind !== 'text' ? ` · ${item.kind}` : ''}${delivery}`),
@@ -69,7 +74,7 @@ function message(item) {
 
 function eventRow(event) {
   const details = event.details ? Object.entries(event.details).map(([k, v]) => `${k}: ${typeof v === 'object' ? JSON.stringify(v) : v}`).join('; ') : '';
-  return [when(event.created_at), event.action, event.actor, details];
+  return [when(event.created_at), event.action, event.agent_name ? `${event.actor}: ${event.agent_name}` : event.actor, details];
 }
 
 export async function ticketPage(page, id) {
@@ -113,7 +118,7 @@ export async function ticketPage(page, id) {
   const facts = [
     ['Status', badge(STATUS_TEXT[ticket.status] ?? ticket.status, STATUS_KIND[ticket.status])], ['Priority', PRIORITY_MARK[ticket.priority]],
     ['Customer', ticket.customer_name], ['Language', ticket.language], ['Tags', ticket.tags.join(', ') || '—'],
-    ['Why handed off', ticket.reason], ['Owner', ticket.assignee_id === null ? 'no one' : (mine ? 'you' : `agent ${ticket.assignee_id}`)],
+    ['Why handed off', ticket.reason], ['Owner', ticket.assignee_id === null ? 'no one' : (mine ? 'you' : agentName(ticket.assignee_name, ticket.assignee_id))],
     ['Opened', when(ticket.created_at)], ['First response', when(ticket.first_response_at)], ['Resolved', when(ticket.resolved_at)],
     ['Rating', ticket.rating ? `${'⭐'.repeat(ticket.rating)} (${ticket.rating}/5)${ticket.rating_comment ? ` “${ticket.rating_comment}”` : ''}` : '—'],
   ];

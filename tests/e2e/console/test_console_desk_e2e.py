@@ -44,6 +44,7 @@ def test_an_agent_takes_and_replies_and_the_customer_gets_it_in_telegram(
     page.get_by_label("Reply", exact=True).fill("Исправим <b>завтра</b>!")
     page.get_by_role("button", name="Send reply").click()
     expect(page.locator("#notice")).to_contain_text("Reply sent")
+    expect(page.locator("#conversation")).to_contain_text("Vera (agent)")
     telegram.wait_until_found(
         lambda: [m for m in telegram.messages_to(802) if "Исправим &lt;b&gt;завтра" in m.text]
     )
