@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import logging
-import re
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -19,11 +18,11 @@ from retrieval.embedder import Embedder, Vectors
 from retrieval.entries import IndexedEntry, fingerprint, load_off_topic_references
 from retrieval.errors import IndexMismatchError
 from retrieval.index import IndexMeta, PhrasingIndex
-from retrieval.intents import Conversational, asks_for_human, conversational_intent, says_not_helped
 from retrieval.lexical import Analyzer, LexicalIndex
 from retrieval.person_requests import PersonRequests
 from retrieval.policy import Evidence, Policy, Signals
 from retrieval.reach import is_far_from_every_entry
+from retrieval.reading import customer_language, earlier_questions, settle
 
 logger = logging.getLogger(__name__)
 
@@ -32,19 +31,9 @@ NEAREST_PHRASINGS = 10
 PASSAGE_DEPTH = 256
 PASSAGES_DIR = "passages"
 CENTROIDS_DIR = "centroids"
-MAX_TEXT_CHARS = 4000
 RECENT_VECTORS = 4096  # customer messages whose vectors are kept (384 floats each: ~6 MB)
 # A question repeated this closely after the bot already tried means the bot is failing them.
 REPEAT_SIMILARITY = 0.95
-_LETTER = re.compile(r"[^\W\d_]", re.UNICODE)
-# Markup customers type or paste: tags and Markdown marks say nothing about language or intent.
-_MARKUP = re.compile(r"</?[a-zA-Z][^<>]{0,40}>|[_*`~|\\]+")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffd]")
-_CONVERSATIONAL_REASONS = {
-    Conversational.GREETING: Reason.GREETING,
-    Conversational.THANKS: Reason.THANKS,
-    Conversational.SMALLTALK: Reason.SMALLTALK,
-}
 
 
 _SETTLED_OUTCOMES = {
@@ -246,15 +235,15 @@ class AnswerEngine:
 
     def prepare_many(self, messages: Sequence[Message]) -> list[Prepared]:
         """:meth:`prepare` for many messages, with every text embedded in one batched call."""
-        settled = [self._settle(m.text, m.language, m.history) for m in messages]
+        settled = [settle(m.text, m.language, m.history) for m in messages]
         prepared = [Prepared(language, reason) for _, language, reason in settled]
         pending = [index for index, (_, _, reason) in enumerate(settled) if reason is None]
         texts = [(settled[index][0], settled[index][1]) for index in pending]
         earlier: dict[int, slice] = {}
         for index in pending:
             asked_before = [
-                (text, _customer_language(text, messages[index].language))
-                for text in _earlier_questions(messages[index].history)
+                (text, customer_language(text, messages[index].language))
+                for text in earlier_questions(messages[index].history)
             ]
             earlier[index] = slice(len(texts), len(texts) + len(asked_before))
             texts.extend(asked_before)
@@ -275,26 +264,6 @@ class AnswerEngine:
                 language, None, self.gather_evidence(stripped, query, language)
             )
         return prepared
-
-    def _settle(
-        self, text: str, language: str | None, history: Sequence[Turn]
-    ) -> tuple[str, str | None, Reason | None]:
-        """The cleaned text, its language, and the reason if no search is needed to decide."""
-        stripped = text[:MAX_TEXT_CHARS].strip() if isinstance(text, str) else ""
-        if not stripped:
-            return stripped, language, Reason.EMPTY
-        if _CONTROL.search(stripped) or not _LETTER.search(stripped):
-            return stripped, language, Reason.NOT_TEXT
-        plain = _MARKUP.sub(" ", stripped)
-        language = _customer_language(stripped, language)
-        if asks_for_human(plain):
-            return stripped, language, Reason.CUSTOMER_REQUEST
-        if says_not_helped(plain) and _bot_tried(history):
-            return stripped, language, Reason.REPEATED_FAILURE
-        intent = conversational_intent(plain)
-        if intent is not None:
-            return stripped, language, _CONVERSATIONAL_REASONS[intent]
-        return stripped, language, None
 
     def _rival_likeness(self, query: Vectors) -> float:
         """The message's best cosine with any FAQ phrasing or generic off-topic message."""
@@ -411,24 +380,3 @@ def _votes(ranks: tuple[int, ...], phrasings: int) -> float:
 
 def _with_languages(texts: Sequence[str]) -> list[tuple[str, str | None]]:
     return [(text, detect_language(text)) for text in texts]
-
-
-def _customer_language(text: str, stated: str | None) -> str | None:
-    """The language a customer's message is in: detected, else the one the caller states."""
-    return detect_language(_MARKUP.sub(" ", text)) or stated
-
-
-def _earlier_questions(history: Sequence[Turn]) -> list[str]:
-    """The customer's last few messages, when the bot already tried to help (else none): a
-    question asked again nearly word for word means the bot is failing them."""
-    if not _bot_tried(history):
-        return []
-    return [turn.text for turn in history if turn.from_customer and turn.text.strip()][-3:]
-
-
-def _bot_tried(history: Sequence[Turn]) -> bool:
-    """Whether the bot already answered or offered options in this conversation."""
-    return any(
-        not turn.from_customer and turn.outcome in (Outcome.ANSWER, Outcome.CLARIFY)
-        for turn in history
-    )
