@@ -32,6 +32,7 @@ ROUTES: list[tuple[str, str, Role | None]] = [
     ("DELETE", "/api/v1/faq/{key}/translations/{language}", Role.EDITOR),
     ("GET", "/api/v1/translations", ANY),
     ("POST", "/api/v1/answer", ANY),
+    ("POST", "/api/v1/faq/{key}/what-if", Role.EDITOR),
     ("POST", "/api/v1/eval", Role.EDITOR),
     ("GET", "/api/v1/gaps", Role.EDITOR),
     ("GET", "/api/v1/gaps/proposals", Role.EDITOR),

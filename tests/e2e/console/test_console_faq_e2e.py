@@ -195,7 +195,7 @@ def test_a_gap_becomes_a_draft_that_is_published(tab: Watched, console: Console)
     expect(page.get_by_role("heading", name=re.compile("translation-quality"))).to_contain_text(
         "draft"
     )
-    page.get_by_role("button", name="Publish").click()
+    page.get_by_role("button", name="Publish", exact=True).click()
     expect(page.get_by_role("heading", name=re.compile("translation-quality"))).to_contain_text(
         "published"
     )
