@@ -15,7 +15,12 @@ from core.settings import DecisionThresholds
 from knowledge_base.language import detect_language
 from retrieval.decision import Candidate, Decision, Outcome, Reason, Turn
 from retrieval.embedder import Embedder, Vectors
-from retrieval.entries import IndexedEntry, fingerprint, load_off_topic_references
+from retrieval.entries import (
+    IndexedEntry,
+    fingerprint,
+    load_off_topic_references,
+    load_other_businesses,
+)
 from retrieval.errors import IndexMismatchError
 from retrieval.index import IndexMeta, PhrasingIndex
 from retrieval.lexical import Analyzer, LexicalIndex
@@ -54,6 +59,8 @@ class Prepared:
     language: str | None
     settled: Reason | None
     evidence: list[Evidence] = field(default_factory=list)
+    # How much nearer the message is to other businesses' questions than to generic chat.
+    elsewhere: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -76,6 +83,7 @@ class AnswerEngine:
         analyzer: Analyzer | None = None,
         off_topic: dict[str, list[str]] | None = None,
         person_requests: dict[str, list[str]] | None = None,
+        other_businesses: dict[str, list[str]] | None = None,
     ) -> None:
         self.embedder = embedder
         self.policy = Policy(thresholds)
@@ -88,13 +96,9 @@ class AnswerEngine:
         self._recent_vectors: OrderedDict[tuple[str, str | None], np.ndarray] = OrderedDict()
         self._person_requests = PersonRequests(embedder, person_requests)
         references = off_topic if off_topic is not None else load_off_topic_references()
-        self._references = np.vstack(
-            [
-                embedder.encode(texts, languages=[language] * len(texts))
-                for language, texts in references.items()
-                if texts
-            ]
-        )
+        self._references = _reference_vectors(embedder, references)
+        elsewhere = other_businesses if other_businesses is not None else load_other_businesses()
+        self._other_businesses = _reference_vectors(embedder, elsewhere)
 
     # --- the knowledge base it reads -------------------------------------------------------
 
@@ -260,10 +264,15 @@ class AnswerEngine:
                 prepared[index] = Prepared(settled[index][1], Reason.REPEATED_FAILURE)
                 continue
             stripped, language, _ = settled[index]
-            prepared[index] = Prepared(
-                language, None, self.gather_evidence(stripped, query, language)
-            )
+            evidence = self.gather_evidence(stripped, query, language)
+            prepared[index] = Prepared(language, None, evidence, self._elsewhere(query))
         return prepared
+
+    def _elsewhere(self, query: Vectors) -> float:
+        """How much nearer the message is to other businesses' questions than to generic chat
+        (0 when it is not): another company's product is as far from the FAQ as the weather."""
+        generic = float(np.max(self._references @ query[0]))
+        return max(0.0, float(np.max(self._other_businesses @ query[0])) - generic)
 
     def _rival_likeness(self, query: Vectors) -> float:
         """The message's best cosine with any FAQ phrasing or generic off-topic message."""
@@ -326,7 +335,8 @@ class AnswerEngine:
         evidence = prepared.evidence
         limits = thresholds or self.policy.thresholds
         verdict = self.policy.choose(evidence, limits)
-        if verdict.outcome is not Outcome.ANSWER and is_far_from_every_entry(evidence):
+        far = is_far_from_every_entry(evidence, prepared.elsewhere)
+        if verdict.outcome is not Outcome.ANSWER and far:
             top_score = round(evidence[0].confidence, 4)
             return Decision(Outcome.CLARIFY, Reason.OFF_TOPIC, language, score=top_score)
         # A handoff keeps what the bot weighed: the agent's context card shows it.
@@ -353,6 +363,16 @@ class AnswerEngine:
     def _candidate(self, evidence: Evidence) -> Candidate:
         entry = self._entries[evidence.entry_id]
         return Candidate(entry.id, entry.key, entry.question, round(evidence.confidence, 4))
+
+
+def _reference_vectors(embedder: Embedder, references: dict[str, list[str]]) -> Vectors:
+    return np.vstack(
+        [
+            embedder.encode(texts, languages=[language] * len(texts))
+            for language, texts in references.items()
+            if texts
+        ]
+    )
 
 
 def _centroid(vectors: Vectors) -> Vectors:

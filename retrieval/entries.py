@@ -13,6 +13,7 @@ from pathlib import Path
 from knowledge_base.language import SUPPORTED_LANGUAGES
 
 OFF_TOPIC_PATH = Path(__file__).parent / "reference" / "off_topic.json"
+OTHER_BUSINESSES_PATH = Path(__file__).parent / "reference" / "other_businesses.json"
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,16 @@ class IndexedEntry:
 
 
 def load_off_topic_references() -> dict[str, list[str]]:
-    document = json.loads(OFF_TOPIC_PATH.read_text(encoding="utf-8"))
+    return _by_language(OFF_TOPIC_PATH)
+
+
+def load_other_businesses() -> dict[str, list[str]]:
+    """Questions customers ask other kinds of businesses, by language."""
+    return _by_language(OTHER_BUSINESSES_PATH)
+
+
+def _by_language(path: Path) -> dict[str, list[str]]:
+    document = json.loads(path.read_text(encoding="utf-8"))
     return {language: document[language] for language in SUPPORTED_LANGUAGES}
 
 

@@ -5,7 +5,8 @@ Start-up needs the vectors of the off-topic sentences (``retrieval/reference/off
 as questions and as passages: their means per language are the language centres
 (:mod:`retrieval.centring`), and their centred question vectors the off-topic references the
 engine weighs every message against (:mod:`retrieval.engine`); and those of the reference
-requests for a person (:mod:`retrieval.person_requests`). Embedding them took about a
+requests for a person (:mod:`retrieval.person_requests`) and the questions of other businesses
+(:mod:`retrieval.reach`). Embedding them took about a
 second of every start. They are stored in one file under a key of the model (its name, runtime
 and files: :func:`retrieval.loading.model_signature`) and the sentences; when either changed,
 or the file cannot be read, they are embedded again and the file is replaced.
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.embedder import Embedder, Vectors, WrappingEmbedder
+from retrieval.entries import load_other_businesses
 from retrieval.person_requests import load_person_requests
 
 logger = logging.getLogger(__name__)
@@ -35,7 +37,11 @@ REFERENCE_FILE = "reference_vectors.npz"
 def startup_references(off_topic: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
     """Every sentence start-up embeds, by kind and language: the off-topic messages and the
     reference requests for a person."""
-    kinds = {"off-topic": off_topic, "person request": load_person_requests()}
+    kinds = {
+        "off-topic": off_topic,
+        "person request": load_person_requests(),
+        "other business": load_other_businesses(),
+    }
     return {
         f"{kind} {language}": list(texts)
         for kind, groups in kinds.items()
