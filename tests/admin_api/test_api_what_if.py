@@ -94,8 +94,17 @@ async def test_with_no_history_the_replay_is_empty_and_the_question_still_decide
         (Role.EDITOR, {"entry": {**DELIVERY, "question": ""}}, 422, "question"),
         (Role.EDITOR, {"entry": {**DELIVERY, "language": "de"}}, 422, "language"),
         (Role.EDITOR, {"text": "где доставка"}, 422, "entry"),
+        (Role.EDITOR, {"entry": DELIVERY, "text": "я" * 100_001}, 422, "text"),
+        (Role.EDITOR, {"entry": {**DELIVERY, "answer": "a\x00b"}}, 400, "NUL"),
     ],
-    ids=["an agent", "an empty question", "a language the FAQ does not keep", "no entry"],
+    ids=[
+        "an agent",
+        "an empty question",
+        "a language the FAQ does not keep",
+        "no entry",
+        "a huge question",
+        "a NUL in the answer",
+    ],
 )
 async def test_a_request_it_cannot_answer_gets_a_clear_error(
     api: ApiHarness, role: Role, body: dict[str, object], status: int, says: str
