@@ -387,8 +387,10 @@ class RoutingRule(Base):
     """When a handed-off conversation matches every given condition, set priority, add tags and,
     if it names one, send the ticket to a team.
 
-    Conditions: any of ``keywords`` in the customer's messages, the ticket's ``language``, or
-    ``tag`` among the tags of the FAQ entries the bot considered. Empty conditions match all.
+    Conditions: any of ``keywords`` in the customer's messages, the ticket's ``language``,
+    ``tag`` among the tags of the FAQ entries the bot considered, or (``returning_days``) a
+    customer whose earlier ticket the rule's team resolved within that many days. Empty
+    conditions match all.
     """
 
     __tablename__ = "routing_rules"
@@ -404,6 +406,7 @@ class RoutingRule(Base):
     team_id: Mapped[int | None] = mapped_column(
         ForeignKey("teams.id", ondelete="SET NULL"), nullable=True
     )
+    returning_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class SupportSetting(Base):

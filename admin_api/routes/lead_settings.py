@@ -142,6 +142,13 @@ class RoutingRuleIn(BaseModel):
     priority: Priority | None = None
     add_tags: list[str] = Field(default_factory=list, max_length=20)
     team: str | None = Field(None, max_length=100, description="the team it sends tickets to")
+    returning_days: int | None = Field(
+        None,
+        ge=1,
+        le=365,
+        description="only for a customer whose earlier ticket this rule's team resolved within "
+        "that many days (needs `team`)",
+    )
 
 
 class RoutingRuleOut(RoutingRuleIn):
@@ -160,6 +167,7 @@ async def _rule_out(session: AsyncSession, rule: RoutingRule) -> RoutingRuleOut:
         priority=Priority(rule.priority) if rule.priority else None,
         add_tags=rule.add_tags,
         team=team.name if team else None,
+        returning_days=rule.returning_days,
     )
 
 
@@ -214,6 +222,8 @@ async def put_routing_rule(
 ) -> RoutingRuleOut:
     """Applied to every handoff from now on: the most urgent matching priority wins, tags add up,
     the first matching rule naming a team sends the ticket there."""
+    if request.returning_days and not request.team:
+        raise ApiError(422, "returning_days needs a team: the rule sends returning customers to it")
     async with transaction(services.sessions) as session:
         team = await _named_team(session, request.team)
         rule = await save_rule(
@@ -225,6 +235,7 @@ async def put_routing_rule(
             priority=request.priority,
             add_tags=request.add_tags,
             team_id=team.id if team else None,
+            returning_days=request.returning_days,
         )
         return await _rule_out(session, rule)
 

@@ -4,19 +4,23 @@ and may send it to a team.
 Example: keywords ["списали дважды", "двічі списали", "charged twice"] → urgent, tag billing.
 Keywords match case-insensitively on word boundaries after folding ё→е; the most urgent
 priority of all matching rules wins and their tags add up; the first matching rule that names a
-team (in the rules' order) chooses it.
+team (in the rules' order) chooses it. A rule with ``returning_days`` reads the customer's
+earlier tickets: it applies only when its team resolved one of them within that many days (a
+customer back about the same matter reaches the specialists who helped them).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.models import Priority, RoutingRule
+from core.database import utcnow
+from handoff.models import Priority, RoutingRule, Ticket
 
 PRIORITY_ORDER = (Priority.LOW, Priority.NORMAL, Priority.HIGH, Priority.URGENT)
 
@@ -38,22 +42,40 @@ def keyword_found(keyword: str, text: str) -> bool:
     return bool(folded) and re.search(rf"(?<!\w){re.escape(folded)}(?!\w)", text) is not None
 
 
-def matches(rule: RoutingRule, *, text: str, language: str, tags: Sequence[str]) -> bool:
-    """Whether the rule applies; ``text`` is already folded."""
+@dataclass(frozen=True)
+class Asked:
+    """What a handoff is matched on."""
+
+    texts: Sequence[str]
+    language: str
+    tags: Sequence[str]
+    # The customer's earlier tickets: each team that resolved one, and when it last did.
+    helped_by: Mapping[int, datetime] = field(default_factory=dict)
+    now: datetime = field(default_factory=utcnow)
+
+
+def matches(rule: RoutingRule, asked: Asked, text: str) -> bool:
+    """Whether the rule applies; ``text`` is the handoff's texts folded."""
     if rule.keywords and not any(keyword_found(keyword, text) for keyword in rule.keywords):
         return False
-    if rule.language and rule.language != language:
+    if rule.language and rule.language != asked.language:
         return False
-    return not (rule.tag and rule.tag not in tags)
+    if rule.tag and rule.tag not in asked.tags:
+        return False
+    return not rule.returning_days or _helped_lately(rule, asked)
 
 
-def apply_rules(
-    rules: Sequence[RoutingRule], *, texts: Sequence[str], language: str, tags: Sequence[str]
-) -> Routing:
-    text = _fold("\n".join(texts))
+def _helped_lately(rule: RoutingRule, asked: Asked) -> bool:
+    helped = asked.helped_by.get(rule.team_id) if rule.team_id is not None else None
+    window = timedelta(days=rule.returning_days or 0)
+    return helped is not None and helped >= asked.now - window
+
+
+def apply_rules(rules: Sequence[RoutingRule], asked: Asked) -> Routing:
+    text = _fold("\n".join(asked.texts))
     routing = Routing()
     for rule in rules:
-        if not rule.enabled or not matches(rule, text=text, language=language, tags=tags):
+        if not rule.enabled or not matches(rule, asked, text):
             continue
         routing.rules.append(rule.name)
         if rule.priority and (
@@ -69,10 +91,31 @@ def apply_rules(
 
 
 async def route(
-    session: AsyncSession, *, texts: Sequence[str], language: str, tags: Sequence[str]
+    session: AsyncSession,
+    *,
+    texts: Sequence[str],
+    language: str,
+    tags: Sequence[str],
+    customer_id: int | None = None,
 ) -> Routing:
-    rules = await session.scalars(select(RoutingRule).order_by(RoutingRule.id))
-    return apply_rules(list(rules), texts=texts, language=language, tags=tags)
+    rules = list(await session.scalars(select(RoutingRule).order_by(RoutingRule.id)))
+    returning = customer_id is not None and any(rule.returning_days for rule in rules)
+    helped_by = await _teams_that_helped(session, customer_id) if returning else {}
+    return apply_rules(rules, Asked(texts, language, tags, helped_by))
+
+
+async def _teams_that_helped(session: AsyncSession, customer_id: int | None) -> dict[int, datetime]:
+    """Each team that resolved one of the customer's tickets, and when it last did."""
+    rows = await session.execute(
+        select(Ticket.team_id, func.max(Ticket.resolved_at))
+        .where(
+            Ticket.customer_id == customer_id,
+            Ticket.team_id.is_not(None),
+            Ticket.resolved_at.is_not(None),
+        )
+        .group_by(Ticket.team_id)
+    )
+    return {team_id: resolved for team_id, resolved in rows.tuples() if team_id and resolved}
 
 
 async def save_rule(
@@ -85,6 +128,7 @@ async def save_rule(
     priority: Priority | None = None,
     add_tags: Sequence[str] = (),
     team_id: int | None = None,
+    returning_days: int | None = None,
 ) -> RoutingRule:
     """Create or replace the rule with this name."""
     rule = await session.scalar(select(RoutingRule).where(RoutingRule.name == name))
@@ -97,6 +141,7 @@ async def save_rule(
     rule.priority = priority.value if priority else None
     rule.add_tags = list(add_tags)
     rule.team_id = team_id
+    rule.returning_days = returning_days
     rule.enabled = True
     await session.flush()
     return rule

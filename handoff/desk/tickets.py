@@ -190,7 +190,13 @@ async def _open_ticket(
     considered_tags: Sequence[str],
 ) -> Ticket:
     language = decision.language or customer.language
-    routed = await route(session, texts=[subject, *texts], language=language, tags=considered_tags)
+    routed = await route(
+        session,
+        texts=[subject, *texts],
+        language=language,
+        tags=considered_tags,
+        customer_id=customer.id,
+    )
     team_id = await _routed_team(session, routed, considered_tags)
     ticket = Ticket(
         customer_id=customer.id,

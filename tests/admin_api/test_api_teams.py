@@ -87,6 +87,20 @@ async def test_a_routing_rule_sends_tickets_to_its_team_before_the_catalogue(
         headers=api.auth(ADMIN),
     )
     assert unknown.status_code == 422 and "no team 'Tax'" in unknown.json()["error"]["message"]
+    returning = await api.client.put(
+        "/api/v1/settings/routing-rules/back-to-legal",
+        json={"team": "Legal", "returning_days": 14},
+        headers=api.auth(ADMIN),
+    )
+    assert returning.json()["returning_days"] == 14, returning.text
+    for wrong, says in (
+        ({"returning_days": 14}, "needs a team"),
+        ({"team": "Legal", "returning_days": 0}, "returning_days"),
+    ):
+        refused = await api.client.put(
+            "/api/v1/settings/routing-rules/wrong", json=wrong, headers=api.auth(ADMIN)
+        )
+        assert refused.status_code == 422 and says in refused.text, refused.text
 
 
 async def test_a_team_s_hours_and_service_levels_are_its_own_until_cleared(

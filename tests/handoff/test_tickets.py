@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from core.database import create_engine, create_session_factory, migrate, transaction
+from core.database import create_engine, create_session_factory, migrate, transaction, utcnow
 from handoff.conversations import CustomerProfile, register_customer
 from handoff.desk import tickets
 from handoff.desk.canned import canned_reply, fill, save_canned_reply
 from handoff.desk.routing import save_rule
-from handoff.models import Priority, Ticket, TicketEvent, TicketStatus
+from handoff.models import Priority, Team, Ticket, TicketEvent, TicketStatus
 from knowledge_base.formats import FaqEntryData
 from knowledge_base.repository import get_entry, import_entries, propose_phrasing
 from retrieval.decision import Decision, Outcome, Reason
@@ -123,6 +124,38 @@ async def test_routing_rules_set_priority_and_tags(sessions: Sessions) -> None:
         assert urgent is not None and calm is not None
         assert (urgent.priority, urgent.tags) == (Priority.URGENT, ["billing"])
         assert (calm.priority, calm.tags) == (Priority.NORMAL, [])
+
+
+async def test_a_customer_a_team_helped_lately_goes_back_to_that_team(sessions: Sessions) -> None:
+    async with transaction(sessions) as session:
+        billing = Team(name="Billing", level="second", tags=[], is_default=False)
+        session.add(billing)
+        await session.flush()
+        await save_rule(session, "back to billing", team_id=billing.id, returning_days=7)
+        billing_id = billing.id
+    helped = {1: timedelta(days=3), 2: timedelta(days=20)}  # customer -> when billing resolved
+    for user_id, ago in helped.items():
+        earlier = await _open_ticket(sessions, "первый вопрос", user_id=user_id)
+        async with transaction(sessions) as session:
+            await session.execute(
+                update(Ticket)
+                .where(Ticket.id == earlier)
+                .values(
+                    team_id=billing_id,
+                    status=TicketStatus.CLOSED,
+                    resolved_at=utcnow() - ago,
+                )
+            )
+    back_soon = await _open_ticket(sessions, "снова о том же", user_id=1)
+    back_late = await _open_ticket(sessions, "снова о том же", user_id=2)
+    never_helped = await _open_ticket(sessions, "снова о том же", user_id=3)
+    async with sessions() as session:
+        teams = [
+            (await session.get_one(Ticket, ticket_id)).team_id
+            for ticket_id in (back_soon, back_late, never_helped)
+        ]
+    assert teams[0] == billing_id
+    assert billing_id not in teams[1:]  # the default team
 
 
 async def test_canned_replies_fill_the_name_and_reject_bad_names(sessions: Sessions) -> None:

@@ -108,20 +108,22 @@ async function routingSection() {
   const priority = select('rule-priority', [['', 'Leave as it is'], ...PRIORITIES.map((p) => [p, p])], '');
   const addTags = h('input', { type: 'text', name: 'add_tags' });
   const team = h('input', { type: 'text', name: 'rule-team' });
+  const returning = h('input', { type: 'number', name: 'returning-days', min: '1', max: '365' });
   const problem = h('div');
   const reload = async () => document.getElementById('routing').replaceWith(await routingSection());
   const form = h('form', null,
     h('div', { class: 'row' }, field('Rule name', name), field('Keywords', keywords, 'Separated by commas'), field('Language', language, 'ru, uk, en; empty: any'), field('Entry tag', tag)),
-    h('div', { class: 'row' }, field('Set priority', priority), field('Add tags', addTags, 'Separated by commas'), field('Send to team', team, 'A team\'s name (see Teams); empty: by the services\' tags')),
+    h('div', { class: 'row' }, field('Set priority', priority), field('Add tags', addTags, 'Separated by commas'), field('Send to team', team, 'A team\'s name (see Teams); empty: by the services\' tags'),
+      field('Only customers this team helped within (days)', returning, 'Empty: any customer')),
     problem, h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Save routing rule')));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
-    const body = { keywords: list(keywords.value), language: language.value.trim() || null, tag: tag.value.trim() || null, priority: priority.value || null, add_tags: list(addTags.value), team: team.value.trim() || null };
+    const body = { keywords: list(keywords.value), language: language.value.trim() || null, tag: tag.value.trim() || null, priority: priority.value || null, add_tags: list(addTags.value), team: team.value.trim() || null, returning_days: returning.value ? Number(returning.value) : null };
     if (await saving(problem, () => put(`/settings/routing-rules/${encodeURIComponent(name.value.trim())}`, body), `Routing rule ${name.value} saved.`)) await reload();
   });
   return section('routing', 'Routing rules',
     table(['Rule', 'When', 'Then', ''], rules.map((rule) => [rule.name,
-      [rule.keywords.length ? `words: ${rule.keywords.join(', ')}` : '', rule.language ? `language ${rule.language}` : '', rule.tag ? `entry tag ${rule.tag}` : ''].filter(Boolean).join('; ') || 'every handoff',
+      [rule.keywords.length ? `words: ${rule.keywords.join(', ')}` : '', rule.language ? `language ${rule.language}` : '', rule.tag ? `entry tag ${rule.tag}` : '', rule.returning_days ? `helped by ${rule.team} within ${rule.returning_days} days` : ''].filter(Boolean).join('; ') || 'every handoff',
       [rule.priority ? `priority ${rule.priority}` : '', rule.add_tags.length ? `tags ${rule.add_tags.join(', ')}` : '', rule.team ? `team ${rule.team}` : ''].filter(Boolean).join('; ') || '—',
       confirmButton('Delete', `Delete the rule ${rule.name}?`, () => saving(problem, () => del(`/settings/routing-rules/${encodeURIComponent(rule.name)}`), `Deleted ${rule.name}.`).then(reload))]), 'Routing rules'),
     form);
