@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import ExtBot
 
 from bot.agents.desk import Desk
+from bot.agents.team_topics import open_team_topics
 from bot.context import FirstlineContext
 from bot.customers.chat import Chat
 from bot.customers.texts import Texts, texts_for
@@ -102,7 +103,8 @@ async def answer_wait_question(chat: Chat, ticket: Ticket) -> None:
 
 
 async def watch_the_line(context: FirstlineContext) -> None:
-    """Every minute: welcome back those who wrote while closed; warn about service levels.
+    """Every minute: welcome back those who wrote while closed; warn about service levels; show
+    what Telegram did not take; open a new small team's topic in the main group.
 
     Each part runs whatever happened to the other, so one failure never silences SLA alerts.
     """
@@ -111,6 +113,7 @@ async def watch_the_line(context: FirstlineContext) -> None:
         welcome_waiting_customers,
         warn_about_service_levels,
         show_unshown_tickets,
+        open_team_topics,
         purge_the_queues,
     ):
         try:

@@ -86,6 +86,9 @@ class Team(Base):
 
     The default team is the installation's first line: it works in FIRSTLINE_AGENT_CHAT_ID
     (``agent_chat_id`` None) on the line's hours and targets until a lead gives it its own.
+    A small team may work in that main group too (``in_main_group``): its tickets' topics open
+    there, and the bot keeps a topic of the team's own (``desk_topic_id``) for its announcements;
+    writing in that topic makes an agent one of the team.
     ``tags`` are the services it owns: a ticket whose FAQ entries carry one of them opens here.
     """
 
@@ -95,6 +98,8 @@ class Team(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     level: Mapped[str] = mapped_column(String(16), default=TeamLevel.FIRST)
     agent_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True, nullable=True)
+    in_main_group: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    desk_topic_id: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     # None: the line's own (FIRSTLINE_BUSINESS_HOURS or what a lead set for the line).
     business_hours: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

@@ -39,6 +39,12 @@ class TeamChanges(BaseModel):
         "null for the default team: FIRSTLINE_AGENT_CHAT_ID",
         examples=[-1001234567890],
     )
+    in_main_group: bool | None = Field(
+        None,
+        description="a small team without a group of its own: its tickets' topics open in the "
+        "main agents' group (FIRSTLINE_AGENT_CHAT_ID), and the bot opens a topic there named "
+        "after the team for its announcements; writing in it makes an agent one of the team",
+    )
     tags: list[str] | None = Field(
         None, max_length=100, description="the services it owns: FAQ entries' tags", examples=[]
     )
@@ -65,6 +71,10 @@ class TeamOut(BaseModel):
     agent_chat_id: int | None
     group: int | None = Field(
         description="the forum group it works in (null: tickets kept for the API)"
+    )
+    in_main_group: bool
+    topic_id: int | None = Field(
+        description="a small team's own topic in the main group (null until the bot opens it)"
     )
     tags: list[str]
     is_default: bool
@@ -95,6 +105,8 @@ async def _team_out(
         level=TeamLevel(team.level),
         agent_chat_id=team.agent_chat_id,
         group=group_of(team, settings),
+        in_main_group=team.in_main_group,
+        topic_id=team.desk_topic_id if team.in_main_group else None,
         tags=team.tags,
         is_default=team.is_default,
         business_hours=team.business_hours,
@@ -116,6 +128,8 @@ def _apply(team: Team, changes: TeamChanges) -> None:
         team.level = changes.level.value
     if "agent_chat_id" in given:
         team.agent_chat_id = changes.agent_chat_id
+    if changes.in_main_group is not None:
+        team.in_main_group = changes.in_main_group
     if changes.tags is not None:
         team.tags = list(
             dict.fromkeys(tag.strip().casefold() for tag in changes.tags if tag.strip())
@@ -133,6 +147,17 @@ def _hours(request: BusinessHoursIn | None) -> dict[str, object] | None:
         return BusinessHours.from_dict(request.model_dump(mode="json")).to_dict()
     except ScheduleError as error:
         raise ApiError(422, str(error)) from None
+
+
+def _check_where_it_works(team: Team) -> None:
+    if team.in_main_group and team.agent_chat_id is not None:
+        raise ApiError(
+            422,
+            "a team works either in a group of its own (agent_chat_id) or in the main "
+            "group (in_main_group), not both",
+        )
+    if team.in_main_group and team.is_default:
+        raise ApiError(422, "the default team works in the main group already: it is that group")
 
 
 async def _check_unique(session: AsyncSession, team: Team) -> None:
@@ -172,6 +197,7 @@ async def create_team(services: ServicesDep, _token: AdminDep, request: TeamIn) 
         async with transaction(services.sessions) as session:
             team = Team(tags=[], is_default=False)
             _apply(team, request)
+            _check_where_it_works(team)
             await _check_unique(session, team)
             session.add(team)
             await session.flush()
@@ -200,6 +226,7 @@ async def change_team(
         async with transaction(services.sessions) as session:
             team = await _get(session, team_id)
             _apply(team, request)
+            _check_where_it_works(team)
             await _check_unique(session, team)
             await session.flush()
             return await _team_out(session, services.settings, team, services.clock())

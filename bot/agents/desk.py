@@ -20,6 +20,7 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ExtBot
 
 from bot import buttons
+from bot.agents.team_topics import arrival, open_team_topic
 from bot.agents.topics import Topic, Topics, remember_topic, topic_of
 from bot.delivery import SINGLE_ATTEMPT
 from bot.formatting import TELEGRAM_MESSAGE_LIMIT, escape, render_messages
@@ -29,7 +30,7 @@ from core.queues import OutboxMessage
 from handoff.conversations import conversation
 from handoff.desk.card import CARD_MESSAGES, CardContext, render_card, topic_title
 from handoff.desk.escalation import latest_transfer_note
-from handoff.desk.teams import agent_groups, group_of, team_of
+from handoff.desk.teams import agent_groups, group_of, is_topic_team, team_of
 from handoff.desk.tickets import owner_of, past_tickets
 from handoff.models import (
     ACTIVE_TICKET_STATUSES,
@@ -122,12 +123,14 @@ class Desk:
         The topic is saved before the card is posted: an agent who acts on the card at once
         finds the ticket, and a card that fails to post never makes a second topic (the line's
         job posts it again, see ``show_unshown``)."""
+        settings = self.services.settings
         async with self.services.sessions() as session:
             ticket = await session.get(Ticket, ticket_id)
             if ticket is None:
                 return
             customer = await session.get(Customer, ticket.customer_id)
-            group = group_of(await team_of(session, ticket), self.services.settings)
+            team = await team_of(session, ticket)
+            group = group_of(team, settings)
             if customer is None or group is None:
                 return
             context = await self._card_context(session, ticket, customer)
@@ -136,7 +139,8 @@ class Desk:
                     CustomerTopic.customer_id == customer.id, CustomerTopic.chat_id == group
                 )
             )
-        title = topic_title(customer, ticket)
+        small_team = is_topic_team(team, settings)
+        title = topic_title(customer, ticket, team.name if small_team else None)
         try:
             topic = await self.topics.ensure(customer, title, group, known)
             card = await self.bot.send_message(
@@ -149,11 +153,18 @@ class Desk:
         except TelegramError as error:  # the ticket stands; the line's job shows it again
             logger.error("ticket #%s not shown in the agents' group yet: %s", ticket_id, error)
             return
+        team_topic = await open_team_topic(self.services, self.bot, team) if small_team else None
         async with transaction(self.services.sessions) as session:
             await session.execute(
                 update(Ticket).where(Ticket.id == ticket_id).values(card_message_id=card.message_id)
             )
             await _mark_shown(session, ticket_id, ticket.card_revision)
+            if team_topic is not None:  # announced once: with the card's first showing
+                html = arrival(ticket, title, context.transfer, topic)
+                params = text_params(html, thread_id=team_topic.thread_id)
+                await enqueue(session, group, params, purpose=Purpose.NOTICE, ticket_id=ticket_id)
+        if team_topic is not None:
+            self.services.wake_outbox(group)
         try:
             await self.bot.pin_chat_message(
                 topic.chat_id, card.message_id, disable_notification=True
@@ -196,7 +207,9 @@ class Desk:
             if topic is None:
                 return
             context = await self._card_context(session, ticket, customer)
-        title = topic_title(customer, ticket)
+            team = await team_of(session, ticket)
+        small_team = is_topic_team(team, self.services.settings)
+        title = topic_title(customer, ticket, team.name if small_team else None)
         try:
             renamed = await self.topics.rename(topic, customer.topic_title, title)
             if renamed and title != customer.topic_title:

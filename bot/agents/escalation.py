@@ -25,7 +25,7 @@ from handoff.conversations import conversation, record_message
 from handoff.desk import card
 from handoff.desk.actions import ActionKind, ActionRefused, AgentAction, Refusal, check
 from handoff.desk.escalation import Transfer, previous_team, transfer
-from handoff.desk.teams import TeamError, all_teams, names_match, team_of
+from handoff.desk.teams import TeamError, all_teams, group_of, names_match, team_of
 from handoff.models import Customer, Direction, MessageKind, Team, TeamLevel, Ticket
 
 
@@ -99,6 +99,7 @@ async def pass_ticket(at: AtTicket, team_id: int, reason: str) -> Transfer:
     are committed with the pass (the outbox delivers them however long Telegram takes); then the
     card goes to the other team's group, the whole conversation under it."""
     desk = at.desk
+    settings = desk.services.settings
     groups = await desk.groups()
     action = AgentAction(at.ticket.id, at.agent.id, ActionKind.ESCALATE, text=reason)
     async with transaction(at.sessions) as session:
@@ -110,30 +111,37 @@ async def pass_ticket(at: AtTicket, team_id: int, reason: str) -> Transfer:
             moved = await transfer(session, checked.ticket, team, checked.agent, reason[:1000])
         except TeamError as error:
             raise ActionRefused(Refusal.INVALID, str(error)) from None
-        await _note_where_it_went(session, groups, checked.customer, moved)
+        shared = group_of(moved.from_team, settings) == group_of(moved.to_team, settings)
+        await _note_where_it_went(session, groups, checked.customer, moved, shared=shared)
         await _tell_customer(session, desk, checked.customer, moved)
     at.ticket = moved.ticket
     desk.services.wake_outbox()
     await desk.show_ticket(moved.ticket.id)
-    async with transaction(at.sessions) as session:
-        await _post_transcript(session, groups, moved.ticket.id)
-    desk.services.wake_outbox()
+    if not shared:  # in the same topic, the conversation is there already
+        async with transaction(at.sessions) as session:
+            await _post_transcript(session, groups, moved.ticket.id)
+        desk.services.wake_outbox()
     return moved
 
 
 async def _note_where_it_went(
-    session: AsyncSession, groups: set[int], customer: Customer, moved: Transfer
+    session: AsyncSession, groups: set[int], customer: Customer, moved: Transfer, *, shared: bool
 ) -> None:
-    """In the first team's topic (the customer's current one until the card moves)."""
+    """In the first team's topic (the customer's current one until the card moves); ``shared``:
+    both teams work in the same group (a small team in the main one), so in the same topic."""
     topic = topic_of(customer)
     if topic is None or topic.chat_id not in groups:
         return
     who = escape(moved.agent.mention) if moved.agent else "The bot"
     why = f": {escape(moved.reason)}" if moved.reason else ""
+    where = (
+        "Their agents answer in this topic."
+        if shared
+        else "This topic stays for reading; replies now come from their group."
+    )
     html = (
         f"⤴️ {who} passed ticket #{moved.ticket.id} to <b>{escape(moved.to_team.name)}</b> "
-        f"({level_name(moved.to_team)}){why}. This topic stays for reading; replies now come "
-        "from their group."
+        f"({level_name(moved.to_team)}){why}. {where}"
     )
     await enqueue(
         session,

@@ -39,6 +39,7 @@ from core.database import transaction
 from handoff.desk import card, tickets
 from handoff.desk.actions import ActionKind, Refusal
 from handoff.desk.canned import canned_names, canned_reply, fill
+from handoff.desk.teams import group_of
 from handoff.models import (
     ConversationMessage,
     Customer,
@@ -94,6 +95,13 @@ async def agent_message(update: Update, context: FirstlineContext) -> None:
 
 def moved_on(at: AtTicket) -> str:
     team = escape(at.elsewhere.name) if at.elsewhere else "another team"
+    here = at.topic.chat_id if at.topic else None
+    if at.elsewhere and group_of(at.elsewhere, at.desk.services.settings) == here:
+        return (
+            f"Ticket #{at.ticket.id} is with <b>{team}</b>: their agents answer it in this topic, "
+            f"and this was not sent. To help with it, write in {team}'s own topic to join them "
+            "(// notes are still kept)."
+        )
     return (
         f"Ticket #{at.ticket.id} is now with <b>{team}</b>: this topic is kept for reading, and "
         "nothing written here reaches the customer (// notes are still kept)."

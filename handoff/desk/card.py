@@ -78,13 +78,16 @@ class CardContext:
     transfer: str | None = None
 
 
-def topic_title(customer: Customer, ticket: Ticket) -> str:
-    """ "🆕 Olena Petrenko · charged twice for May": status (and urgency) first, kept current.
+def topic_title(customer: Customer, ticket: Ticket, team: str | None = None) -> str:
+    """ "🆕 Olena Petrenko · charged twice for May": status (and urgency) first, kept current;
+    "🆕 Billing: Olena…" for a small team's ticket in the main group, whose topics all teams see.
 
     At most 128 UTF-16 units (Telegram's limit) and never empty: the mark always leads.
     """
     mark = STATUS_MARKS[TicketStatus(ticket.status)]
     mark += PRIORITY_MARKS.get(Priority(ticket.priority), "")
+    if team:
+        mark += f" {_fold(team)}:"
     name = _fold(customer.display_name) or "?"
     subject = _fold(ticket.subject)
     title = f"{mark} {name} · {subject}" if subject else f"{mark} {name}"

@@ -20,10 +20,16 @@ class TeamError(ValueError):
 
 
 def group_of(team: Team, settings: Settings) -> int | None:
-    """The team's forum group: its own, or FIRSTLINE_AGENT_CHAT_ID for the default team."""
+    """The team's forum group: its own, or FIRSTLINE_AGENT_CHAT_ID for the default team and
+    for a small team working in a topic of that main group."""
     if team.agent_chat_id is not None:
         return team.agent_chat_id
-    return settings.agent_chat_id if team.is_default else None
+    return settings.agent_chat_id if team.is_default or team.in_main_group else None
+
+
+def is_topic_team(team: Team, settings: Settings) -> bool:
+    """A small team working in the main agents' group (it has a group there to work in)."""
+    return team.in_main_group and group_of(team, settings) is not None
 
 
 async def default_team(session: AsyncSession) -> Team:
@@ -44,11 +50,36 @@ async def all_teams(session: AsyncSession) -> list[Team]:
 
 
 async def team_of_group(session: AsyncSession, settings: Settings, chat_id: int) -> Team | None:
-    """The team whose forum group this is; None for any other chat."""
-    for team in await all_teams(session):
-        if group_of(team, settings) == chat_id:
+    """The team whose forum group this is (in the main group, the default team rather than the
+    small teams working in a topic of it); None for any other chat."""
+    for team in await teams_in_group(session, settings, chat_id):
+        if not team.in_main_group:
             return team
     return None
+
+
+async def teams_in_group(session: AsyncSession, settings: Settings, chat_id: int) -> list[Team]:
+    return [team for team in await all_teams(session) if group_of(team, settings) == chat_id]
+
+
+async def acting_team(
+    session: AsyncSession,
+    settings: Settings,
+    chat_id: int,
+    topic_id: int | None,
+    current: int | None,
+) -> Team | None:
+    """The team an agent acts for in this group (their team from now on): a small team's own
+    topic makes them one of it; anywhere else they stay in their team (``current``) if it works
+    in this group, or become one of the group's own. None outside the agents' groups."""
+    here = await teams_in_group(session, settings, chat_id)
+    for team in here:
+        if topic_id is not None and team.in_main_group and team.desk_topic_id == topic_id:
+            return team
+    for team in here:
+        if team.id == current:
+            return team
+    return await team_of_group(session, settings, chat_id) or (here[0] if here else None)
 
 
 async def agent_groups(session: AsyncSession, settings: Settings) -> set[int]:

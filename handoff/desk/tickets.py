@@ -241,11 +241,9 @@ async def _routed_team(session: AsyncSession, routed: Routing, tags: Sequence[st
     return (owner or await default_team(session)).id
 
 
-async def register_agent(
-    session: AsyncSession, profile: AgentProfile, *, team_id: int | None = None
-) -> Agent:
-    """The agent behind an action in an agents' group, created on first contact; acting in a
-    team's group makes them one of that team."""
+async def register_agent(session: AsyncSession, profile: AgentProfile) -> Agent:
+    """The agent behind an action in an agents' group, created on first contact (the team they
+    act for is ``handoff.desk.teams.acting_team``)."""
     agent = await session.scalar(select(Agent).where(Agent.telegram_user_id == profile.user_id))
     if agent is None:
         agent = Agent(telegram_user_id=profile.user_id, name=profile.name[:200])
@@ -253,8 +251,6 @@ async def register_agent(
     agent.name = profile.name[:200]
     agent.username = profile.username
     agent.last_active_at = utcnow()
-    if team_id is not None:
-        agent.team_id = team_id
     await session.flush()
     return agent
 

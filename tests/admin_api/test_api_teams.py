@@ -143,6 +143,7 @@ async def test_bad_team_requests_are_refused_with_reasons(api: ApiHarness) -> No
             422,
             "Mars/Base",
         ),
+        ({"name": "Tax", "agent_chat_id": -1009, "in_main_group": True}, 422, "not both"),
     ]
     for body, status, words in cases:
         refused = await api.client.post("/api/v1/teams", json=body, headers=api.auth(ADMIN))
@@ -152,6 +153,33 @@ async def test_bad_team_requests_are_refused_with_reasons(api: ApiHarness) -> No
     assert forbidden.status_code == 403
     missing = await api.client.get("/api/v1/teams/999", headers=api.auth(AGENT))
     assert missing.status_code == 404 and "no team 999" in missing.text
+
+
+async def test_a_small_team_works_in_a_topic_of_the_main_group(api: ApiHarness) -> None:
+    body = {"name": "Partners", "level": "department", "in_main_group": True}
+    created = await api.client.post("/api/v1/teams", json=body, headers=api.auth(ADMIN))
+    assert created.status_code == 201, created.text
+    partners = created.json()
+    main_group = api.services.settings.agent_chat_id
+    assert (partners["group"], partners["in_main_group"], partners["topic_id"]) == (
+        main_group,
+        True,
+        None,  # the bot opens it
+    )
+    # Given a group of its own later, it leaves the main group's topic.
+    moved = await api.client.patch(
+        f"/api/v1/teams/{partners['id']}",
+        json={"in_main_group": False, "agent_chat_id": -1005},
+        headers=api.auth(ADMIN),
+    )
+    assert moved.status_code == 200, moved.text
+    assert (moved.json()["group"], moved.json()["in_main_group"]) == (-1005, False)
+    teams = (await api.client.get("/api/v1/teams", headers=api.auth(AGENT))).json()
+    default = next(team for team in teams if team["is_default"])
+    refused = await api.client.patch(
+        f"/api/v1/teams/{default['id']}", json={"in_main_group": True}, headers=api.auth(ADMIN)
+    )
+    assert refused.status_code == 422 and "is that group" in refused.text
 
 
 async def test_a_team_with_active_tickets_and_the_default_team_stay(api: ApiHarness) -> None:

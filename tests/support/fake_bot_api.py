@@ -326,6 +326,12 @@ class FakeBotApi(TelegramPeople, InjectedFaults):
             self.topics[topic] = name
         return True
 
+    async def _api_deleteForumTopic(self, params: dict[str, Any]) -> Any:
+        with self._lock:
+            if self.topics.pop((int(params["chat_id"]), int(params["message_thread_id"])), None):
+                return True
+        return _error(400, "Bad Request: message thread not found")
+
     async def _api_pinChatMessage(self, params: dict[str, Any]) -> bool:
         with self._lock:
             self.pins.append((int(params["chat_id"]), int(params["message_id"])))

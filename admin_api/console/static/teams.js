@@ -1,5 +1,5 @@
-// Teams for admins: the lines and departments (each with its own forum group and the services it
-// owns), made and changed here; and their figures for the last 7 days, per team and per line.
+// Teams for admins: the lines and departments (each with its own forum group, or a small team's
+// topic in the main group, and the services it owns), made and changed here; and their figures for the last 7 days, per team and per line.
 import { get, post, del, request } from './api.js';
 import { append, h, field, select, table, errorBox, announce, badge, confirmButton, duration, percent } from './ui.js';
 
@@ -16,6 +16,8 @@ async function teamsSection() {
   const name = h('input', { type: 'text', name: 'team-name', required: true, maxlength: 100 });
   const level = select('team-level', LEVELS, 'second');
   const group = h('input', { type: 'text', name: 'team-group', inputmode: 'numeric', pattern: '-?[0-9]+' });
+  const inMain = h('input', { type: 'checkbox', name: 'team-in-main-group', id: 'team-in-main-group' });
+  inMain.addEventListener('change', () => { group.disabled = inMain.checked; });
   const tags = h('input', { type: 'text', name: 'team-tags' });
   const problem = h('div');
   const submit = h('button', { type: 'submit' }, 'Create team');
@@ -26,6 +28,8 @@ async function teamsSection() {
     name.value = team.name;
     level.value = team.level;
     group.value = team.agent_chat_id ?? '';
+    inMain.checked = team.in_main_group;
+    group.disabled = team.in_main_group;
     tags.value = team.tags.join(', ');
     submit.textContent = `Save ${team.name}`;
     name.focus();
@@ -35,12 +39,14 @@ async function teamsSection() {
       field('Team name', name, 'Agents write /escalate <name>'),
       field('Level', level),
       field('Forum group id', group, 'The team\'s Telegram group, e.g. -1001234567890; empty for the default team: FIRSTLINE_AGENT_CHAT_ID'),
+      field('A topic in the main group', inMain, 'A small team without a group: its tickets open in the main agents\' group, and the bot opens a topic named after it there'),
       field('Services (tags)', tags, 'FAQ entries\' tags it owns, separated by commas: such tickets open in its group')),
     problem, h('div', { class: 'actions' }, submit));
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     problem.replaceChildren();
-    const body = { name: name.value.trim(), level: level.value, agent_chat_id: group.value.trim() ? Number(group.value) : null, tags: list(tags.value) };
+    const ownGroup = !inMain.checked && group.value.trim() ? Number(group.value) : null;
+    const body = { name: name.value.trim(), level: level.value, agent_chat_id: ownGroup, in_main_group: inMain.checked, tags: list(tags.value) };
     try {
       if (editing) await request('PATCH', `/teams/${editing.id}`, { json: body });
       else await post('/teams', body);
@@ -53,7 +59,7 @@ async function teamsSection() {
   const rows = teams.map((team) => [
     team.is_default ? h('span', null, team.name, ' ', badge('default', 'good')) : team.name,
     LEVEL_NAMES[team.level],
-    team.group ?? 'none (API only)',
+    team.in_main_group ? `a topic in ${team.group ?? 'the main group (not set)'}` : team.group ?? 'none (API only)',
     team.tags.join(', ') || '—',
     h('span', null, team.open_now ? badge('open now', 'good') : badge('closed now', 'bad'), team.business_hours ? ' own hours' : ' line\'s hours'),
     String(team.waiting),

@@ -140,6 +140,13 @@ def test_an_admin_makes_a_team_and_its_service_s_tickets_open_in_its_group(
     page.get_by_label("Team name").fill("Billing")
     page.get_by_role("button", name="Create team").click()
     expect(page.get_by_role("alert")).to_contain_text("already a team 'Billing'")
+    # A small team: a topic in the main agents' group rather than a group of its own.
+    page.get_by_label("Team name").fill("Partners")
+    page.get_by_label("A topic in the main group").check()
+    expect(page.get_by_label("Forum group id")).to_be_disabled()
+    page.get_by_role("button", name="Create team").click()
+    expect(page.locator("#notice")).to_contain_text("Team Partners saved")
+    expect(page.locator("#teams")).to_contain_text("a topic in")
     expect(page.locator("#team-figures")).to_contain_text("solved by the first line")
     assert_every_control_is_labelled(page)
     screenshot(page, "teams")
@@ -167,3 +174,6 @@ def test_an_admin_makes_a_team_and_its_service_s_tickets_open_in_its_group(
             console.api("POST", f"/tickets/{item['id']}/close", console.admin)
         console.api("DELETE", "/settings/routing-rules/chargebacks", console.admin)
         console.api("DELETE", f"/teams/{billing['id']}", console.admin)
+        partners = next(team for team in teams if team["name"] == "Partners")
+        assert partners["in_main_group"] and partners["agent_chat_id"] is None
+        console.api("DELETE", f"/teams/{partners['id']}", console.admin)
