@@ -5,12 +5,16 @@ stream's second half against its first says what the loop buys.
 
 How picks become phrasings (one row each):
 - ``none``: they do not (the same stream without learning: what the order alone does);
+- ``labelled``: no editor acts; the picks, pending as proposals, are questions with a known right
+  entry that refine the self-calibration (handoff.insights.labels), as in the product;
 - ``editor``: an editor accepts every proposal at once;
 - ``auto-k``: by themselves, once k distinct customers picked the same entry for close wordings
-  (cosine ≥ handoff.insights.choices.CLOSE_WORDINGS), every customer a different one.
+  (cosine ≥ handoff.insights.choices.CLOSE_WORDINGS), every customer a different one; those still
+  pending refine the self-calibration.
 
 Thresholds: the FAQ's own self-calibration (retrieval.self_calibration, the product's default),
-refitted at the halfway point when the FAQ has changed, as the product refits after every change.
+refitted at the halfway point when the FAQ or what is known of customers' questions has changed,
+as the product refits.
 FAQs: CLINC150 (10 train phrasings an intent; its test split with the out-of-scope questions,
 shuffled) and our dev sets in evals/ (every query but requests for a person, shuffled; three
 orders). Banking77 is never used.
@@ -40,7 +44,7 @@ from retrieval.embedder import Embedder
 from retrieval.engine import AnswerEngine
 from retrieval.entries import IndexedEntry, load_off_topic_references
 from retrieval.evaluation import HUMAN, EvalFile, EvalQuery, is_assisted, query_kind
-from retrieval.self_calibration import fit, rehearse
+from retrieval.self_calibration import LabelledQuestion, fit, rehearse
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV_SETS = sorted((ROOT / "evals").glob("dev*.json"))
@@ -83,6 +87,7 @@ class Learner:
     k: int
     embedder: Embedder
     pending: dict[str, list[tuple[int, str, np.ndarray]]] = field(default_factory=dict)
+    labels: list[tuple[str, str]] = field(default_factory=list)
     learned: int = 0
 
     def picked(self, engine: AnswerEngine, customer: int, entry_key: str, text: str) -> None:
@@ -90,6 +95,9 @@ class Learner:
             return
         if self.mode == "editor":
             self._publish(engine, entry_key, [text])
+            return
+        self.labels.append((text, entry_key))
+        if self.mode == "labelled":
             return
         vector = self.embedder.encode([text])[0]
         waiting = [*self.pending.get(entry_key, []), (customer, text, vector)]
@@ -106,13 +114,29 @@ class Learner:
         if new:
             engine.upsert(replace(entry, alt_questions=(*entry.alt_questions, *new)))
             self.learned += len(new)
+        self.labels = [(text, key) for text, key in self.labels if text not in texts]
+
+    def known(self, engine: AnswerEngine) -> list[LabelledQuestion]:
+        """The picks still pending, as the product's calibration keeper reads them."""
+        phrasings = {text for entry in engine.entries.values() for text in entry.phrasings}
+        labels = [(text, key) for text, key in dict.fromkeys(self.labels) if text not in phrasings]
+        prepared = engine.prepare_batch([text for text, _ in labels])
+        return [
+            LabelledQuestion(item, key) for item, (_, key) in zip(prepared, labels, strict=True)
+        ]
 
 
-def self_calibrated(engine: AnswerEngine, embedder: Embedder, budget: float) -> DecisionThresholds:
+def self_calibrated(
+    engine: AnswerEngine,
+    embedder: Embedder,
+    budget: float,
+    labelled: Sequence[LabelledQuestion] = (),
+) -> DecisionThresholds:
     entries = list(engine.entries.values())
-    rehearsal = rehearse(entries, embedder, engine.policy.thresholds)
+    base = DecisionThresholds()
+    rehearsal = rehearse(entries, embedder, base)
     return fit(
-        rehearsal, engine.policy.thresholds, budget=budget, fingerprint=engine.fingerprint
+        rehearsal, base, budget=budget, fingerprint=engine.fingerprint, labelled=labelled
     ).thresholds
 
 
@@ -131,8 +155,9 @@ def replay(
     halves = (Half(), Half())
     middle = len(stream) // 2
     for number, query in enumerate(stream):
-        if number == middle and learner.learned:
-            engine.policy.thresholds = second = self_calibrated(engine, embedder, budget)
+        if number == middle and (learner.learned or learner.labels):
+            known = learner.known(engine)
+            engine.policy.thresholds = second = self_calibrated(engine, embedder, budget, known)
         decision = engine.decide(query.text, query.lang)
         halves[number >= middle].count(query.expected, decision)
         offered = decision.decision is Outcome.CLARIFY
@@ -169,7 +194,7 @@ def main() -> None:
     settings = get_settings()
     embedder = configured_embedder(settings)
     budget = settings.wrong_answer_budget
-    modes = ["none", "editor", f"auto-{args.k}"]
+    modes = ["none", "labelled", "editor", f"auto-{args.k}"]
     print(f"model {embedder.name}; self-calibrated thresholds at a {budget:.0%} budget")
     print(
         "| FAQ | order | learning | phrasings learned | thresholds (answer_min/margin) 1st → 2nd"

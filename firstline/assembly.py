@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 from importlib import resources
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.database import open_database
 from core.settings import Settings
+from handoff.insights.labels import known_right_entries
 from handoff.services import Services
 from knowledge_base.formats import FaqFormat, parse_faq
 from knowledge_base.repository import count_entries
@@ -61,13 +64,22 @@ async def open_services(
         model.set_result(embedder)
     database, sessions = await open_database(settings)
     embedder = await model
-    decisions = await open_decisions(settings, sessions, embedder)
+    decisions = await open_decisions(
+        settings, sessions, embedder, labelled=partial(_known_right_entries, sessions)
+    )
     async with sessions() as session:
         empty = await count_entries(session) == 0
     services = Services(settings, database, sessions, decisions.engine, decisions)
     if load_demo and empty:
         await load_demo_faq(services)
     return services
+
+
+async def _known_right_entries(
+    sessions: async_sessionmaker[AsyncSession],
+) -> list[tuple[str, str]]:
+    async with sessions() as session:
+        return await known_right_entries(session)
 
 
 async def load_demo_faq(services: Services) -> None:

@@ -35,6 +35,9 @@ CALIBRATION_FILE = "self_calibration.json"
 # Questions whose right entry is known (the key, or None for "the FAQ does not cover it"), from
 # customers' picks and agents' corrections: the rehearsal's evidence grows with them.
 LabelledSource = Callable[[], Awaitable[Sequence[tuple[str, str | None]]]]
+# A refit costs seconds of model work: labelled questions alone trigger one when this many more
+# (or fewer) arrived since the last fit; any change to the FAQ triggers one at once.
+LABELLED_REFIT_STEP = 10
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,10 @@ class _Snapshot:
 
 def _snapshot(engine: AnswerEngine) -> _Snapshot:
     return _Snapshot(list(engine.entries.values()), engine.fingerprint, engine.policy.thresholds)
+
+
+def _folded(text: str) -> str:
+    return " ".join(text.casefold().split())
 
 
 def _use(engine: AnswerEngine, thresholds: DecisionThresholds) -> None:
@@ -106,9 +113,9 @@ class CalibrationKeeper:
         """Refit now if the FAQ (or the labelled questions) changed since the last fit."""
         async with self._lock:
             snapshot = await self._decisions.run(_snapshot)
-            labelled = list(await self._labelled()) if self._labelled is not None else []
+            labelled = await self._new_questions(snapshot)
             key = (snapshot.fingerprint, len(labelled))
-            if key == self._key:
+            if not self._stale(key):
                 return self._estimate
             if not snapshot.entries:
                 self._estimate, self._key = None, key
@@ -127,6 +134,19 @@ class CalibrationKeeper:
             self._store(result)
             logger.info("self-calibration: %s", result.summary())
             return result
+
+    async def _new_questions(self, snapshot: _Snapshot) -> list[tuple[str, str | None]]:
+        """The labelled questions that are not phrasings of the FAQ already (those would find
+        themselves)."""
+        if self._labelled is None:
+            return []
+        known = {_folded(text) for entry in snapshot.entries for text in entry.phrasings}
+        return [item for item in await self._labelled() if _folded(item[0]) not in known]
+
+    def _stale(self, key: tuple[str, int]) -> bool:
+        if self._key is None or key[0] != self._key[0]:
+            return True
+        return abs(key[1] - self._key[1]) >= LABELLED_REFIT_STEP
 
     def _fit(
         self, snapshot: _Snapshot, embedder: Embedder, labelled: list[LabelledQuestion]

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.settings import Settings
 from retrieval.calibration import fixed_thresholds
-from retrieval.calibration_keeper import CalibrationKeeper
+from retrieval.calibration_keeper import CalibrationKeeper, LabelledSource
 from retrieval.embedder import Embedder
 from retrieval.engine import AnswerEngine
 from retrieval.service import DecisionService
@@ -18,8 +18,13 @@ from retrieval.sync import IndexFollower
 
 
 async def open_decisions(
-    settings: Settings, sessions: async_sessionmaker[AsyncSession], embedder: Embedder
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    embedder: Embedder,
+    *,
+    labelled: LabelledSource | None = None,
 ) -> DecisionService:
+    """``labelled``: customers' questions whose right entry became known, refining the fit."""
     fixed = fixed_thresholds(settings)
     engine = AnswerEngine(embedder, thresholds=fixed.thresholds if fixed else settings.decision)
     decisions = DecisionService(engine, compute_threads=settings.embedding_threads)
@@ -29,6 +34,7 @@ async def open_decisions(
         budget=settings.wrong_answer_budget,
         fixed=fixed,
         directory=settings.index_dir,
+        labelled=labelled,
     )
     decisions.calibrate_with(keeper)
     await keeper.start()

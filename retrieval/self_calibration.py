@@ -8,7 +8,9 @@ bot must not answer them). Phrasings in other languages than the entry's take pa
 The thresholds are the ones that answer the most rehearsed covered questions right while the
 wrong-answer rate stays within the team's budget, judged by its upper bound: few phrasings give
 few rehearsed questions, wide bounds, and so a more careful operating point. Questions with known
-right entries (customers' picks, agents' corrections) join the rehearsal when there are some.
+right entries (customers' picks, answers they confirmed, agents' corrections) join the rehearsal
+when there are some, as customers' own questions: a wrong answer among them counts in full, not
+discounted like a rehearsed one's.
 """
 
 from __future__ import annotations
@@ -58,14 +60,25 @@ class Rehearsal:
     questions: list[LabelledQuestion]
     keys: dict[int, str]  # entry id -> key
 
-    def outcomes(self, options: int, labelled: Sequence[LabelledQuestion] = ()) -> Outcomes:
+    def outcomes(self, options: int, labelled: Sequence[LabelledQuestion] = ()) -> Seen:
         asked = [*self.questions, *labelled]
-        return outcomes_of(
+        outcomes = outcomes_of(
             [question.prepared for question in asked],
             [question.expected for question in asked],
             self.keys,
             options,
         )
+        real = np.zeros(len(asked), dtype=bool)
+        real[len(self.questions) :] = True
+        return Seen(outcomes, real)
+
+
+@dataclass(frozen=True)
+class Seen:
+    """The rehearsal's outcomes, and which of them are real customers' labelled questions."""
+
+    outcomes: Outcomes
+    real: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -271,14 +284,21 @@ class _Rates:
         return right, wrong, declined
 
 
-def _rates(seen: Outcomes, answer_mins: np.ndarray, margin_min: float) -> _Rates:
-    answered = (seen.top[None, :] >= answer_mins[:, None]) & (seen.margin[None, :] >= margin_min)
+def _rates(seen: Seen, answer_mins: np.ndarray, margin_min: float) -> _Rates:
+    """Rates in rehearsal units: a real customer's wrong answer counts as COVERED_HARDNESS
+    rehearsed ones (the estimate then scales every wrong answer down by that much)."""
+    known = seen.outcomes
+    answered = (known.top[None, :] >= answer_mins[:, None]) & (known.margin[None, :] >= margin_min)
+    wrong = answered & ~known.top_right
+    rehearsed, real = known.covered & ~seen.real, known.covered & seen.real
+    covered = int(known.covered.sum())
+    wrong_covered = wrong[:, rehearsed].sum(axis=1) + COVERED_HARDNESS * wrong[:, real].sum(axis=1)
     return _Rates(
-        right=(answered & seen.top_right)[:, seen.covered].sum(axis=1),
-        wrong_covered=(answered & ~seen.top_right)[:, seen.covered].sum(axis=1),
-        answered_uncovered=answered[:, seen.uncovered].sum(axis=1),
-        covered=int(seen.covered.sum()),
-        uncovered=int(seen.uncovered.sum()),
+        right=(answered & known.top_right)[:, known.covered].sum(axis=1),
+        wrong_covered=np.minimum(wrong_covered, covered),
+        answered_uncovered=answered[:, known.uncovered].sum(axis=1),
+        covered=covered,
+        uncovered=int(known.uncovered.sum()),
     )
 
 
@@ -294,7 +314,7 @@ def fit(
     rate's upper bound stays within ``budget`` (and that decline most near misses); none
     qualifying, answers are never given outright, only offered."""
     seen = rehearsal.outcomes(base.clarify_options, labelled)
-    answer_mins = grid(seen.top)
+    answer_mins = grid(seen.outcomes.top)
     best: tuple[tuple[float, float], DecisionThresholds] | None = None
     for margin_min in MARGINS:
         rates = _rates(seen, answer_mins, margin_min)

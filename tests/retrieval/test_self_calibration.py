@@ -10,13 +10,27 @@ from collections.abc import AsyncIterator
 import pytest
 
 from admin_api.tokens import Role
+from core.database import transaction
 from core.settings import DecisionThresholds, Settings
 from firstline.assembly import open_services
+from handoff.conversations import CustomerProfile, register_customer
+from handoff.insights import choices
 from knowledge_base.formats import FaqEntryData
+from knowledge_base.repository import get_entry
 from retrieval.calibration import FixedThresholds, fixed_thresholds, store_thresholds
+from retrieval.calibration_keeper import LABELLED_REFIT_STEP, CalibrationKeeper
 from retrieval.engine import AnswerEngine
 from retrieval.entries import IndexedEntry
-from retrieval.self_calibration import NEVER, Estimate, LabelledQuestion, fit, rehearse
+from retrieval.self_calibration import (
+    NEVER,
+    UNCOVERED_SHARE,
+    Estimate,
+    LabelledQuestion,
+    estimate,
+    fit,
+    rehearse,
+)
+from retrieval.service import DecisionService
 from retrieval.sync import import_and_index
 from tests.support.api_harness import TOPICS, ApiHarness, api_harness
 from tests.support.fakes import KeywordEmbedder
@@ -107,6 +121,59 @@ def test_labelled_questions_join_the_evidence() -> None:
     assert refined.covered_questions == alone.covered_questions + 2
 
 
+def _labelled(engine: AnswerEngine, texts: list[tuple[str, str]]) -> list[LabelledQuestion]:
+    prepared = engine.prepare_batch([text for text, _ in texts])
+    return [LabelledQuestion(item, key) for item, (_, key) in zip(prepared, texts, strict=True)]
+
+
+def test_a_customers_wrong_answer_counts_in_full_not_discounted_like_a_rehearsed_one() -> None:
+    embedder = KeywordEmbedder(WORDS)
+    rehearsal = rehearse(DISTINCT, embedder, BASE)
+    engine = AnswerEngine(embedder, thresholds=BASE)
+    engine.rebuild(DISTINCT)
+    alone = fit(rehearsal, BASE, budget=0.02, fingerprint="test")
+    # Customers picked "refund" for questions the engine answers with "password": had it
+    # answered, each would have been a wrong answer.
+    misled = _labelled(engine, [("пароль забыл", "refund"), ("пароль сброс", "refund")])
+    at_the_same = estimate(
+        rehearsal,
+        alone.thresholds,
+        source="test",
+        budget=0.02,
+        fingerprint="test",
+        labelled=misled,
+    )
+    covered = alone.covered_questions + 2
+    share_of_covered = 1 - UNCOVERED_SHARE
+    assert at_the_same.wrong_answers.value == pytest.approx(2 / covered * share_of_covered)
+    refined = fit(rehearsal, BASE, budget=0.02, fingerprint="test", labelled=misled)
+    assert refined.thresholds.answer_min > alone.thresholds.answer_min  # more careful
+
+
+async def test_the_keeper_refits_once_enough_customers_questions_are_known(
+    settings: Settings,
+) -> None:
+    known: list[tuple[str, str | None]] = [("забыл пароль", "password")]  # a phrasing: left out
+
+    async def labelled() -> list[tuple[str, str | None]]:
+        return list(known)
+
+    embedder = KeywordEmbedder(WORDS)
+    decisions = DecisionService(AnswerEngine(embedder, thresholds=BASE))
+    decisions.engine.rebuild(DISTINCT)
+    keeper = CalibrationKeeper(decisions, budget=0.02, labelled=labelled)
+    try:
+        first = await keeper.refresh()
+        assert first is not None and first.labelled_questions == 0
+        known.extend((f"пароль {n}", "password") for n in range(LABELLED_REFIT_STEP - 1))
+        assert await keeper.refresh() is first  # a few more: not worth seconds of model work
+        known.append(("деньги где", "refund"))
+        refitted = await keeper.refresh()
+        assert refitted is not None and refitted.labelled_questions == LABELLED_REFIT_STEP
+    finally:
+        decisions.close()
+
+
 def test_an_estimate_survives_its_round_trip() -> None:
     estimate = _fitted(DISTINCT)
     assert Estimate.from_dict(estimate.as_dict()) == estimate
@@ -162,6 +229,30 @@ async def test_editors_read_the_estimate_and_it_follows_an_edit(fitting_api: Api
         "/api/v1/faq/calibration", headers=fitting_api.auth(Role.AGENT)
     )
     assert agent.status_code == 403
+
+
+async def test_customers_picks_reach_the_running_fit(fitting_api: ApiHarness) -> None:
+    sessions = fitting_api.services.sessions
+    async with transaction(sessions) as session:
+        entry = await get_entry(session, key="password")
+        assert entry is not None
+        for user in range(LABELLED_REFIT_STEP):
+            customer = await register_customer(session, CustomerProfile(user, user, "C"))
+            await choices.record_choice(
+                session,
+                customer_id=customer.id,
+                entry=entry,
+                question=f"пароль не помню {user}",
+                language="ru",
+            )
+    labelled = None
+    for _ in range(200):  # the keeper reads them in the background and refits
+        rehearsed = (await _calibration(fitting_api))["rehearsed"]
+        labelled = rehearsed["labelled"] if isinstance(rehearsed, dict) else None
+        if labelled == LABELLED_REFIT_STEP:
+            break
+        await asyncio.sleep(0.1)
+    assert labelled == LABELLED_REFIT_STEP
 
 
 async def test_fixed_thresholds_stay_and_are_estimated(settings: Settings) -> None:
