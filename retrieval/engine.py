@@ -18,8 +18,8 @@ from retrieval.embedder import Embedder, Vectors
 from retrieval.entries import (
     IndexedEntry,
     fingerprint,
+    load_asked_elsewhere,
     load_off_topic_references,
-    load_other_businesses,
 )
 from retrieval.errors import IndexMismatchError
 from retrieval.index import IndexMeta, PhrasingIndex
@@ -59,7 +59,8 @@ class Prepared:
     language: str | None
     settled: Reason | None
     evidence: list[Evidence] = field(default_factory=list)
-    # How much nearer the message is to other businesses' questions than to generic chat.
+    # How much nearer the message is to questions asked elsewhere (other businesses, general
+    # knowledge) than to generic chat.
     elsewhere: float = 0.0
 
 
@@ -83,7 +84,7 @@ class AnswerEngine:
         analyzer: Analyzer | None = None,
         off_topic: dict[str, list[str]] | None = None,
         person_requests: dict[str, list[str]] | None = None,
-        other_businesses: dict[str, list[str]] | None = None,
+        asked_elsewhere: dict[str, list[str]] | None = None,
     ) -> None:
         self.embedder = embedder
         self.policy = Policy(thresholds)
@@ -97,8 +98,8 @@ class AnswerEngine:
         self._person_requests = PersonRequests(embedder, person_requests)
         references = off_topic if off_topic is not None else load_off_topic_references()
         self._references = _reference_vectors(embedder, references)
-        elsewhere = other_businesses if other_businesses is not None else load_other_businesses()
-        self._other_businesses = _reference_vectors(embedder, elsewhere)
+        elsewhere = asked_elsewhere if asked_elsewhere is not None else load_asked_elsewhere()
+        self._asked_elsewhere = _reference_vectors(embedder, elsewhere)
 
     # --- the knowledge base it reads -------------------------------------------------------
 
@@ -269,10 +270,10 @@ class AnswerEngine:
         return prepared
 
     def _elsewhere(self, query: Vectors) -> float:
-        """How much nearer the message is to other businesses' questions than to generic chat
+        """How much nearer the message is to questions asked elsewhere than to generic chat
         (0 when it is not): another company's product is as far from the FAQ as the weather."""
         generic = float(np.max(self._references @ query[0]))
-        return max(0.0, float(np.max(self._other_businesses @ query[0])) - generic)
+        return max(0.0, float(np.max(self._asked_elsewhere @ query[0])) - generic)
 
     def _rival_likeness(self, query: Vectors) -> float:
         """The message's best cosine with any FAQ phrasing or generic off-topic message."""

@@ -14,6 +14,7 @@ from knowledge_base.language import SUPPORTED_LANGUAGES
 
 OFF_TOPIC_PATH = Path(__file__).parent / "reference" / "off_topic.json"
 OTHER_BUSINESSES_PATH = Path(__file__).parent / "reference" / "other_businesses.json"
+GENERAL_KNOWLEDGE_PATH = Path(__file__).parent / "reference" / "general_knowledge.json"
 
 
 @dataclass(frozen=True)
@@ -55,9 +56,14 @@ def load_off_topic_references() -> dict[str, list[str]]:
     return _by_language(OFF_TOPIC_PATH)
 
 
-def load_other_businesses() -> dict[str, list[str]]:
-    """Questions customers ask other kinds of businesses, by language."""
-    return _by_language(OTHER_BUSINESSES_PATH)
+def load_asked_elsewhere() -> dict[str, list[str]]:
+    """Questions people ask elsewhere, by language: of other kinds of businesses, and general
+    knowledge."""
+    businesses, knowledge = (
+        _by_language(OTHER_BUSINESSES_PATH),
+        _by_language(GENERAL_KNOWLEDGE_PATH),
+    )
+    return {language: businesses[language] + knowledge[language] for language in businesses}
 
 
 def _by_language(path: Path) -> dict[str, list[str]]:

@@ -4,8 +4,9 @@ rather than "did you mean…" options that are only odd, or a ticket for the age
 
 "Far" is read on the scale the off-topic references set for this FAQ: the best any candidate
 does, by its nearest phrasing or by the mean of its phrasings, against the message's nearest
-generic off-topic reference or, when nearer, the nearest question customers ask other kinds of
-businesses (``reference/other_businesses.json``; all on language-centred vectors).
+generic off-topic reference or, when nearer, the nearest question people ask elsewhere: of other
+kinds of businesses (``reference/other_businesses.json``) or general knowledge
+(``reference/general_knowledge.json``; all on language-centred vectors).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def nearness(evidence: Sequence[Evidence]) -> float | None:
 
 
 def is_far_from_every_entry(evidence: Sequence[Evidence], elsewhere: float = 0.0) -> bool:
-    """``elsewhere``: how much nearer the message is to other businesses' questions than to
+    """``elsewhere``: how much nearer the message is to questions asked elsewhere than to
     generic chat; the FAQ's best candidate is held to that nearer rival."""
     near = nearness(evidence)
     return near is not None and near - elsewhere < FAR_MARGIN

@@ -5,7 +5,7 @@ Start-up needs the vectors of the off-topic sentences (``retrieval/reference/off
 as questions and as passages: their means per language are the language centres
 (:mod:`retrieval.centring`), and their centred question vectors the off-topic references the
 engine weighs every message against (:mod:`retrieval.engine`); and those of the reference
-requests for a person (:mod:`retrieval.person_requests`) and the questions of other businesses
+requests for a person (:mod:`retrieval.person_requests`) and the questions asked elsewhere
 (:mod:`retrieval.reach`). Embedding them took about a
 second of every start. They are stored in one file under a key of the model (its name, runtime
 and files: :func:`retrieval.loading.model_signature`) and the sentences; when either changed,
@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.embedder import Embedder, Vectors, WrappingEmbedder
-from retrieval.entries import load_other_businesses
+from retrieval.entries import load_asked_elsewhere
 from retrieval.person_requests import load_person_requests
 
 logger = logging.getLogger(__name__)
@@ -35,12 +35,12 @@ REFERENCE_FILE = "reference_vectors.npz"
 
 
 def startup_references(off_topic: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
-    """Every sentence start-up embeds, by kind and language: the off-topic messages and the
-    reference requests for a person."""
+    """Every sentence start-up embeds, by kind and language: the off-topic messages, the
+    reference requests for a person and the questions asked elsewhere."""
     kinds = {
         "off-topic": off_topic,
         "person request": load_person_requests(),
-        "other business": load_other_businesses(),
+        "asked elsewhere": load_asked_elsewhere(),
     }
     return {
         f"{kind} {language}": list(texts)

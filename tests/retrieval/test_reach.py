@@ -1,7 +1,7 @@
 """What the engine does with messages that are not FAQ questions, with the real default model:
 requests for a person in any words (and what merely mentions staff or a carrier), and questions
-far from every entry — the weather, or another company's product — (a plain "outside what I can
-help with", not "did you mean…")."""
+far from every entry — the weather, another company's product, general knowledge — (a plain
+"outside what I can help with", not "did you mean…")."""
 
 from __future__ import annotations
 
@@ -58,6 +58,10 @@ FAR_FROM_EVERY_ENTRY = [
     ("en", "how do I reset my iPhone"),
     ("en", "where can I buy a PlayStation 5"),
     ("uk", "як відкрити рахунок у Монобанку"),
+    # general knowledge
+    ("ru", "кто написал евгения онегина"),
+    ("uk", "у якому році заснували київ"),
+    ("en", "is autism a genetic disease"),
 ]
 DEV_FAQS = ["dev.json", "dev_ru_faq.json", "dev_uk_utility.json", "dev_en_cards.json"]
 
