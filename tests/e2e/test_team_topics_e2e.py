@@ -10,9 +10,7 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from bot.customers.texts import RU
@@ -20,7 +18,8 @@ from tests.support.desk import HAND_OFF_WHEN_UNSURE, UNCOVERED
 from tests.support.e2e import Running, bot_ready, firstline_environment
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import create_token, free_port, start_firstline, stop_firstline
-from tests.support.telegram_people import SentMessage, agent, customer
+from tests.support.teams import TeamsRun
+from tests.support.telegram_people import agent, customer
 
 pytestmark = pytest.mark.model
 
@@ -31,52 +30,9 @@ PARTNERSHIP = "позовите менеджера, хочу обсудить п
 
 
 @dataclass
-class SmallTeam:
-    running: Running
-    url: str
-    admin: str
+class SmallTeam(TeamsRun):
     team_id: int
     topic: int  # the team's own topic in the main group
-
-    def call(self, method: str, path: str, **body: Any) -> httpx.Response:
-        return httpx.request(
-            method,
-            f"{self.url}/api/v1{path}",
-            headers={"Authorization": f"Bearer {self.admin}"},
-            json=body or None,
-            timeout=60,
-        )
-
-    @property
-    def telegram(self) -> FakeBotApi:
-        return self.running.telegram
-
-    def in_topic(self, thread: int, needle: str) -> SentMessage:
-        telegram = self.telegram
-        return telegram.wait_until_found(
-            lambda: [m for m in telegram.messages_in_topic(MAIN_GROUP, thread) if needle in m.text]
-        )[-1]
-
-    def customer_topic(self, user_id: int) -> int:
-        def found() -> list[int]:
-            return [
-                thread
-                for (thread,) in self.running.rows(
-                    "SELECT ct.topic_id FROM customer_topics ct JOIN customers c"
-                    " ON c.id = ct.customer_id WHERE c.telegram_user_id = ?",
-                    user_id,
-                )
-            ]
-
-        return int(self.telegram.wait_until_found(found)[0])
-
-    def ticket(self, user_id: int) -> tuple[int, int, int | None]:
-        """(id, team, owner) of the customer's newest ticket."""
-        return self.running.rows(
-            "SELECT t.id, t.team_id, t.assignee_id FROM tickets t JOIN customers c"
-            " ON c.id = t.customer_id WHERE c.telegram_user_id = ? ORDER BY t.id DESC LIMIT 1",
-            user_id,
-        )[0]
 
 
 @pytest.fixture(scope="module")
@@ -113,7 +69,7 @@ def small_team(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> 
                 lambda: [t for (g, t), name in telegram.topics.items() if name == "👥 Partners"]
             )
             setup.topic = found[0]
-            setup.in_topic(setup.topic, "Write anything here to become one of Partners")
+            setup.in_topic(MAIN_GROUP, setup.topic, "Write anything here to become one of Partners")
             listed = setup.call("GET", f"/teams/{setup.team_id}").json()
             assert listed["topic_id"] == setup.topic and listed["in_main_group"] is True
             yield setup
@@ -125,13 +81,13 @@ def small_team(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> 
 
 def test_writing_in_the_team_s_topic_makes_an_agent_one_of_it(small_team: SmallTeam) -> None:
     small_team.telegram.send_in_topic(MAIN_GROUP, small_team.topic, PAVEL, "Привет, я с вами")
-    small_team.in_topic(small_team.topic, "@pavel_partners is one of Partners now.")
+    small_team.in_topic(MAIN_GROUP, small_team.topic, "@pavel_partners is one of Partners now.")
     members = small_team.call("GET", f"/teams/{small_team.team_id}").json()["members"]
     assert [member["username"] for member in members] == ["pavel_partners"]
     # Said once: writing there again changes nothing.
     small_team.telegram.send_in_topic(MAIN_GROUP, small_team.topic, PAVEL, "ещё раз")
     small_team.telegram.send_in_topic(MAIN_GROUP, small_team.topic, PAVEL, "/close")
-    small_team.in_topic(small_team.topic, "This is not a ticket's topic")
+    small_team.in_topic(MAIN_GROUP, small_team.topic, "This is not a ticket's topic")
     joined = [
         m
         for m in small_team.telegram.messages_in_topic(MAIN_GROUP, small_team.topic)
@@ -145,18 +101,20 @@ def test_a_ticket_routed_to_the_small_team_opens_in_the_main_group(small_team: S
     telegram.send_in_topic(MAIN_GROUP, small_team.topic, PAVEL, "на месте")
     user = customer(601, "Игорь")
     telegram.send_text(user, PARTNERSHIP)
-    thread = small_team.customer_topic(601)
-    card = small_team.in_topic(thread, "<b>Ticket #")
+    thread = small_team.customer_topic(MAIN_GROUP, 601)
+    card = small_team.in_topic(MAIN_GROUP, thread, "<b>Ticket #")
     ticket_id, team, owner = small_team.ticket(601)
     assert (team, owner) == (small_team.team_id, None)
     assert PARTNERSHIP in card.text
     assert telegram.topics[(MAIN_GROUP, thread)].startswith("🆕 Partners: Игорь")
     # Announced in the team's own topic, with the way to the customer's.
-    announced = small_team.in_topic(small_team.topic, f"Ticket #{ticket_id}:")
+    announced = small_team.in_topic(MAIN_GROUP, small_team.topic, f"Ticket #{ticket_id}:")
     assert f"https://t.me/c/1000000001/{thread}" in announced.text
     # A first-line agent in the same group does not answer the department's customer.
     telegram.send_in_topic(MAIN_GROUP, thread, OLGA, "Здравствуйте, это Ольга")
-    small_team.in_topic(thread, "their agents answer it in this topic, and this was not sent")
+    small_team.in_topic(
+        MAIN_GROUP, thread, "their agents answer it in this topic, and this was not sent"
+    )
     # The department's agent does.
     telegram.send_in_topic(MAIN_GROUP, thread, PAVEL, "Добрый день! Расскажите подробнее.")
     replies = telegram.wait_for_messages(601, 3)  # handoff, Pavel joined, his reply
@@ -165,7 +123,7 @@ def test_a_ticket_routed_to_the_small_team_opens_in_the_main_group(small_team: S
     assert small_team.ticket(601)[2] is not None
     closed = telegram.send_in_topic(MAIN_GROUP, thread, PAVEL, "/close")
     assert closed
-    small_team.in_topic(thread, "closed")
+    small_team.in_topic(MAIN_GROUP, thread, "closed")
 
 
 def test_the_first_line_passes_a_ticket_to_the_small_team_and_gets_it_back(
@@ -174,8 +132,8 @@ def test_the_first_line_passes_a_ticket_to_the_small_team_and_gets_it_back(
     telegram = small_team.telegram
     user = customer(602, "Вера")
     telegram.send_text(user, UNCOVERED)
-    thread = small_team.customer_topic(602)
-    small_team.in_topic(thread, "<b>Ticket #")
+    thread = small_team.customer_topic(MAIN_GROUP, 602)
+    small_team.in_topic(MAIN_GROUP, thread, "<b>Ticket #")
     ticket_id, first_line, _ = small_team.ticket(602)
     assert first_line != small_team.team_id
     telegram.send_in_topic(MAIN_GROUP, thread, OLGA, "Добрый день, посмотрю.")
@@ -183,9 +141,11 @@ def test_the_first_line_passes_a_ticket_to_the_small_team_and_gets_it_back(
 
     telegram.send_in_topic(MAIN_GROUP, thread, OLGA, "/escalate partners хотят стать партнёром")
     # The same topic: where it went, then the department's card with the reason.
-    small_team.in_topic(thread, "to <b>Partners</b> (a department): хотят стать партнёром.")
-    small_team.in_topic(thread, "Passed on</b> from First line by @olga_first")
-    announced = small_team.in_topic(small_team.topic, f"Ticket #{ticket_id}:")
+    small_team.in_topic(
+        MAIN_GROUP, thread, "to <b>Partners</b> (a department): хотят стать партнёром."
+    )
+    small_team.in_topic(MAIN_GROUP, thread, "Passed on</b> from First line by @olga_first")
+    announced = small_team.in_topic(MAIN_GROUP, small_team.topic, f"Ticket #{ticket_id}:")
     assert "Passed on from First line by @olga_first: хотят стать партнёром" in announced.text
     assert not [
         m for m in telegram.messages_in_topic(MAIN_GROUP, thread) if "whole conversation" in m.text
@@ -199,7 +159,9 @@ def test_the_first_line_passes_a_ticket_to_the_small_team_and_gets_it_back(
     replies = telegram.wait_for_messages(602, told + 3)
     assert replies[-1].text == "Здравствуйте, я из отдела партнёрств."
     telegram.send_in_topic(MAIN_GROUP, thread, PAVEL, "/handback это не к нам")
-    small_team.in_topic(thread, "Passed on</b> from Partners by @pavel_partners: это не к нам")
+    small_team.in_topic(
+        MAIN_GROUP, thread, "Passed on</b> from Partners by @pavel_partners: это не к нам"
+    )
     assert small_team.ticket(602) == (ticket_id, first_line, None)
     back = telegram.wait_for_messages(602, told + 4)[-1].text
     assert back.startswith(RU.passed_to_team.format(team="First line"))

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from bot import buttons
@@ -24,7 +23,8 @@ from tests.support.desk import HAND_OFF_WHEN_UNSURE, UNCOVERED
 from tests.support.e2e import Running, bot_ready, firstline_environment
 from tests.support.fake_bot_api import FakeBotApi
 from tests.support.processes import create_token, free_port, start_firstline, stop_firstline
-from tests.support.telegram_people import SentMessage, agent, customer
+from tests.support.teams import TeamsRun
+from tests.support.telegram_people import agent, customer
 
 pytestmark = pytest.mark.model
 
@@ -40,26 +40,10 @@ UNCOVERED_EN = "the translation in the last episode is awful"
 
 
 @dataclass
-class Teams:
-    running: Running
-    url: str
-    admin: str
+class Teams(TeamsRun):
     agent_token: str
     team_ids: dict[str, int]
     lawyers_schedule: str
-
-    def call(self, method: str, path: str, token: str | None = None, **body: Any) -> httpx.Response:
-        return httpx.request(
-            method,
-            f"{self.url}/api/v1{path}",
-            headers={"Authorization": f"Bearer {token or self.admin}"},
-            json=body or None,
-            timeout=60,
-        )
-
-    @property
-    def telegram(self) -> FakeBotApi:
-        return self.running.telegram
 
 
 def _closed_now_schedule(now: datetime) -> dict[str, Any]:
@@ -118,40 +102,6 @@ def teams(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Itera
         assert "Traceback" not in log, log[-3000:]
 
 
-def _topic_in(teams: Teams, group: int, user_id: int) -> int:
-    """The customer's topic in this group (waits for it)."""
-
-    def found() -> list[int]:
-        return [
-            thread
-            for (thread,) in teams.running.rows(
-                "SELECT ct.topic_id FROM customer_topics ct JOIN customers c"
-                " ON c.id = ct.customer_id WHERE c.telegram_user_id = ? AND ct.chat_id = ?",
-                user_id,
-                group,
-            )
-        ]
-
-    return int(teams.telegram.wait_until_found(found)[0])
-
-
-def _in_topic(teams: Teams, group: int, thread: int, needle: str) -> SentMessage:
-    telegram = teams.telegram
-    return telegram.wait_until_found(
-        lambda: [m for m in telegram.messages_in_topic(group, thread) if needle in m.text]
-    )[-1]
-
-
-def _ticket(teams: Teams, user_id: int) -> tuple[int, int, int | None]:
-    """(id, team, owner) of the customer's newest ticket."""
-    rows = teams.running.rows(
-        "SELECT t.id, t.team_id, t.assignee_id FROM tickets t JOIN customers c"
-        " ON c.id = t.customer_id WHERE c.telegram_user_id = ? ORDER BY t.id DESC LIMIT 1",
-        user_id,
-    )
-    return rows[0]
-
-
 def _wait_words(position: int, minutes: int, language: str) -> str:
     return describe_wait(WaitEstimate(position, minutes), language)
 
@@ -159,10 +109,10 @@ def _wait_words(position: int, minutes: int, language: str) -> str:
 def test_a_billing_question_opens_its_ticket_in_the_billing_group(teams: Teams) -> None:
     user = customer(501, "Анна")
     teams.telegram.send_text(user, BILLING_QUESTION)
-    thread = _topic_in(teams, BILLING, 501)
-    card = _in_topic(teams, BILLING, thread, "<b>Ticket #")
+    thread = teams.customer_topic(BILLING, 501)
+    card = teams.in_topic(BILLING, thread, "<b>Ticket #")
     assert BILLING_QUESTION in card.text
-    ticket_id, team, owner = _ticket(teams, 501)
+    ticket_id, team, owner = teams.ticket(501)
     assert (team, owner) == (teams.team_ids["Billing"], None)
     assert not [m for m in teams.telegram.messages_to(FIRST_LINE) if BILLING_QUESTION in m.text]
     told = teams.telegram.wait_for_messages(501, 1)[0].text
@@ -178,9 +128,9 @@ def test_escalation_to_the_second_line_and_back_keeps_one_owner(teams: Teams) ->
     telegram = teams.telegram
     user = customer(502, "Оксана", "uk")
     telegram.send_text(user, UNCOVERED_UK)
-    first_topic = _topic_in(teams, FIRST_LINE, 502)
-    first_card = _in_topic(teams, FIRST_LINE, first_topic, "<b>Ticket #")
-    ticket_id, team, _ = _ticket(teams, 502)
+    first_topic = teams.customer_topic(FIRST_LINE, 502)
+    first_card = teams.in_topic(FIRST_LINE, first_topic, "<b>Ticket #")
+    ticket_id, team, _ = teams.ticket(502)
     assert team == teams.team_ids["First line"]
     assert [label for label, _ in first_card.buttons][-1] == "⤴️ Escalate"
     telegram.send_in_topic(FIRST_LINE, first_topic, OLGA, "Добрий день! Зараз перевірю.")
@@ -188,13 +138,13 @@ def test_escalation_to_the_second_line_and_back_keeps_one_owner(teams: Teams) ->
 
     telegram.send_in_topic(FIRST_LINE, first_topic, OLGA, "/escalate billing двічі списали гроші")
     # The second line's group: the card with the reason, then the whole conversation.
-    billing_topic = _topic_in(teams, BILLING, 502)
-    card = _in_topic(teams, BILLING, billing_topic, f"<b>Ticket #{ticket_id}</b>")
+    billing_topic = teams.customer_topic(BILLING, 502)
+    card = teams.in_topic(BILLING, billing_topic, f"<b>Ticket #{ticket_id}</b>")
     assert "Passed on</b> from First line by @olga_first: двічі списали гроші" in card.text
-    transcript = _in_topic(teams, BILLING, billing_topic, "The whole conversation")
+    transcript = teams.in_topic(BILLING, billing_topic, "The whole conversation")
     assert UNCOVERED_UK in transcript.text and "Зараз перевірю" in transcript.text
     # The first line's topic says where it went.
-    _in_topic(teams, FIRST_LINE, first_topic, f"passed ticket #{ticket_id} to <b>Billing</b>")
+    teams.in_topic(FIRST_LINE, first_topic, f"passed ticket #{ticket_id} to <b>Billing</b>")
     # The customer hears it in Ukrainian, with the billing team's queue and wait.
     passed = telegram.wait_for_messages(502, told + 1)[-1].text
     assert passed == (
@@ -202,18 +152,18 @@ def test_escalation_to_the_second_line_and_back_keeps_one_owner(teams: Teams) ->
         + "\n\n"
         + UK.queue_wait.format(position=1, wait=_wait_words(1, 15, "uk"))
     )
-    assert _ticket(teams, 502) == (ticket_id, teams.team_ids["Billing"], None)
+    assert teams.ticket(502) == (ticket_id, teams.team_ids["Billing"], None)
 
     # The first line's topic is for reading now: nothing written there reaches the customer.
     telegram.send_in_topic(FIRST_LINE, first_topic, OLGA, "ще одне питання від мене")
-    _in_topic(teams, FIRST_LINE, first_topic, "is now with <b>Billing</b>")
+    teams.in_topic(FIRST_LINE, first_topic, "is now with <b>Billing</b>")
     # A billing agent replies in their group: they take it, and the customer gets the reply.
     telegram.send_in_topic(BILLING, billing_topic, PETR, "Перевірив оплату, все гаразд.")
     replies = telegram.wait_for_messages(502, told + 3)
     assert replies[-2].text == UK.agent_joined.format(agent="Petr")
     assert replies[-1].text == "Перевірив оплату, все гаразд."
     assert not any("ще одне питання" in m.text for m in telegram.messages_to(502))
-    owner = _ticket(teams, 502)[2]
+    owner = teams.ticket(502)[2]
     assert owner is not None
     # One owner at a time, across teams and the API.
     refused = teams.call("POST", f"/tickets/{ticket_id}/reply", teams.agent_token, text="Я тут")
@@ -225,12 +175,12 @@ def test_escalation_to_the_second_line_and_back_keeps_one_owner(teams: Teams) ->
 
     # The hand-back: the first line's topic gets the card again, nobody owns it.
     telegram.send_in_topic(BILLING, billing_topic, PETR, "/handback це не про оплату")
-    back_card = _in_topic(teams, FIRST_LINE, first_topic, "from Billing by @petr_billing")
+    back_card = teams.in_topic(FIRST_LINE, first_topic, "from Billing by @petr_billing")
     assert "це не про оплату" in back_card.text
-    assert _ticket(teams, 502) == (ticket_id, teams.team_ids["First line"], None)
+    assert teams.ticket(502) == (ticket_id, teams.team_ids["First line"], None)
     told_back = telegram.wait_for_messages(502, told + 4)[-1].text
     assert told_back.startswith(UK.passed_to_team.format(team="First line"))
-    _in_topic(teams, BILLING, billing_topic, f"passed ticket #{ticket_id} to <b>First line</b>")
+    teams.in_topic(BILLING, billing_topic, f"passed ticket #{ticket_id} to <b>First line</b>")
     telegram.send_in_topic(FIRST_LINE, first_topic, OLGA, "Повернулася, дивлюся переклад.")
     assert telegram.wait_for_messages(502, told + 6)[-1].text == "Повернулася, дивлюся переклад."
     trail = teams.call("GET", f"/tickets/{ticket_id}", teams.agent_token).json()["events"]
@@ -245,11 +195,11 @@ def test_the_card_button_and_the_api_pass_a_ticket_on(teams: Teams) -> None:
     telegram = teams.telegram
     user = customer(503, "John", "en")
     telegram.send_text(user, UNCOVERED_EN)
-    first_topic = _topic_in(teams, FIRST_LINE, 503)
-    card = _in_topic(teams, FIRST_LINE, first_topic, "<b>Ticket #")
-    ticket_id = _ticket(teams, 503)[0]
+    first_topic = teams.customer_topic(FIRST_LINE, 503)
+    card = teams.in_topic(FIRST_LINE, first_topic, "<b>Ticket #")
+    ticket_id = teams.ticket(503)[0]
     telegram.send_in_topic(FIRST_LINE, first_topic, OLGA, "/escalate")
-    usage = _in_topic(teams, FIRST_LINE, first_topic, "Usage: /escalate")
+    usage = teams.in_topic(FIRST_LINE, first_topic, "Usage: /escalate")
     assert "Billing, Lawyers" in usage.text
     telegram.press_in_group(OLGA, card, buttons.desk("esc", ticket_id))
     chooser = telegram.wait_until_found(
@@ -257,8 +207,8 @@ def test_the_card_button_and_the_api_pass_a_ticket_on(teams: Teams) -> None:
     )[-1]
     assert [label for label, _ in chooser.buttons] == ["⤴️ Billing", "⤴️ Lawyers", "↩ Back"]
     telegram.press_in_group(OLGA, card, chooser.buttons[0][1])
-    billing_topic = _topic_in(teams, BILLING, 503)
-    _in_topic(teams, BILLING, billing_topic, f"<b>Ticket #{ticket_id}</b>")
+    billing_topic = teams.customer_topic(BILLING, 503)
+    teams.in_topic(BILLING, billing_topic, f"<b>Ticket #{ticket_id}</b>")
     assert telegram.wait_for_messages(503, 2)[-1].text.startswith(
         EN.passed_to_team.format(team="Billing")
     )
@@ -269,8 +219,8 @@ def test_the_card_button_and_the_api_pass_a_ticket_on(teams: Teams) -> None:
         "POST", f"/tickets/{ticket_id}/escalate", teams.agent_token, team="lawyers", reason="GDPR"
     )
     assert moved.status_code == 200 and moved.json()["team_id"] == teams.team_ids["Lawyers"]
-    lawyers_topic = _topic_in(teams, LAWYERS, 503)
-    _in_topic(teams, LAWYERS, lawyers_topic, "by Api Agent: GDPR")
+    lawyers_topic = teams.customer_topic(LAWYERS, 503)
+    teams.in_topic(LAWYERS, lawyers_topic, "by Api Agent: GDPR")
     told = telegram.wait_for_messages(503, 3)[-1].text
     assert told.startswith(EN.passed_to_team.format(team="Lawyers"))
     assert EN.wait_closed.format(opening=_opening_words(teams.lawyers_schedule, "en")) in told
@@ -287,14 +237,14 @@ def test_a_ticket_routed_to_a_closed_team_gets_that_team_s_opening_time(teams: T
     telegram = teams.telegram
     lawyer = customer(504, "Борис")
     telegram.send_text(lawyer, "мне нужен юрист по поводу договора оферты")
-    thread = _topic_in(teams, LAWYERS, 504)
-    _in_topic(teams, LAWYERS, thread, "<b>Ticket #")
+    thread = teams.customer_topic(LAWYERS, 504)
+    teams.in_topic(LAWYERS, thread, "<b>Ticket #")
     told = telegram.wait_for_messages(504, 1)[0].text
     assert RU.out_of_hours.format(opening=_opening_words(teams.lawyers_schedule, "ru")) in told
     # The first line is open (always): its customer hears the queue and the wait instead.
     other = customer(505, "Вера")
     telegram.send_text(other, UNCOVERED)
-    _topic_in(teams, FIRST_LINE, 505)
+    teams.customer_topic(FIRST_LINE, 505)
     told_other = telegram.wait_for_messages(505, 1)[0].text
     assert "Место в очереди" in told_other and "не на связи" not in told_other
     status = {team["name"]: team["open_now"] for team in teams.call("GET", "/teams").json()}
