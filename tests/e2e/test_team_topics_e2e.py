@@ -6,7 +6,6 @@ the first line passes tickets to it and gets them back inside the same topic."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,11 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.customers.texts import RU
-from tests.support.desk import HAND_OFF_WHEN_UNSURE, UNCOVERED
-from tests.support.e2e import Running, bot_ready, firstline_environment
-from tests.support.fake_bot_api import FakeBotApi
-from tests.support.processes import create_token, free_port, start_firstline, stop_firstline
-from tests.support.teams import TeamsRun
+from tests.support.desk import UNCOVERED
+from tests.support.teams import TeamsRun, running_teams
 from tests.support.telegram_people import agent, customer
 
 pytestmark = pytest.mark.model
@@ -38,45 +34,32 @@ class SmallTeam(TeamsRun):
 @pytest.fixture(scope="module")
 def small_team(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Iterator[SmallTeam]:
     workdir = tmp_path_factory.mktemp("team-topics-e2e")
-    shutil.copytree(imported_faq, workdir / "data")
-    with FakeBotApi() as telegram:
-        env = firstline_environment(
-            workdir / "data",
-            telegram,
-            free_port(),
-            FIRSTLINE_AGENT_CHAT_ID=str(MAIN_GROUP),
-            FIRSTLINE_LINE_CHECK_SECONDS="1",
-            **HAND_OFF_WHEN_UNSURE,
+    with running_teams(workdir, imported_faq, MAIN_GROUP, FIRSTLINE_LINE_CHECK_SECONDS="1") as (
+        running,
+        url,
+        admin,
+    ):
+        setup = SmallTeam(running, url, admin, 0, 0)
+        created = setup.call(
+            "POST", "/teams", name="Partners", level="department", in_main_group=True
         )
-        admin = create_token(env, "admin", "Lead")
-        port = int(env["FIRSTLINE_API_PORT"])
-        process = start_firstline(env, port, ready=bot_ready, log=workdir / "firstline.log")
-        running = Running(telegram, port, workdir / "data" / "firstline.sqlite3", {})
-        setup = SmallTeam(running, f"http://127.0.0.1:{port}", admin, 0, 0)
-        try:
-            created = setup.call(
-                "POST", "/teams", name="Partners", level="department", in_main_group=True
-            )
-            assert created.status_code == 201, created.text
-            assert created.json()["group"] == MAIN_GROUP and created.json()["topic_id"] is None
-            setup.team_id = created.json()["id"]
-            rule = setup.call(
-                "PUT", "/settings/routing-rules/partners", keywords=["партнерство"], team="Partners"
-            )
-            assert rule.status_code == 200, rule.text
-            # The line's job opens the team's topic in the main group, and says what it is for.
-            found = telegram.wait_until_found(
-                lambda: [t for (g, t), name in telegram.topics.items() if name == "👥 Partners"]
-            )
-            setup.topic = found[0]
-            setup.in_topic(MAIN_GROUP, setup.topic, "Write anything here to become one of Partners")
-            listed = setup.call("GET", f"/teams/{setup.team_id}").json()
-            assert listed["topic_id"] == setup.topic and listed["in_main_group"] is True
-            yield setup
-        finally:
-            stop_firstline(process)
-        log = (workdir / "firstline.log").read_text()
-        assert "Traceback" not in log, log[-3000:]
+        assert created.status_code == 201, created.text
+        assert created.json()["group"] == MAIN_GROUP and created.json()["topic_id"] is None
+        setup.team_id = created.json()["id"]
+        rule = setup.call(
+            "PUT", "/settings/routing-rules/partners", keywords=["партнерство"], team="Partners"
+        )
+        assert rule.status_code == 200, rule.text
+        # The line's job opens the team's topic in the main group, and says what it is for.
+        telegram = running.telegram
+        found = telegram.wait_until_found(
+            lambda: [t for (_, t), name in telegram.topics.items() if name == "👥 Partners"]
+        )
+        setup.topic = found[0]
+        setup.in_topic(MAIN_GROUP, setup.topic, "Write anything here to become one of Partners")
+        listed = setup.call("GET", f"/teams/{setup.team_id}").json()
+        assert listed["topic_id"] == setup.topic and listed["in_main_group"] is True
+        yield setup
 
 
 def test_writing_in_the_team_s_topic_makes_an_agent_one_of_it(small_team: SmallTeam) -> None:

@@ -5,7 +5,6 @@ lead over the admin API; agents work in their own group exactly as they would in
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,11 +18,8 @@ from bot.customers.texts import EN, RU, UK
 from bot.customers.when import describe_opening, describe_wait
 from handoff.line.hours import BusinessHours
 from handoff.line.wait import WaitEstimate
-from tests.support.desk import HAND_OFF_WHEN_UNSURE, UNCOVERED
-from tests.support.e2e import Running, bot_ready, firstline_environment
-from tests.support.fake_bot_api import FakeBotApi
-from tests.support.processes import create_token, free_port, start_firstline, stop_firstline
-from tests.support.teams import TeamsRun
+from tests.support.desk import UNCOVERED
+from tests.support.teams import TeamsRun, running_teams
 from tests.support.telegram_people import agent, customer
 
 pytestmark = pytest.mark.model
@@ -57,49 +53,26 @@ def _closed_now_schedule(now: datetime) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def teams(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Iterator[Teams]:
     workdir = tmp_path_factory.mktemp("teams-e2e")
-    shutil.copytree(imported_faq, workdir / "data")
-    with FakeBotApi() as telegram:
-        env = firstline_environment(
-            workdir / "data",
-            telegram,
-            free_port(),
-            FIRSTLINE_AGENT_CHAT_ID=str(FIRST_LINE),
-            **HAND_OFF_WHEN_UNSURE,
-        )
-        admin = create_token(env, "admin", "Lead")
-        agent_token = create_token(env, "agent", "Api Agent")
-        port = int(env["FIRSTLINE_API_PORT"])
-        process = start_firstline(env, port, ready=bot_ready, log=workdir / "firstline.log")
-        running = Running(telegram, port, workdir / "data" / "firstline.sqlite3", {})
+    with running_teams(workdir, imported_faq, FIRST_LINE) as (running, url, admin):
         hours = _closed_now_schedule(datetime.now(UTC))
-        setup = Teams(running, f"http://127.0.0.1:{port}", admin, agent_token, {}, "")
-        try:
-            for body in (
-                {
-                    "name": "Billing",
-                    "level": "second",
-                    "agent_chat_id": BILLING,
-                    "tags": ["billing"],
-                },
-                {"name": "Lawyers", "level": "department", "agent_chat_id": LAWYERS}
-                | {"business_hours": hours},
-            ):
-                created = setup.call("POST", "/teams", **body)
-                assert created.status_code == 201, created.text
-                setup.team_ids[body["name"]] = created.json()["id"]
-            rule = setup.call(
-                "PUT", "/settings/routing-rules/lawyers", keywords=["юрист"], team="Lawyers"
-            )
-            assert rule.status_code == 200 and rule.json()["team"] == "Lawyers", rule.text
-            setup.team_ids["First line"] = next(
-                team["id"] for team in setup.call("GET", "/teams").json() if team["is_default"]
-            )
-            setup.lawyers_schedule = f"mon-sun {hours['weekly']['mon'][0]}"
-            yield setup
-        finally:
-            stop_firstline(process)
-        log = (workdir / "firstline.log").read_text()
-        assert "Traceback" not in log, log[-3000:]
+        setup = Teams(running, url, admin, "", {}, f"mon-sun {hours['weekly']['mon'][0]}")
+        setup.agent_token = setup.issue_agent_token("Api Agent")
+        for body in (
+            {"name": "Billing", "level": "second", "agent_chat_id": BILLING, "tags": ["billing"]},
+            {"name": "Lawyers", "level": "department", "agent_chat_id": LAWYERS}
+            | {"business_hours": hours},
+        ):
+            created = setup.call("POST", "/teams", **body)
+            assert created.status_code == 201, created.text
+            setup.team_ids[body["name"]] = created.json()["id"]
+        rule = setup.call(
+            "PUT", "/settings/routing-rules/lawyers", keywords=["юрист"], team="Lawyers"
+        )
+        assert rule.status_code == 200 and rule.json()["team"] == "Lawyers", rule.text
+        setup.team_ids["First line"] = next(
+            team["id"] for team in setup.call("GET", "/teams").json() if team["is_default"]
+        )
+        yield setup
 
 
 def _wait_words(position: int, minutes: int, language: str) -> str:
