@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from bot.customers.texts import RU
-from tests.support.desk import UNCOVERED
-from tests.support.teams import TeamsRun, running_teams
+from tests.support.desk import UNCOVERED, desk_with_admin
+from tests.support.teams import TeamsRun
 from tests.support.telegram_people import agent, customer
 
 pytestmark = pytest.mark.model
@@ -34,7 +34,7 @@ class SmallTeam(TeamsRun):
 @pytest.fixture(scope="module")
 def small_team(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Iterator[SmallTeam]:
     workdir = tmp_path_factory.mktemp("team-topics-e2e")
-    with running_teams(workdir, imported_faq, MAIN_GROUP, FIRSTLINE_LINE_CHECK_SECONDS="1") as (
+    with desk_with_admin(workdir, imported_faq, MAIN_GROUP, FIRSTLINE_LINE_CHECK_SECONDS="1") as (
         running,
         url,
         admin,

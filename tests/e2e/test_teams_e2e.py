@@ -18,8 +18,8 @@ from bot.customers.texts import EN, RU, UK
 from bot.customers.when import describe_opening, describe_wait
 from handoff.line.hours import BusinessHours
 from handoff.line.wait import WaitEstimate
-from tests.support.desk import UNCOVERED
-from tests.support.teams import TeamsRun, running_teams
+from tests.support.desk import UNCOVERED, desk_with_admin
+from tests.support.teams import TeamsRun
 from tests.support.telegram_people import agent, customer
 
 pytestmark = pytest.mark.model
@@ -53,7 +53,7 @@ def _closed_now_schedule(now: datetime) -> dict[str, Any]:
 @pytest.fixture(scope="module")
 def teams(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> Iterator[Teams]:
     workdir = tmp_path_factory.mktemp("teams-e2e")
-    with running_teams(workdir, imported_faq, FIRST_LINE) as (running, url, admin):
+    with desk_with_admin(workdir, imported_faq, FIRST_LINE) as (running, url, admin):
         hours = _closed_now_schedule(datetime.now(UTC))
         setup = Teams(running, url, admin, "", {}, f"mon-sun {hours['weekly']['mon'][0]}")
         setup.agent_token = setup.issue_agent_token("Api Agent")

@@ -31,24 +31,29 @@ def start_desk(workdir: Path, telegram: FakeBotApi, env: dict[str, str]) -> subp
     return start_firstline(env, port, ready=bot_ready, log=workdir / "firstline.log")
 
 
-def desk_environment(workdir: Path, telegram: FakeBotApi, imported_faq: Path) -> dict[str, str]:
+def desk_environment(
+    workdir: Path, telegram: FakeBotApi, imported_faq: Path, group: int = GROUP, **settings: str
+) -> dict[str, str]:
     shutil.copytree(imported_faq, workdir / "data")
     return firstline_environment(
         workdir / "data",
         telegram,
         free_port(),
-        FIRSTLINE_AGENT_CHAT_ID=str(GROUP),
+        FIRSTLINE_AGENT_CHAT_ID=str(group),
         **HAND_OFF_WHEN_UNSURE,
+        **settings,
     )
 
 
 @contextmanager
-def desk_with_admin(workdir: Path, imported_faq: Path) -> Iterator[tuple[Running, str, str]]:
-    """`firstline run` with the agents' desk on the end-to-end FAQ, and an admin token: the
-    running bot, the admin API's URL and the token. Stopped on the way out; its log must hold no
-    traceback."""
+def desk_with_admin(
+    workdir: Path, imported_faq: Path, group: int = GROUP, **settings: str
+) -> Iterator[tuple[Running, str, str]]:
+    """`firstline run` with the agents' desk (``group``) on the end-to-end FAQ, and an admin
+    token: the running bot, the admin API's URL and the token. Stopped on the way out; its log
+    must hold no traceback."""
     with FakeBotApi() as telegram:
-        env = desk_environment(workdir, telegram, imported_faq)
+        env = desk_environment(workdir, telegram, imported_faq, group, **settings)
         admin = create_token(env, "admin", "Lead")
         process = start_desk(workdir, telegram, env)
         port = int(env["FIRSTLINE_API_PORT"])

@@ -1,51 +1,16 @@
-"""Teams end to end: a running Firstline with its agents' groups, the lead's API calls, and where
-a customer's topic and ticket are (shared by the teams' end-to-end modules)."""
+"""Teams end to end: the lead's API calls on a running Firstline, and where a customer's topic
+and ticket are (shared by the teams' end-to-end modules)."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 
-from tests.support.desk import HAND_OFF_WHEN_UNSURE
-from tests.support.e2e import Running, bot_ready, firstline_environment
+from tests.support.e2e import Running
 from tests.support.fake_bot_api import FakeBotApi
-from tests.support.processes import create_token, free_port, start_firstline, stop_firstline
 from tests.support.telegram_people import SentMessage
-
-
-@contextmanager
-def running_teams(
-    workdir: Path, imported_faq: Path, main_group: int, **settings: str
-) -> Iterator[tuple[Running, str, str]]:
-    """`firstline run` on the end-to-end FAQ with ``main_group`` as FIRSTLINE_AGENT_CHAT_ID and
-    handing off whatever it is unsure of: the running bot, the admin API's URL and an admin
-    token. Stopped on the way out; its log must hold no traceback."""
-    shutil.copytree(imported_faq, workdir / "data")
-    with FakeBotApi() as telegram:
-        env = firstline_environment(
-            workdir / "data",
-            telegram,
-            free_port(),
-            FIRSTLINE_AGENT_CHAT_ID=str(main_group),
-            **HAND_OFF_WHEN_UNSURE,
-            **settings,
-        )
-        port = int(env["FIRSTLINE_API_PORT"])
-        admin = create_token(env, "admin", "Lead")
-        process = start_firstline(env, port, ready=bot_ready, log=workdir / "firstline.log")
-        running = Running(telegram, port, workdir / "data" / "firstline.sqlite3", {})
-        try:
-            yield running, f"http://127.0.0.1:{port}", admin
-        finally:
-            stop_firstline(process)
-    log = (workdir / "firstline.log").read_text()
-    assert "Traceback" not in log, log[-3000:]
 
 
 @dataclass
