@@ -156,7 +156,8 @@ async def welcome_waiting_customers(services: Services, bot: ExtBot[Any]) -> int
 
 
 async def warn_about_service_levels(services: Services, bot: ExtBot[Any]) -> list[SlaAlert]:
-    """Post due warnings and breaches in the tickets' topics, mentioning the owner (or the team)."""
+    """Post due warnings and breaches in the tickets' topics, mentioning the owner (or the
+    ticket's team by name)."""
     now = services.clock()
     alerts: list[SlaAlert] = []
     async with transaction(services.sessions) as session:
@@ -165,9 +166,11 @@ async def warn_about_service_levels(services: Services, bot: ExtBot[Any]) -> lis
             targets = await team_sla_targets(session, team)
             alerts += await raise_sla_alerts(session, hours, targets, now, team=team)
         owners = [await owner_of(session, alert.ticket) for alert in alerts]
+        holders = [await team_of(session, alert.ticket) for alert in alerts]
     desk = Desk(services, bot)
-    for alert, owner in zip(alerts, owners, strict=True):
-        who = escape(owner.mention) if owner else "Team"
+    for alert, owner, team in zip(alerts, owners, holders, strict=True):
+        # The team by name: a small team's tickets share the main group with the first line's.
+        who = escape(owner.mention if owner else team.name)
         await desk.notice(alert.customer, _alert_text(alert, who))
     return alerts
 

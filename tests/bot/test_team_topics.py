@@ -1,20 +1,24 @@
 """A small team's own topic in the main agents' group, opened by the bot against an offline
 Telegram: once, with a line saying what it is for; once too when two replicas open it at the same
-moment; again on the next round when Telegram refused; never for a team with a group of its own."""
+moment; again on the next round when Telegram refused; never for a team with a group of its own.
+Its tickets' service-level alerts name it, in the topic the whole main group shares."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.agents.team_topics import TEAM_TOPIC_MARK, open_team_topic, open_team_topics
 from bot.agents.topics import Topic
-from core.database import transaction
+from bot.line import warn_about_service_levels
+from core.database import transaction, utcnow
 from core.queues import OutboxMessage
-from handoff.models import Team, TeamLevel
-from tests.bot.test_forgery import GROUP, desk  # noqa: F401
+from handoff.models import Team, TeamLevel, Ticket
+from tests.bot.test_forgery import GROUP, desk, handed_off  # noqa: F401
 from tests.support.offline_bot import OfflineBot
+from tests.support.telegram_people import customer
 
 
 async def _small_team(bot: OfflineBot, **fields: Any) -> Team:
@@ -83,3 +87,23 @@ async def test_a_team_with_a_group_of_its_own_gets_no_topic(desk: OfflineBot) ->
     await open_team_topics(desk.services, desk.bot)
     assert await open_team_topic(desk.services, desk.bot, team) is None
     assert not _calls(desk, "createForumTopic")
+
+
+async def test_a_small_team_s_late_ticket_is_called_out_by_the_team_s_name(
+    desk: OfflineBot,  # noqa: F811
+) -> None:
+    team = await _small_team(desk, in_main_group=True)
+    ticket, thread, _ = await handed_off(desk, customer(50, "Ира"))
+    async with transaction(desk.services.sessions) as session:
+        await session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket.id)
+            .values(team_id=team.id, created_at=utcnow() - timedelta(hours=5))
+        )
+    await warn_about_service_levels(desk.services, desk.bot)
+    async with desk.services.sessions() as session:
+        rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.chat_id == GROUP))
+        alerts = [row.params for row in rows if "🚨" in str(row.params.get("text"))]
+    assert [(alert["message_thread_id"], alert["text"]) for alert in alerts] == [
+        (thread, f"🚨 Partners: ticket #{ticket.id} missed its first response target of 4.0 h.")
+    ]
