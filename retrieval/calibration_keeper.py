@@ -15,6 +15,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -38,6 +39,9 @@ LabelledSource = Callable[[], Awaitable[Sequence[tuple[str, str | None]]]]
 # A refit costs seconds of model work: labelled questions alone trigger one when this many more
 # (or fewer) arrived since the last fit; any change to the FAQ triggers one at once.
 LABELLED_REFIT_STEP = 10
+# They are read from the database this often (the FAQ's fingerprint every tick): on SQLite the
+# queries run on the bot's event loop.
+LABELLED_READ_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +84,8 @@ class CalibrationKeeper:
         self._base = decisions.engine.policy.thresholds
         self._path = directory / CALIBRATION_FILE if directory is not None else None
         self._labelled = labelled
+        self._known: list[tuple[str, str | None]] = []
+        self._known_read_at: float | None = None
         self._interval = interval
         self._lock = asyncio.Lock()
         self._estimate: Estimate | None = None
@@ -109,11 +115,13 @@ class CalibrationKeeper:
         """Whether it refits in the background; fixed thresholds are estimated when asked."""
         return self.fixed is None
 
-    async def refresh(self) -> Estimate | None:
-        """Refit now if the FAQ (or the labelled questions) changed since the last fit."""
+    async def refresh(self, *, reread: bool = True) -> Estimate | None:
+        """Refit now if the FAQ (or the labelled questions) changed since the last fit.
+        ``reread``: read the labelled questions now rather than at most every
+        LABELLED_READ_SECONDS (as the background loop does)."""
         async with self._lock:
             snapshot = await self._decisions.run(_snapshot)
-            labelled = await self._new_questions(snapshot)
+            labelled = await self._new_questions(snapshot, reread)
             key = (snapshot.fingerprint, len(labelled))
             if not self._stale(key):
                 return self._estimate
@@ -135,13 +143,19 @@ class CalibrationKeeper:
             logger.info("self-calibration: %s", result.summary())
             return result
 
-    async def _new_questions(self, snapshot: _Snapshot) -> list[tuple[str, str | None]]:
+    async def _new_questions(
+        self, snapshot: _Snapshot, reread: bool
+    ) -> list[tuple[str, str | None]]:
         """The labelled questions that are not phrasings of the FAQ already (those would find
         themselves)."""
         if self._labelled is None:
             return []
-        known = {_folded(text) for entry in snapshot.entries for text in entry.phrasings}
-        return [item for item in await self._labelled() if _folded(item[0]) not in known]
+        now = time.monotonic()
+        due = self._known_read_at is None or now - self._known_read_at >= LABELLED_READ_SECONDS
+        if reread or due:
+            self._known, self._known_read_at = list(await self._labelled()), now
+        phrasings = {_folded(text) for entry in snapshot.entries for text in entry.phrasings}
+        return [item for item in self._known if _folded(item[0]) not in phrasings]
 
     def _stale(self, key: tuple[str, int]) -> bool:
         if self._key is None or key[0] != self._key[0]:
@@ -204,7 +218,7 @@ class CalibrationKeeper:
     async def _keep(self) -> None:
         while True:
             try:
-                await self.refresh()
+                await self.refresh(reread=False)
             except Exception:  # the fit is retried at the next tick; decisions go on as they are
                 if not self._failing:
                     logger.warning("self-calibration failed; retrying", exc_info=True)

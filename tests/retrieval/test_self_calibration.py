@@ -245,13 +245,11 @@ async def test_customers_picks_reach_the_running_fit(fitting_api: ApiHarness) ->
                 question=f"пароль не помню {user}",
                 language="ru",
             )
-    labelled = None
-    for _ in range(200):  # the keeper reads them in the background and refits
-        rehearsed = (await _calibration(fitting_api))["rehearsed"]
-        labelled = rehearsed["labelled"] if isinstance(rehearsed, dict) else None
-        if labelled == LABELLED_REFIT_STEP:
-            break
-        await asyncio.sleep(0.1)
+    calibrator = fitting_api.services.decisions.calibrator
+    assert calibrator is not None
+    await calibrator.refresh()  # the background loop reads them within LABELLED_READ_SECONDS
+    rehearsed = (await _calibration(fitting_api))["rehearsed"]
+    labelled = rehearsed["labelled"] if isinstance(rehearsed, dict) else None
     assert labelled == LABELLED_REFIT_STEP
 
 
