@@ -3,7 +3,7 @@
 import { get, post, request, query, mayEdit, ApiError } from './api.js';
 import {
   append, h, field, select, table, errorBox, alertBox, announce, when, badge, telegramPreview, lineDiff,
-  confirmButton,
+  confirmButton, percent,
 } from './ui.js';
 import { LANGUAGES, translationEditor, translationsText } from './translations.js';
 import { whatIfSection } from './whatif.js';
@@ -73,10 +73,38 @@ export async function faqList(page) {
     h('div', { class: 'actions' },
       mayEdit() ? h('a', { class: 'button', href: '#/faq/new' }, 'New entry') : null,
       h('a', { class: 'button quiet', href: '#/faq/translations' }, 'Translations to do')),
+    mayEdit() ? await expectation() : null,
     form,
     results,
   );
   await load();
+}
+
+// What the bot expects on this FAQ (GET /faq/calibration): editors see how careful it is.
+const THRESHOLDS_FROM = {
+  'self-calibrated': 'fitted by the FAQ itself',
+  settings: 'fixed in the settings',
+  'firstline calibrate': 'chosen by firstline calibrate from a labelled file',
+};
+
+async function expectation() {
+  let fit;
+  try {
+    fit = await get('/faq/calibration');
+  } catch (error) {
+    return errorBox(error);
+  }
+  if (fit.state === 'empty' || !fit.answered_right) return null;
+  const { answered_right: right, wrong_answers: wrong, rehearsed } = fit;
+  const known = rehearsed.labelled ? `, and ${rehearsed.labelled} customers' questions whose right entry is known` : '';
+  return h('section', { class: 'card', id: 'expectation', 'aria-labelledby': 'expectation-title' },
+    h('h2', { id: 'expectation-title' }, 'What the bot expects on this FAQ'),
+    h('p', null,
+      `About ${percent(right.value)} of the questions it covers answered outright (at least ${percent(right.low)}), `,
+      `${percent(wrong.value)} wrong answers (at most ${percent(wrong.high)}); the rest offered as "did you mean…" or passed to a person.`),
+    h('p', { class: 'muted' },
+      `Thresholds ${THRESHOLDS_FROM[fit.source] ?? fit.source}, for a ${percent(fit.wrong_answer_budget)} wrong-answer budget; estimated from ${rehearsed.covered} + ${rehearsed.uncovered} rehearsed questions${known}.`,
+      fit.state === 'refitting' ? ' Refitting after the latest change…' : ''));
 }
 
 function contentFrom(controls) {

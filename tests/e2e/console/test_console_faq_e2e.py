@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -57,6 +59,16 @@ def test_nothing_shows_without_a_valid_token_and_a_revoked_one_signs_out(
     assert page.evaluate("() => sessionStorage.length") == 0
 
 
+def _fitted(console: Console) -> dict[str, Any]:
+    """The engine's estimate once it has fitted itself to the FAQ (seconds after the start)."""
+    for _ in range(120):
+        fit: dict[str, Any] = console.api("GET", "/faq/calibration", console.admin).json()
+        if fit["state"] == "fitted":
+            return fit
+        time.sleep(0.5)
+    raise AssertionError(f"the FAQ was not fitted: {fit}")
+
+
 def test_each_role_sees_only_what_it_may_do(tab: Watched, console: Console) -> None:
     page = tab.page
     sections = page.locator("#nav a")
@@ -66,6 +78,7 @@ def test_each_role_sees_only_what_it_may_do(tab: Watched, console: Console) -> N
     page.get_by_role("link", name="FAQ").click()
     expect(page.locator("#faq-count")).to_contain_text("entries")
     expect(page.get_by_role("link", name="New entry")).to_have_count(0)
+    expect(page.locator("#expectation")).to_have_count(0)  # the estimate is for editors
     page.get_by_role("link", name="refund", exact=True).click()
     expect(page.get_by_text("Read only")).to_be_visible()
     expect(page.get_by_role("button", name="Save")).to_have_count(0)
@@ -73,14 +86,23 @@ def test_each_role_sees_only_what_it_may_do(tab: Watched, console: Console) -> N
     expect(page.get_by_text("has no page")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
 
+    expected = _fitted(console)
     sign_in(tab, console, console.token("editor", "Ed"))
     expect(sections).to_have_text(["FAQ", "Import & export", "Try it", "Gaps"])
+    told = page.locator("#expectation")
+    expect(told).to_contain_text("What the bot expects on this FAQ")
+    at_most = round(expected["wrong_answers"]["high"] * 1000) / 10
+    expect(told).to_contain_text(f"wrong answers (at most {at_most:g} %)")
+    expect(told).to_contain_text(
+        f"fixed in the settings, for a {expected['wrong_answer_budget'] * 100:g} %"
+    )
     page.get_by_role("button", name="Sign out").click()
 
     sign_in(tab, console, console.admin)
     expect(sections).to_have_text(
         ["FAQ", "Import & export", "Try it", "Gaps", "Tickets", "Analytics", "Teams", "Settings"]
     )
+    expect(page.locator("#faq-count")).to_contain_text("entries")
     assert_every_control_is_labelled(page)
     screenshot(page, "faq")
 
