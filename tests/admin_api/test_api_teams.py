@@ -144,6 +144,7 @@ async def test_bad_team_requests_are_refused_with_reasons(api: ApiHarness) -> No
             "Mars/Base",
         ),
         ({"name": "Tax", "agent_chat_id": -1009, "in_main_group": True}, 422, "not both"),
+        ({"name": "Tax", "in_main_group": "maybe"}, 422, "in_main_group"),
     ]
     for body, status, words in cases:
         refused = await api.client.post("/api/v1/teams", json=body, headers=api.auth(ADMIN))

@@ -15,7 +15,7 @@ import pytest
 from bot.customers.texts import RU
 from tests.support.desk import UNCOVERED, desk_with_admin
 from tests.support.teams import TeamsRun
-from tests.support.telegram_people import agent, customer
+from tests.support.telegram_people import MEDIA, agent, customer
 
 pytestmark = pytest.mark.model
 
@@ -63,7 +63,10 @@ def small_team(tmp_path_factory: pytest.TempPathFactory, imported_faq: Path) -> 
 
 
 def test_writing_in_the_team_s_topic_makes_an_agent_one_of_it(small_team: SmallTeam) -> None:
-    small_team.telegram.send_in_topic(MAIN_GROUP, small_team.topic, PAVEL, "Привет, я с вами")
+    # A sticker counts as writing there too.
+    small_team.telegram.send_in_topic(
+        MAIN_GROUP, small_team.topic, PAVEL, {"sticker": MEDIA["sticker"]["sticker"]}
+    )
     small_team.in_topic(MAIN_GROUP, small_team.topic, "@pavel_partners is one of Partners now.")
     members = small_team.call("GET", f"/teams/{small_team.team_id}").json()["members"]
     assert [member["username"] for member in members] == ["pavel_partners"]
