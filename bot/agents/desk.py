@@ -140,7 +140,7 @@ class Desk:
                 )
             )
         small_team = is_topic_team(team, settings)
-        title = topic_title(customer, ticket, team.name if small_team else None)
+        title = self._title(customer, ticket, team)
         try:
             topic = await self.topics.ensure(customer, title, group, known)
             card = await self.bot.send_message(
@@ -208,8 +208,7 @@ class Desk:
                 return
             context = await self._card_context(session, ticket, customer)
             team = await team_of(session, ticket)
-        small_team = is_topic_team(team, self.services.settings)
-        title = topic_title(customer, ticket, team.name if small_team else None)
+        title = self._title(customer, ticket, team)
         try:
             renamed = await self.topics.rename(topic, customer.topic_title, title)
             if renamed and title != customer.topic_title:
@@ -253,6 +252,11 @@ class Desk:
         for ticket_id in lagging:
             await self.refresh(ticket_id)
         return len(lagging)
+
+    def _title(self, customer: Customer, ticket: Ticket, team: Team) -> str:
+        """The topic's name; a small team's tickets carry its name: the whole main group sees them."""
+        small_team = is_topic_team(team, self.services.settings)
+        return topic_title(customer, ticket, team.name if small_team else None)
 
     async def _card_context(
         self, session: AsyncSession, ticket: Ticket, customer: Customer
