@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import Select, SQLColumnExpression, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.database import utcnow
@@ -39,19 +39,27 @@ class Choice:
     proposal_id: int | None
 
 
-async def question_before(session: AsyncSession, customer_id: int, offer_id: int) -> str | None:
-    """The customer's last text message before the bot's offer: the question the options were for."""
-    return await session.scalar(
+def text_before(
+    customer_id: int | SQLColumnExpression[int], message_id: int | SQLColumnExpression[int]
+) -> Select[str | None]:
+    """The customer's last text message before the bot's ``message_id``: the question an offer
+    or an answer was for (values, or columns for a correlated subquery)."""
+    return (
         select(ConversationMessage.text)
         .where(
             ConversationMessage.customer_id == customer_id,
             ConversationMessage.direction == Direction.INBOUND,
             ConversationMessage.kind == MessageKind.TEXT,
-            ConversationMessage.id < offer_id,
+            ConversationMessage.id < message_id,
         )
         .order_by(ConversationMessage.id.desc())
         .limit(1)
     )
+
+
+async def question_before(session: AsyncSession, customer_id: int, offer_id: int) -> str | None:
+    """The question the bot's offer of options was for."""
+    return await session.scalar(text_before(customer_id, offer_id))
 
 
 async def record_choice(

@@ -17,7 +17,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from handoff.models import AnswerVote, ConversationMessage, CustomerChoice, Direction, MessageKind
+from handoff.insights.choices import text_before
+from handoff.models import AnswerVote, CustomerChoice
 from knowledge_base.models import EntryStatus, FaqEntry, PhrasingProposal, ProposalStatus
 
 AGENT_SOURCE = "ticket:"  # an agent's /faq on a ticket: handoff.desk (bot.agents.handlers)
@@ -54,18 +55,7 @@ async def known_right_entries(session: AsyncSession) -> list[tuple[str, str]]:
         .order_by(CustomerChoice.id.desc())
         .limit(NEWEST * PER_CUSTOMER)
     )
-    asked = (
-        select(ConversationMessage.text)
-        .where(
-            ConversationMessage.customer_id == AnswerVote.customer_id,
-            ConversationMessage.direction == Direction.INBOUND,
-            ConversationMessage.kind == MessageKind.TEXT,
-            ConversationMessage.id < AnswerVote.answer_message_id,
-        )
-        .order_by(ConversationMessage.id.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
+    asked = text_before(AnswerVote.customer_id, AnswerVote.answer_message_id).scalar_subquery()
     confirmed = await session.execute(
         select(AnswerVote.customer_id, asked, FaqEntry.key)
         .join(FaqEntry, FaqEntry.id == AnswerVote.faq_entry_id)
