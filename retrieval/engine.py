@@ -335,11 +335,12 @@ class AnswerEngine:
             )
         evidence = prepared.evidence
         limits = thresholds or self.policy.thresholds
-        verdict = self.policy.choose(evidence, limits)
-        far = is_far_from_every_entry(evidence, prepared.elsewhere)
-        if verdict.outcome is not Outcome.ANSWER and far:
+        if is_far_from_every_entry(evidence, prepared.elsewhere):
+            # Even over a confident verdict: "how many stars are in the galaxy" once scored 0.97
+            # for "how many devices can watch at once" (no dev set's answered question is far).
             top_score = round(evidence[0].confidence, 4)
             return Decision(Outcome.CLARIFY, Reason.OFF_TOPIC, language, score=top_score)
+        verdict = self.policy.choose(evidence, limits)
         # A handoff keeps what the bot weighed: the agent's context card shows it.
         considered = verdict.options or evidence[: limits.clarify_options]
         candidates = [self._candidate(item) for item in considered]

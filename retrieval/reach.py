@@ -1,6 +1,8 @@
 """Whether a message is far from every entry of the FAQ ("what's the weather in Kyiv?", a joke,
 another company's product): such a message gets a plain "outside what I can help with" reply
-rather than "did you mean…" options that are only odd, or a ticket for the agents.
+rather than "did you mean…" options that are only odd, a ticket for the agents, or an answer
+the confidence model was fooled into ("how many stars are in the galaxy" is no question about
+how many devices may watch at once).
 
 "Far" is read on the scale the off-topic references set for this FAQ: the best any candidate
 does, by its nearest phrasing or by the mean of its phrasings, against the message's nearest

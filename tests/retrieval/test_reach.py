@@ -114,6 +114,21 @@ def test_a_question_far_from_every_entry_gets_no_options(
     assert decision.candidates == []
 
 
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [("en", "how many stars are in the galaxy"), ("ru", "сколько звёзд в галактике")],
+)
+def test_a_far_question_is_not_answered_however_confident(
+    engine: AnswerEngine, language: str, text: str
+) -> None:
+    prepared = engine.prepare_batch([text])[0]
+    assert engine.policy.choose(prepared.evidence, engine.policy.thresholds).outcome is (
+        Outcome.ANSWER  # the confidence model alone would answer "devices-limit"
+    )
+    decision = engine.conclude(prepared)
+    assert (decision.decision, decision.reason) == (Outcome.CLARIFY, Reason.OFF_TOPIC)
+
+
 def test_a_near_miss_still_gets_options(engine: AnswerEngine) -> None:
     decision = engine.decide("когда выйдет третий сезон", "ru")
     assert decision.decision is Outcome.CLARIFY
