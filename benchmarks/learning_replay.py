@@ -87,7 +87,7 @@ class Learner:
     k: int
     embedder: Embedder
     pending: dict[str, list[tuple[int, str, np.ndarray]]] = field(default_factory=dict)
-    labels: list[tuple[str, str]] = field(default_factory=list)
+    labels: list[tuple[str, str | None]] = field(default_factory=list)
     learned: int = 0
 
     def picked(self, engine: AnswerEngine, customer: int, entry_key: str, text: str) -> None:
@@ -106,6 +106,11 @@ class Learner:
             self._publish(engine, entry_key, [phrase for _, phrase, _ in close])
             waiting = [item for item in waiting if item not in close]
         self.pending[entry_key] = waiting
+
+    def rejected(self, text: str) -> None:
+        """ "None of these" on the options, or 👎 on an answer: no entry offered was right."""
+        if self.mode != "none":
+            self.labels.append((text, None))
 
     def _publish(self, engine: AnswerEngine, entry_key: str, texts: Sequence[str]) -> None:
         entry = next(item for item in engine.entries.values() if item.key == entry_key)
@@ -160,9 +165,14 @@ def replay(
             engine.policy.thresholds = second = self_calibrated(engine, embedder, budget, known)
         decision = engine.decide(query.text, query.lang)
         halves[number >= middle].count(query.expected, decision)
-        offered = decision.decision is Outcome.CLARIFY
-        if offered and any(c.faq_key == query.expected for c in decision.candidates):
+        if decision.decision is Outcome.ANSWER and decision.faq_key != query.expected:
+            learner.rejected(query.text)
+        if decision.decision is not Outcome.CLARIFY:
+            continue
+        if any(c.faq_key == query.expected for c in decision.candidates):
             learner.picked(engine, number, str(query.expected), query.text)
+        else:
+            learner.rejected(query.text)
     return halves[0], halves[1], first, second
 
 

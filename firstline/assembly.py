@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.database import open_database
 from core.settings import Settings
-from handoff.insights.labels import known_right_entries
+from handoff.insights.labels import labelled_questions
 from handoff.services import Services
 from knowledge_base.formats import FaqFormat, parse_faq
 from knowledge_base.repository import count_entries
@@ -65,7 +65,7 @@ async def open_services(
     database, sessions = await open_database(settings)
     embedder = await model
     decisions = await open_decisions(
-        settings, sessions, embedder, labelled=partial(_known_right_entries, sessions)
+        settings, sessions, embedder, labelled=partial(_labelled_questions, sessions)
     )
     async with sessions() as session:
         empty = await count_entries(session) == 0
@@ -75,11 +75,11 @@ async def open_services(
     return services
 
 
-async def _known_right_entries(
+async def _labelled_questions(
     sessions: async_sessionmaker[AsyncSession],
-) -> list[tuple[str, str]]:
+) -> list[tuple[str, str | None]]:
     async with sessions() as session:
-        return await known_right_entries(session)
+        return await labelled_questions(session)
 
 
 async def load_demo_faq(services: Services) -> None:

@@ -33,8 +33,9 @@ logger = logging.getLogger(__name__)
 
 CALIBRATION_FILE = "self_calibration.json"
 
-# Questions whose right entry is known (the key, or None for "the FAQ does not cover it"), from
-# customers' picks and agents' corrections: the rehearsal's evidence grows with them.
+# Customers' questions with what is known of them (the right entry's key, or None: no entry the
+# bot weighed fitted), from their picks, votes and "None of these", and agents' corrections: the
+# rehearsal's evidence grows with them.
 LabelledSource = Callable[[], Awaitable[Sequence[tuple[str, str | None]]]]
 # A refit costs seconds of model work: labelled questions alone trigger one when this many more
 # (or fewer) arrived since the last fit; any change to the FAQ triggers one at once.

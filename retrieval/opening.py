@@ -24,7 +24,8 @@ async def open_decisions(
     *,
     labelled: LabelledSource | None = None,
 ) -> DecisionService:
-    """``labelled``: customers' questions whose right entry became known, refining the fit."""
+    """``labelled``: customers' questions whose right entry (or that none fitted) became known,
+    refining the fit."""
     fixed = fixed_thresholds(settings)
     engine = AnswerEngine(embedder, thresholds=fixed.thresholds if fixed else settings.decision)
     decisions = DecisionService(engine, compute_threads=settings.embedding_threads)

@@ -286,20 +286,27 @@ class _Rates:
 
 def _rates(seen: Seen, answer_mins: np.ndarray, margin_min: float) -> _Rates:
     """Rates in rehearsal units: a real customer's wrong answer counts as COVERED_HARDNESS
-    rehearsed ones (the estimate then scales every wrong answer down by that much)."""
+    rehearsed ones, a real question no entry is right for answered as 1 / NEAR_MISS_SHARE
+    rehearsed near misses (the estimate then scales each kind down by that much)."""
     known = seen.outcomes
     answered = (known.top[None, :] >= answer_mins[:, None]) & (known.margin[None, :] >= margin_min)
     wrong = answered & ~known.top_right
-    rehearsed, real = known.covered & ~seen.real, known.covered & seen.real
-    covered = int(known.covered.sum())
-    wrong_covered = wrong[:, rehearsed].sum(axis=1) + COVERED_HARDNESS * wrong[:, real].sum(axis=1)
+    covered, uncovered = int(known.covered.sum()), int(known.uncovered.sum())
+    wrong_covered = _weighted(wrong, known.covered, seen.real, COVERED_HARDNESS)
+    answered_uncovered = _weighted(answered, known.uncovered, seen.real, 1 / NEAR_MISS_SHARE)
     return _Rates(
         right=(answered & known.top_right)[:, known.covered].sum(axis=1),
         wrong_covered=np.minimum(wrong_covered, covered),
-        answered_uncovered=answered[:, known.uncovered].sum(axis=1),
+        answered_uncovered=np.minimum(answered_uncovered, uncovered),
         covered=covered,
-        uncovered=int(known.uncovered.sum()),
+        uncovered=uncovered,
     )
+
+
+def _weighted(hits: np.ndarray, kind: np.ndarray, real: np.ndarray, weight: float) -> np.ndarray:
+    """Per threshold, the hits among questions of one kind, a real customer's counting ``weight``
+    rehearsed ones."""
+    return hits[:, kind & ~real].sum(axis=1) + weight * hits[:, kind & real].sum(axis=1)
 
 
 def fit(

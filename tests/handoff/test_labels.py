@@ -1,7 +1,8 @@
 """Customers' questions whose right entry became known, read for the self-calibration on a real
 database (SQLite, and PostgreSQL where it runs): agents' /faq, picks not taken back, 👍 answers
 with the question they answered; one customer counts a few times at most; what became a
-phrasing, or belongs to an entry no longer live, leaves."""
+phrasing, or belongs to an entry no longer live, leaves. Questions customers said nothing the
+bot weighed fitted (👎, "None of these") are read as such."""
 
 from __future__ import annotations
 
@@ -9,9 +10,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.database import transaction
-from handoff.conversations import CustomerProfile, record_message, record_vote, register_customer
+from handoff.conversations import (
+    NONE_OF_THESE,
+    CustomerProfile,
+    record_message,
+    record_vote,
+    register_customer,
+)
 from handoff.insights import choices
-from handoff.insights.labels import PER_CUSTOMER, known_right_entries
+from handoff.insights.labels import PER_CUSTOMER, known_right_entries, labelled_questions
 from handoff.models import Customer, Direction, MessageKind
 from knowledge_base.formats import FaqEntryData
 from knowledge_base.models import FaqEntry, PhrasingProposal, ProposalStatus
@@ -39,7 +46,12 @@ async def _customer(session: AsyncSession, user_id: int) -> Customer:
 
 
 async def _thumbs_up(
-    session: AsyncSession, customer: Customer, question: str, entry: FaqEntry
+    session: AsyncSession,
+    customer: Customer,
+    question: str,
+    entry: FaqEntry,
+    *,
+    helpful: bool = True,
 ) -> None:
     record_message(session, customer, Direction.INBOUND, MessageKind.TEXT, text=question)
     await session.flush()
@@ -47,7 +59,14 @@ async def _thumbs_up(
         session, customer, Direction.OUTBOUND, MessageKind.TEXT, text="…", faq_key=entry.key
     )
     await session.flush()
-    await record_vote(session, answer, helpful=True, faq_entry_id=entry.id)
+    await record_vote(session, answer, helpful=helpful, faq_entry_id=entry.id)
+
+
+async def _none_of_these(session: AsyncSession, customer: Customer, question: str) -> None:
+    record_message(session, customer, Direction.INBOUND, MessageKind.TEXT, text=question)
+    record_message(session, customer, Direction.OUTBOUND, MessageKind.TEXT, text="Did you mean…")
+    record_message(session, customer, Direction.INBOUND, MessageKind.BUTTON, text=NONE_OF_THESE)
+    await session.flush()
 
 
 async def test_the_questions_whose_right_entry_is_known(sessions: Sessions) -> None:
@@ -108,3 +127,27 @@ async def test_one_customer_counts_a_few_times_at_most(sessions: Sessions) -> No
     assert len(thumbs) == PER_CUSTOMER
     # the newest of each kind are kept
     assert f"курьер пропал {PER_CUSTOMER + 3}" in picks and "курьер пропал 0" not in picks
+
+
+async def test_questions_customers_said_nothing_offered_fitted(sessions: Sessions) -> None:
+    async with transaction(sessions) as session:
+        _, courier = await _entries(session)
+        ann, bob, eager = [await _customer(session, n) for n in (1, 2, 3)]
+        await _thumbs_up(session, ann, "где мой чек", courier, helpful=False)  # 👎 / "Not that"
+        await _none_of_these(session, bob, "можно оплатить картой?")
+        # Bob said no to the options, then picked the right entry for the same words elsewhere
+        await _none_of_these(session, bob, "курьер потерялся")
+        await choices.record_choice(
+            session, customer_id=ann.id, entry=courier, question="курьер потерялся", language="ru"
+        )
+        for number in range(PER_CUSTOMER + 3):
+            await _none_of_these(session, eager, f"скидка для студентов {number}")
+    async with sessions() as session:
+        labelled = await labelled_questions(session)
+    rejected = [text for text, key in labelled if key is None]
+    assert ("курьер потерялся", "courier") in labelled  # the right entry wins
+    assert "курьер потерялся" not in rejected
+    assert "где мой чек" in rejected and "можно оплатить картой?" in rejected
+    eager_ones = [text for text in rejected if text.startswith("скидка")]
+    assert len(eager_ones) == PER_CUSTOMER  # one customer cannot sway the thresholds
+    assert f"скидка для студентов {PER_CUSTOMER + 2}" in eager_ones  # the newest kept

@@ -13,8 +13,14 @@ from admin_api.tokens import Role
 from core.database import transaction
 from core.settings import DecisionThresholds, Settings
 from firstline.assembly import open_services
-from handoff.conversations import CustomerProfile, register_customer
+from handoff.conversations import (
+    NONE_OF_THESE,
+    CustomerProfile,
+    record_message,
+    register_customer,
+)
 from handoff.insights import choices
+from handoff.models import Direction, MessageKind
 from knowledge_base.formats import FaqEntryData
 from knowledge_base.repository import get_entry
 from retrieval.calibration import FixedThresholds, fixed_thresholds, store_thresholds
@@ -121,7 +127,7 @@ def test_labelled_questions_join_the_evidence() -> None:
     assert refined.covered_questions == alone.covered_questions + 2
 
 
-def _labelled(engine: AnswerEngine, texts: list[tuple[str, str]]) -> list[LabelledQuestion]:
+def _labelled(engine: AnswerEngine, texts: list[tuple[str, str | None]]) -> list[LabelledQuestion]:
     prepared = engine.prepare_batch([text for text, _ in texts])
     return [LabelledQuestion(item, key) for item, (_, key) in zip(prepared, texts, strict=True)]
 
@@ -147,6 +153,30 @@ def test_a_customers_wrong_answer_counts_in_full_not_discounted_like_a_rehearsed
     share_of_covered = 1 - UNCOVERED_SHARE
     assert at_the_same.wrong_answers.value == pytest.approx(2 / covered * share_of_covered)
     refined = fit(rehearsal, BASE, budget=0.02, fingerprint="test", labelled=misled)
+    assert refined.thresholds.answer_min > alone.thresholds.answer_min  # more careful
+
+
+def test_a_question_customers_said_nothing_fitted_counts_in_full_not_as_a_near_miss() -> None:
+    embedder = KeywordEmbedder(WORDS)
+    rehearsal = rehearse(DISTINCT, embedder, BASE)
+    engine = AnswerEngine(embedder, thresholds=BASE)
+    engine.rebuild(DISTINCT)
+    alone = fit(rehearsal, BASE, budget=0.02, fingerprint="test")
+    assert alone.wrong_answers.value == 0.0
+    # 👎 or "None of these" on questions the engine answers with "password"
+    rejected = _labelled(engine, [("пароль забыл", None), ("пароль сброс", None)])
+    at_the_same = estimate(
+        rehearsal,
+        alone.thresholds,
+        source="test",
+        budget=0.02,
+        fingerprint="test",
+        labelled=rejected,
+    )
+    uncovered = alone.uncovered_questions + 2
+    assert at_the_same.uncovered_declined.value == pytest.approx(1 - 2 / uncovered)
+    assert at_the_same.wrong_answers.value == pytest.approx(2 / uncovered * UNCOVERED_SHARE)
+    refined = fit(rehearsal, BASE, budget=0.02, fingerprint="test", labelled=rejected)
     assert refined.thresholds.answer_min > alone.thresholds.answer_min  # more careful
 
 
@@ -251,6 +281,25 @@ async def test_customers_picks_reach_the_running_fit(fitting_api: ApiHarness) ->
     rehearsed = (await _calibration(fitting_api))["rehearsed"]
     labelled = rehearsed["labelled"] if isinstance(rehearsed, dict) else None
     assert labelled == LABELLED_REFIT_STEP
+
+
+async def test_customers_none_of_these_reaches_the_running_fit(fitting_api: ApiHarness) -> None:
+    sessions = fitting_api.services.sessions
+    async with transaction(sessions) as session:
+        for user in range(LABELLED_REFIT_STEP):
+            customer = await register_customer(session, CustomerProfile(user, user, "C"))
+            for direction, kind, text in (
+                (Direction.INBOUND, MessageKind.TEXT, f"скидка студентам {user}"),
+                (Direction.OUTBOUND, MessageKind.TEXT, "Did you mean…"),
+                (Direction.INBOUND, MessageKind.BUTTON, NONE_OF_THESE),
+            ):
+                record_message(session, customer, direction, kind, text=text)
+            await session.flush()
+    calibrator = fitting_api.services.decisions.calibrator
+    assert calibrator is not None
+    await calibrator.refresh()
+    rehearsed = (await _calibration(fitting_api))["rehearsed"]
+    assert isinstance(rehearsed, dict) and rehearsed["labelled"] == LABELLED_REFIT_STEP
 
 
 async def test_fixed_thresholds_stay_and_are_estimated(settings: Settings) -> None:
