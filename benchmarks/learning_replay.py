@@ -1,12 +1,14 @@
 """Learning from customers' choices, replayed: a stream of questions asked one after another,
-where a simulated customer picks the right entry whenever "did you mean…" offers it; each pick
-becomes a phrasing of the entry as the product would make it one. Answered outright in the
-stream's second half against its first says what the loop buys.
+where a simulated customer picks the right entry whenever "did you mean…" offers it, and says
+"None of these" to options without it and 👎 to a wrong answer; each pick becomes a phrasing of
+the entry as the product would make it one. Answered outright in the stream's second half
+against its first says what the loop buys.
 
 How picks become phrasings (one row each):
 - ``none``: they do not (the same stream without learning: what the order alone does);
 - ``labelled``: no editor acts; the picks, pending as proposals, are questions with a known right
-  entry that refine the self-calibration (handoff.insights.labels), as in the product;
+  entry, and the rejected ones questions nothing offered fitted, that refine the
+  self-calibration (handoff.insights.labels), as in the product (in every mode but ``none``);
 - ``editor``: an editor accepts every proposal at once;
 - ``auto-k``: by themselves, once k distinct customers picked the same entry for close wordings
   (cosine ≥ handoff.insights.choices.CLOSE_WORDINGS), every customer a different one; those still

@@ -167,7 +167,18 @@ class ConversationMessage(Base):
     """Every message in and out of a customer's chat, media included (kept for the agent)."""
 
     __tablename__ = "conversation_messages"
-    __table_args__ = (Index("ix_conversation_messages_customer", "customer_id", "id"),)
+    __table_args__ = (
+        Index("ix_conversation_messages_customer", "customer_id", "id"),
+        # Button presses by what was pressed, newest last: "None of these" is read every 30 s
+        # (handoff.insights.labels) from a table that only grows.
+        Index(
+            "ix_conversation_messages_presses",
+            "text",
+            "id",
+            sqlite_where=text("kind = 'button'"),
+            postgresql_where=text("kind = 'button'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
