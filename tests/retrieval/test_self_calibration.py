@@ -110,73 +110,54 @@ def test_a_bigger_budget_never_makes_it_more_careful() -> None:
 
 
 def test_labelled_questions_join_the_evidence() -> None:
-    embedder = KeywordEmbedder(WORDS)
-    rehearsal = rehearse(DISTINCT, embedder, BASE)
-    engine = AnswerEngine(embedder, thresholds=BASE)
-    engine.rebuild(DISTINCT)
-    texts = [("пароль забыл опять", "password"), ("курьер нахамил", "courier")]
-    labelled = [
-        LabelledQuestion(prepared, expected)
-        for prepared, (_, expected) in zip(
-            engine.prepare_batch([text for text, _ in texts]), texts, strict=True
-        )
-    ]
-    alone = fit(rehearsal, BASE, budget=0.02, fingerprint="test")
-    refined = fit(rehearsal, BASE, budget=0.02, fingerprint="test", labelled=labelled)
+    alone, _, refined = _with_labelled(
+        [("пароль забыл опять", "password"), ("курьер нахамил", "courier")]
+    )
     assert refined.labelled_questions == 2
     assert refined.covered_questions == alone.covered_questions + 2
 
 
-def _labelled(engine: AnswerEngine, texts: list[tuple[str, str | None]]) -> list[LabelledQuestion]:
-    prepared = engine.prepare_batch([text for text, _ in texts])
-    return [LabelledQuestion(item, key) for item, (_, key) in zip(prepared, texts, strict=True)]
-
-
-def test_a_customers_wrong_answer_counts_in_full_not_discounted_like_a_rehearsed_one() -> None:
+def _with_labelled(texts: list[tuple[str, str | None]]) -> tuple[Estimate, Estimate, Estimate]:
+    """The fit without the labelled questions, the estimate at its thresholds with them, and the
+    fit with them."""
     embedder = KeywordEmbedder(WORDS)
     rehearsal = rehearse(DISTINCT, embedder, BASE)
     engine = AnswerEngine(embedder, thresholds=BASE)
     engine.rebuild(DISTINCT)
+    prepared = engine.prepare_batch([text for text, _ in texts])
+    labelled = [LabelledQuestion(item, key) for item, (_, key) in zip(prepared, texts, strict=True)]
     alone = fit(rehearsal, BASE, budget=0.02, fingerprint="test")
-    # Customers picked "refund" for questions the engine answers with "password": had it
-    # answered, each would have been a wrong answer.
-    misled = _labelled(engine, [("пароль забыл", "refund"), ("пароль сброс", "refund")])
     at_the_same = estimate(
         rehearsal,
         alone.thresholds,
         source="test",
         budget=0.02,
         fingerprint="test",
-        labelled=misled,
+        labelled=labelled,
+    )
+    refined = fit(rehearsal, BASE, budget=0.02, fingerprint="test", labelled=labelled)
+    return alone, at_the_same, refined
+
+
+def test_a_customers_wrong_answer_counts_in_full_not_discounted_like_a_rehearsed_one() -> None:
+    # Customers picked "refund" for questions the engine answers with "password": had it
+    # answered, each would have been a wrong answer.
+    alone, at_the_same, refined = _with_labelled(
+        [("пароль забыл", "refund"), ("пароль сброс", "refund")]
     )
     covered = alone.covered_questions + 2
     share_of_covered = 1 - UNCOVERED_SHARE
     assert at_the_same.wrong_answers.value == pytest.approx(2 / covered * share_of_covered)
-    refined = fit(rehearsal, BASE, budget=0.02, fingerprint="test", labelled=misled)
     assert refined.thresholds.answer_min > alone.thresholds.answer_min  # more careful
 
 
 def test_a_question_customers_said_nothing_fitted_counts_in_full_not_as_a_near_miss() -> None:
-    embedder = KeywordEmbedder(WORDS)
-    rehearsal = rehearse(DISTINCT, embedder, BASE)
-    engine = AnswerEngine(embedder, thresholds=BASE)
-    engine.rebuild(DISTINCT)
-    alone = fit(rehearsal, BASE, budget=0.02, fingerprint="test")
-    assert alone.wrong_answers.value == 0.0
     # 👎 or "None of these" on questions the engine answers with "password"
-    rejected = _labelled(engine, [("пароль забыл", None), ("пароль сброс", None)])
-    at_the_same = estimate(
-        rehearsal,
-        alone.thresholds,
-        source="test",
-        budget=0.02,
-        fingerprint="test",
-        labelled=rejected,
-    )
+    alone, at_the_same, refined = _with_labelled([("пароль забыл", None), ("пароль сброс", None)])
+    assert alone.wrong_answers.value == 0.0
     uncovered = alone.uncovered_questions + 2
     assert at_the_same.uncovered_declined.value == pytest.approx(1 - 2 / uncovered)
     assert at_the_same.wrong_answers.value == pytest.approx(2 / uncovered * UNCOVERED_SHARE)
-    refined = fit(rehearsal, BASE, budget=0.02, fingerprint="test", labelled=rejected)
     assert refined.thresholds.answer_min > alone.thresholds.answer_min  # more careful
 
 
