@@ -27,7 +27,9 @@ class ShareOut(BaseModel):
 class RehearsedOut(BaseModel):
     covered: int = Field(description="phrasings asked against the index without them")
     uncovered: int = Field(description="phrasings asked against the index without their entry")
-    labelled: int = Field(description="real questions with a known right entry")
+    labelled: int = Field(
+        description="customers' questions with a known right entry, or that nothing offered fitted"
+    )
 
 
 class CalibrationOut(BaseModel):

@@ -99,7 +99,7 @@ async function expectation() {
   }
   if (fit.state === 'empty' || !fit.answered_right) return null;
   const { answered_right: right, wrong_answers: wrong, rehearsed } = fit;
-  const known = rehearsed.labelled ? `, and ${rehearsed.labelled} customers' questions whose right entry is known` : '';
+  const known = rehearsed.labelled ? `, and ${rehearsed.labelled} customers' questions it learned from (picks, 👍 and 👎, "None of these", agents' /faq)` : '';
   return h('section', { class: 'card', id: 'expectation', 'aria-labelledby': 'expectation-title' },
     h('h2', { id: 'expectation-title' }, 'What the bot expects on this FAQ'),
     h('p', null,
