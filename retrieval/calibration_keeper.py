@@ -92,6 +92,7 @@ class CalibrationKeeper:
         self._estimate: Estimate | None = None
         self._key: tuple[str, int] | None = None
         self._task: asyncio.Task[None] | None = None
+        self._asked: asyncio.Task[None] | None = None
         self._failing = False
 
     @property
@@ -228,10 +229,22 @@ class CalibrationKeeper:
                 self._failing = False
             await asyncio.sleep(self._interval)
 
+    def estimate_soon(self) -> None:
+        """Fixed thresholds: make their estimate in the background, unless that is under way (a
+        rehearsal takes seconds, minutes on a big FAQ: a request does not wait for it)."""
+        if self._asked is None or self._asked.done():
+            self._asked = asyncio.create_task(self._estimate_once(), name="calibration-estimate")
+
+    async def _estimate_once(self) -> None:
+        try:
+            await self.refresh()
+        except Exception:  # asked again, it is tried again
+            logger.warning("estimating the fixed thresholds failed", exc_info=True)
+
     async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self._task
-        self._task = None
+        for task in (self._task, self._asked):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._task = self._asked = None

@@ -53,6 +53,9 @@ class Calibrator(Protocol):
     async def refresh(self) -> Estimate | None:
         """Refit now if the FAQ changed since the last fit."""
 
+    def estimate_soon(self) -> None:
+        """Fixed thresholds: make their estimate in the background, unless that is under way."""
+
     async def stop(self) -> None:
         """Stop keeping."""
 

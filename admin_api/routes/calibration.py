@@ -35,7 +35,8 @@ class RehearsedOut(BaseModel):
 class CalibrationOut(BaseModel):
     state: Literal["fitted", "refitting", "empty"] = Field(
         description="fitted: the estimate is for the FAQ as it is; refitting: the FAQ changed "
-        "and a new fit is under way (the estimate is for the FAQ before); empty: no entries"
+        "and a new fit (for fixed thresholds, a new estimate) is under way — the estimate, if "
+        "any, is for the FAQ before; empty: no entries"
     )
     source: str | None = Field(
         None, description="self-calibrated, or settings / firstline calibrate when fixed"
@@ -70,10 +71,10 @@ def _faq_state(engine: AnswerEngine) -> tuple[str, int]:
 @router.get("/calibration", summary="What the bot expects on this FAQ")
 async def faq_calibration(services: ServicesDep, _token: EditorDep) -> CalibrationOut:
     """The self-calibration's estimate: refitted in the background after every FAQ change (for
-    fixed thresholds, made when asked)."""
+    fixed thresholds, made in the background when asked: "refitting" until it is ready)."""
     calibrator = services.decisions.calibrator
     if calibrator is not None and not calibrator.keeps_fitting:
-        await calibrator.refresh()  # fixed thresholds: estimated when asked
+        calibrator.estimate_soon()
     fingerprint, entries = await services.decisions.run(_faq_state)
     return CalibrationOut.of(
         calibrator.estimate if calibrator is not None else None, fingerprint, entries

@@ -296,6 +296,21 @@ async def test_fixed_thresholds_stay_and_are_estimated(settings: Settings) -> No
         assert api.services.decisions.engine.policy.thresholds == fixed
 
 
+async def test_fixed_thresholds_are_estimated_in_the_background_when_first_asked(
+    settings: Settings,
+) -> None:
+    url = f"sqlite+aiosqlite:///{settings.data_dir / 'api.sqlite3'}"
+    async with api_harness(settings, url) as api:
+        first = await _calibration(api)  # does not wait for the rehearsal
+        assert (first["state"], first["answered_right"]) == ("refitting", None)
+        for _ in range(300):
+            body = await _calibration(api)
+            if body["state"] == "fitted":
+                break
+            await asyncio.sleep(0.1)
+        assert (body["state"], body["source"]) == ("fitted", "settings")
+
+
 async def test_a_restart_with_the_same_faq_starts_fitted(settings: Settings) -> None:
     settings = settings.model_copy(
         update={"database_url": f"sqlite+aiosqlite:///{settings.data_dir / 'kb.sqlite3'}"}

@@ -78,7 +78,8 @@ export async function faqList(page) {
     form,
     results,
   );
-  // The estimate may take seconds (fixed thresholds are estimated when asked): the list does not wait.
+  // The first estimate may take seconds (fixed thresholds are estimated when first asked): the
+  // list does not wait.
   if (mayEdit()) expectation().then((section) => expected.replaceWith(section ?? ''));
   await load();
 }
@@ -90,10 +91,16 @@ const THRESHOLDS_FROM = {
   'firstline calibrate': 'chosen by firstline calibrate from a labelled file',
 };
 
+const ESTIMATE_POLLS = 60; // every 2 s: a big FAQ's rehearsal takes a while
+
 async function expectation() {
   let fit;
   try {
     fit = await get('/faq/calibration');
+    for (let poll = 0; fit.state === 'refitting' && !fit.answered_right && poll < ESTIMATE_POLLS; poll += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      fit = await get('/faq/calibration');
+    }
   } catch (error) {
     return errorBox(error);
   }
