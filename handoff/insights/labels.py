@@ -44,8 +44,9 @@ def _live() -> tuple[ColumnElement[bool], ...]:
 
 
 async def labelled_questions(session: AsyncSession) -> list[tuple[str, str | None]]:
-    """(question, the right entry's key, or None: none the bot weighed), newest first, each
-    question once; where customers disagree on one, the right entry it got wins."""
+    """(question, the right entry's key, or None: none the bot weighed), those with a right
+    entry first, each kind newest first, each question once; where customers disagree on one,
+    the right entry it got wins."""
     right = await known_right_entries(session)
     known = {text for text, _ in right}
     rejected = [text for text in await rejected_questions(session) if text not in known]
